@@ -1,0 +1,3 @@
+"""instrument: one keyboard plays a whole band."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,58 @@
+"""The ``instrument`` command line.
+
+Each subcommand lives in its own module ``instrument/cli/cmd_<name>.py`` with
+``register(subparsers)``; ``train`` and ``eval`` targets live in ``train_<target>.py`` and
+``eval_<target>.py`` with the same function. Modules are discovered, so adding a command
+touches no shared file. A registered parser sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from instrument.errors import InstrumentError
+
+
+def _modules(prefix: str) -> list[str]:
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith(prefix)]
+    return sorted(names)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="instrument", description="One keyboard plays a whole band."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _modules("cmd_"):
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    for group, helptext in (("train", "train a model"), ("eval", "evaluate against baselines")):
+        targets = _modules(f"{group}_")
+        if not targets:
+            continue
+        p = sub.add_parser(group, help=helptext)
+        tsub = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+        for name in targets:
+            importlib.import_module(f"{__name__}.{name}").register(tsub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except InstrumentError as e:
+        print(f"instrument: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Ensembles: the parts a performance is split into, each with its General MIDI sound.
+
+An ensemble file (``configs/ensembles/<name>.toml``) lists its parts top to bottom::
+
+    name = "quartet"
+    [[parts]]
+    name = "Violin I"
+    program = 40        # GM program, 0-127
+    volume = 100        # CC7, 0-127
+    pan = 40            # CC10, 0-127 (64 = centre)
+    range = [55, 103]   # the part's usual pitch range, MIDI numbers
+
+Part k sounds on MIDI channel ``CHANNELS[k]``; channel 10 (index 9) stays free for drums.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from instrument.errors import InstrumentError
+from instrument.paths import CONFIGS, ENSEMBLES
+
+# MIDI channels for parts, in order; 9 (GM channel 10) is the drum kit.
+CHANNELS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15)
+DRUM_CHANNEL = 9
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    program: int
+    volume: int
+    pan: int
+    low: int
+    high: int
+    channel: int
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    name: str
+    title: str
+    parts: tuple[Part, ...]
+    dataset: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    @property
+    def part_names(self) -> list[str]:
+        return [p.name for p in self.parts]
+
+
+def _midi_byte(value: object, what: str, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 127:
+        raise InstrumentError(f"{where}: {what} must be an integer 0-127, got {value!r}")
+    return value
+
+
+def parse_ensemble(data: dict, where: str) -> Ensemble:
+    """Validate a decoded ensemble table; ``where`` names it in error messages."""
+    parts_data = data.get("parts")
+    if not isinstance(parts_data, list) or not parts_data:
+        raise InstrumentError(f"{where}: needs at least one [[parts]] entry")
+    if len(parts_data) > len(CHANNELS):
+        raise InstrumentError(f"{where}: at most {len(CHANNELS)} parts, got {len(parts_data)}")
+    parts = []
+    for i, p in enumerate(parts_data):
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not p["name"]:
+            raise InstrumentError(f"{where}: part {i + 1} needs a name")
+        rng = p.get("range", [0, 127])
+        if (
+            not isinstance(rng, list)
+            or len(rng) != 2
+            or _midi_byte(rng[0], "range", where) > _midi_byte(rng[1], "range", where)
+        ):
+            raise InstrumentError(f"{where}: part {p['name']!r} range must be [low, high]")
+        parts.append(
+            Part(
+                name=p["name"],
+                program=_midi_byte(p.get("program", 0), f"part {p['name']!r} program", where),
+                volume=_midi_byte(p.get("volume", 100), f"part {p['name']!r} volume", where),
+                pan=_midi_byte(p.get("pan", 64), f"part {p['name']!r} pan", where),
+                low=rng[0],
+                high=rng[1],
+                channel=CHANNELS[i],
+            )
+        )
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise InstrumentError(f"{where}: needs a name")
+    return Ensemble(
+        name=name,
+        title=str(data.get("title", name)),
+        parts=tuple(parts),
+        dataset=data.get("dataset"),
+    )
+
+
+def available_ensembles() -> list[str]:
+    return sorted(p.stem for p in ENSEMBLES.glob("*.toml"))
+
+
+def load_ensemble(name_or_path: str | Path) -> Ensemble:
+    """Load an ensemble by name (``configs/ensembles/<name>.toml``) or by file path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = ENSEMBLES / f"{name_or_path}.toml"
+        if not path.exists():
+            known = ", ".join(available_ensembles())
+            raise InstrumentError(f"unknown ensemble {str(name_or_path)!r} (known: {known})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InstrumentError(f"ensemble file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InstrumentError(f"malformed ensemble file {path}: {e}") from None
+    return parse_ensemble(data, str(path))
+
+
+def load_defaults() -> dict:
+    """The built-in defaults (``configs/defaults.toml``)."""
+    path = CONFIGS / "defaults.toml"
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise InstrumentError(f"malformed defaults file {path}: {e}") from None

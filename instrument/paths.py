@@ -1,0 +1,32 @@
+"""Where the project's files live: shipped models, configs, and the data beside the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+CONFIGS = ROOT / "configs"
+ENSEMBLES = CONFIGS / "ensembles"
+SOUNDFONTS = ROOT / "soundfonts"
+DOCS = ROOT / "docs"
+SPLITS = ROOT / "configs" / "splits"
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    """The music data folder: ``override``, else ``$INSTRUMENT_DATA``, else ``../shared/data``."""
+    if override:
+        return Path(override)
+    env = os.environ.get("INSTRUMENT_DATA")
+    if env:
+        return Path(env)
+    return ROOT.parent / "shared" / "data"
+
+
+def state_dir() -> Path:
+    """Per-user state (practice history, recordings): ``$INSTRUMENT_HOME`` or ~/.local/share."""
+    env = os.environ.get("INSTRUMENT_HOME")
+    base = Path(env) if env else Path.home() / ".local" / "share" / "instrument"
+    base.mkdir(parents=True, exist_ok=True)
+    return base

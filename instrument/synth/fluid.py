@@ -1,0 +1,201 @@
+"""FluidSynth playing an ensemble: one MIDI channel per part, with its GM program.
+
+All calls go straight to libfluidsynth, whose API is thread-safe; nothing here allocates
+per note, so the MIDI callback can call it directly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import fluidsynth
+import numpy as np
+
+from instrument.ensemble import DRUM_CHANNEL, Ensemble
+from instrument.errors import InstrumentError
+from instrument.synth.soundfont import check_soundfont
+
+_write_float = fluidsynth.cfunc(
+    "fluid_synth_write_float", ctypes.c_int,
+    ("synth", ctypes.c_void_p, 1), ("len", ctypes.c_int, 1),
+    ("lout", ctypes.c_void_p, 1), ("loff", ctypes.c_int, 1), ("lincr", ctypes.c_int, 1),
+    ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1),
+)  # fmt: skip
+
+CC_MOD_WHEEL, CC_VOLUME, CC_PAN, CC_SUSTAIN = 1, 7, 10, 64
+CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
+N_CHANNELS = 16
+
+
+class Synth:
+    """A FluidSynth instance set up for an ensemble.
+
+    sample_rate: Hz. gain: FluidSynth master gain (0.2 is its default; 0.6 suits a few
+    parts). Audio goes either to FluidSynth's own driver (``start``) or is pulled with
+    ``render_into`` (offline rendering, or a host-owned audio callback).
+    """
+
+    def __init__(self, soundfont: str | os.PathLike, sample_rate: int = 48000, gain: float = 0.6,
+                 **settings: object):
+        self.soundfont = check_soundfont(soundfont)
+        self.sample_rate = sample_rate
+        # Keep FluidSynth quiet on stderr (it prints warnings about missing drivers).
+        self._fs = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=N_CHANNELS,
+                                    **settings)
+        self.sfid = self._fs.sfload(str(self.soundfont))
+        if self.sfid == -1:
+            self._fs.delete()
+            raise InstrumentError(f"FluidSynth could not load SoundFont {self.soundfont}")
+        self.ensemble: Ensemble | None = None
+        self._driver_started = False
+
+    # -- set-up (outside the real-time path) -------------------------------------------------
+    def set_ensemble(self, ensemble: Ensemble) -> None:
+        """Give every part its program, volume and pan. Sounding notes are released first."""
+        self.panic()
+        for ch in range(N_CHANNELS):
+            self._fs.cc(ch, CC_RESET_ALL, 0)
+        for part in ensemble.parts:
+            self._fs.program_select(part.channel, self.sfid, 0, part.program)
+            self._fs.cc(part.channel, CC_VOLUME, part.volume)
+            self._fs.cc(part.channel, CC_PAN, part.pan)
+        self._fs.program_select(DRUM_CHANNEL, self.sfid, 128, 0)
+        self.ensemble = ensemble
+
+    def set_soundfont(self, soundfont: str | os.PathLike) -> None:
+        """Swap the SoundFont: the new one is loaded before the old one is dropped."""
+        path = check_soundfont(soundfont)
+        new_id = self._fs.sfload(str(path))
+        if new_id == -1:
+            raise InstrumentError(f"FluidSynth could not load SoundFont {path}")
+        old_id, self.sfid, self.soundfont = self.sfid, new_id, path
+        if self.ensemble is not None:
+            self.set_ensemble(self.ensemble)
+        self._fs.sfunload(old_id, 1)
+
+    def start(self, driver: str, client_name: str = "instrument", period: int = 128,
+              periods: int = 2, autoconnect: bool = True) -> None:
+        """Start FluidSynth's own audio thread on ``driver`` (jack, pulseaudio, alsa, ...)."""
+        fs = self._fs
+        fs.setting("audio.period-size", period)
+        fs.setting("audio.periods", periods)
+        if driver == "jack":
+            fs.setting("audio.jack.id", client_name)
+            fs.setting("audio.jack.autoconnect", 1 if autoconnect else 0)
+            fs.setting("audio.jack.multi", "no")
+        fs.setting("audio.driver", driver)
+        drv = fluidsynth.new_fluid_audio_driver(fs.settings, fs.synth)
+        if not drv:
+            raise InstrumentError(f"could not open audio output {driver!r}")
+        fs.audio_driver = drv
+        self._driver_started = True
+
+    def close(self) -> None:
+        """Silence everything and free FluidSynth (driver first, so no callback runs after)."""
+        self.panic()
+        self._fs.delete()
+
+    # -- real-time path ----------------------------------------------------------------------
+    def noteon(self, channel: int, pitch: int, velocity: int) -> None:
+        fluidsynth.fluid_synth_noteon(self._fs.synth, channel, pitch, velocity)
+
+    def noteoff(self, channel: int, pitch: int) -> None:
+        fluidsynth.fluid_synth_noteoff(self._fs.synth, channel, pitch)
+
+    def cc(self, channel: int, control: int, value: int) -> None:
+        fluidsynth.fluid_synth_cc(self._fs.synth, channel, control, value)
+
+    def pitch_bend(self, channel: int, value14: int) -> None:
+        """value14: the raw 14-bit MIDI value, 0..16383 (8192 = centre)."""
+        fluidsynth.fluid_synth_pitch_bend(self._fs.synth, channel, value14)
+
+    def program(self, channel: int, program: int) -> None:
+        fluidsynth.fluid_synth_program_change(self._fs.synth, channel, program)
+
+    def panic(self) -> None:
+        """All notes and sounds off, sustain up, on every channel."""
+        for ch in range(N_CHANNELS):
+            self.cc(ch, CC_SUSTAIN, 0)
+            fluidsynth.fluid_synth_all_notes_off(self._fs.synth, ch)
+            fluidsynth.fluid_synth_all_sounds_off(self._fs.synth, ch)
+
+    def active_voices(self) -> int:
+        return int(self._fs.get_active_voice_count())
+
+    def render_into(self, out: np.ndarray) -> None:
+        """Synthesize ``len(out)`` frames into ``out`` (float32, shape (frames, 2), C order).
+
+        Writes in place and allocates nothing, so a host audio callback may call it.
+        """
+        n = out.shape[0]
+        addr = out.ctypes.data
+        _write_float(self._fs.synth, n, addr, 0, 2, addr, 1, 2)
+
+    def render(self, frames: int) -> np.ndarray:
+        out = np.zeros((frames, 2), dtype=np.float32)
+        self.render_into(out)
+        return out
+
+
+def render_midi_file(path: str | os.PathLike, soundfont: str | os.PathLike,
+                     sample_rate: int = 44100, gain: float = 0.4, tail: float = 1.0) -> np.ndarray:
+    """Render a MIDI file with its own channels and programs; returns float32 (frames, 2).
+
+    Used to make audio with known content (beats, chords) for evaluation. ``tail``
+    seconds of release are kept after the last event.
+    """
+    from instrument.midifile import read_midi
+
+    midi = read_midi(path)
+    synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
+    try:
+        chunks = []
+        pos = 0  # frames rendered so far
+        t = 0.0
+        for msg in midi:  # mido yields delta times in seconds
+            t += msg.time
+            due = int(round(t * sample_rate))
+            if due > pos:
+                chunks.append(synth.render(due - pos))
+                pos = due
+            if msg.is_meta:
+                continue
+            _send(synth, msg)
+        chunks.append(synth.render(int(tail * sample_rate)))
+        return np.concatenate(chunks) if chunks else np.zeros((0, 2), np.float32)
+    finally:
+        synth.close()
+
+
+def _send(synth: Synth, msg) -> None:
+    """Play one mido channel message on ``synth``."""
+    kind = msg.type
+    if kind == "note_on":
+        if msg.velocity:
+            synth.noteon(msg.channel, msg.note, msg.velocity)
+        else:
+            synth.noteoff(msg.channel, msg.note)
+    elif kind == "note_off":
+        synth.noteoff(msg.channel, msg.note)
+    elif kind == "control_change":
+        synth.cc(msg.channel, msg.control, msg.value)
+    elif kind == "program_change":
+        bank = 128 if msg.channel == DRUM_CHANNEL else 0
+        fluidsynth.fluid_synth_program_select(synth._fs.synth, msg.channel, synth.sfid, bank,
+                                              msg.program)
+    elif kind == "pitchwheel":
+        synth.pitch_bend(msg.channel, msg.pitch + 8192)
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> Path:
+    """Write float audio (frames, channels) as 16-bit PCM WAV."""
+    import soundfile
+
+    p = Path(path)
+    try:
+        soundfile.write(str(p), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    except (OSError, RuntimeError) as e:
+        raise InstrumentError(f"cannot write {p}: {e}") from None
+    return p
