@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from instrument.input.midi import quiet_audio_libraries
+
+    quiet_audio_libraries()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

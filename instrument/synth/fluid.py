@@ -38,12 +38,15 @@ class Synth:
     """
 
     def __init__(self, soundfont: str | os.PathLike, sample_rate: int = 48000, gain: float = 0.6,
-                 **settings: object):
+                 outputs_per_channel: bool = False):
         self.soundfont = check_soundfont(soundfont)
         self.sample_rate = sample_rate
-        # Keep FluidSynth quiet on stderr (it prints warnings about missing drivers).
+        settings: dict[str, object] = {}
+        if outputs_per_channel:  # one stereo output per MIDI channel, i.e. per part
+            settings = {"synth.audio-channels": N_CHANNELS, "synth.audio-groups": N_CHANNELS}
         self._fs = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=N_CHANNELS,
                                     **settings)
+        self.outputs_per_channel = outputs_per_channel
         self.sfid = self._fs.sfload(str(self.soundfont))
         if self.sfid == -1:
             self._fs.delete()
@@ -84,7 +87,7 @@ class Synth:
         if driver == "jack":
             fs.setting("audio.jack.id", client_name)
             fs.setting("audio.jack.autoconnect", 1 if autoconnect else 0)
-            fs.setting("audio.jack.multi", "no")
+            fs.setting("audio.jack.multi", 1 if self.outputs_per_channel else 0)
         fs.setting("audio.driver", driver)
         drv = fluidsynth.new_fluid_audio_driver(fs.settings, fs.synth)
         if not drv:

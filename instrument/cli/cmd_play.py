@@ -1,0 +1,97 @@
+"""``instrument play``: the live loop. A keyboard in, a band out."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from instrument.cli.options import add_band_options, resolve_band
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("play", help="play live: MIDI keyboard -> arranger -> ensemble")
+    add_band_options(p)
+    p.add_argument("--midi-in", default=None,
+                   help="MIDI input (substring of its name); 'none' for the computer keyboard")
+    p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
+    p.add_argument("--audio", default=None,
+                   help="auto, jack, pulseaudio, alsa, sounddevice or none (default: auto)")
+    p.add_argument("--multi-out", action="store_true",
+                   help="JACK only: one stereo output per part (l_NN/r_NN, NN = channel)")
+    p.add_argument("--period", type=int, default=None, help="audio period in frames")
+    p.add_argument("--no-display", action="store_true", help="run without the stage window")
+    p.add_argument("--screenshot", default=None, help="save the stage as PNG at exit")
+    p.add_argument("--duration", type=float, default=None,
+                   help="stop after this many seconds (default: until quit)")
+    p.add_argument("--record", default=None, metavar="DIR",
+                   help="write every take (raw input and arranged parts) into DIR")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrument.ensemble import load_defaults
+    from instrument.live.session import LiveSession
+    from instrument.synth import find_soundfont
+
+    defaults = load_defaults()
+    ensemble, arranger = resolve_band(args)
+    soundfont = find_soundfont(args.soundfont)
+    session = LiveSession(
+        ensemble, arranger, soundfont,
+        audio=args.audio or defaults.get("audio", "auto"),
+        midi_in=args.midi_in, midi_api=args.midi_api,
+        sample_rate=int(defaults.get("sample_rate", 48000)),
+        period=args.period or int(defaults.get("period", 128)),
+        gain=float(defaults.get("gain", 0.6)),
+        reset_after=float(defaults.get("arranger_reset_after", 4.0)),
+        multi_out=args.multi_out,
+    )  # fmt: skip
+
+    # SIGTERM/SIGHUP end the loop like Ctrl-C does, so the finally below always runs.
+    def stop(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    try:
+        session.start()
+        health = session.health()
+        print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
+              f"arranger {arranger.name}, SoundFont {soundfont.name}, audio {health.audio}, "
+              f"MIDI {health.midi.state} {health.midi.port}", flush=True)
+        recorder = None
+        if args.record:
+            from instrument.live.record import Recorder
+
+            recorder = Recorder(args.record, session.performer)
+            recorder.start()
+        try:
+            if args.no_display:
+                _run_headless(session, args.duration)
+            else:
+                from instrument.display.stage import run_stage
+
+                run_stage(session, duration=args.duration, screenshot=args.screenshot)
+        finally:
+            if recorder is not None:
+                recorder.stop()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()  # all notes off, whatever happened above
+    return 0
+
+
+def _run_headless(session, duration: float | None) -> None:
+    """Watch the input's health and report changes until the duration ends or Ctrl-C."""
+    end = time.monotonic() + duration if duration else float("inf")
+    last = None
+    while time.monotonic() < end:
+        h = session.health()
+        shown = (h.midi.state, h.midi.port)
+        if shown != last:
+            print(f"instrument: MIDI {h.midi.state} {h.midi.port}", file=sys.stderr, flush=True)
+            last = shown
+        time.sleep(0.1)

@@ -1,0 +1,38 @@
+"""``instrument render IN.mid -o OUT.wav``: a MIDI file played through the live path."""
+
+from __future__ import annotations
+
+import argparse
+
+from instrument.cli.options import add_band_options, resolve_band
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="arrange a MIDI file and render it to audio")
+    p.add_argument("midi", help="input MIDI file")
+    p.add_argument("-o", "--output", required=True, help="output WAV file")
+    p.add_argument("--arranged", help="also write the arranged multitrack MIDI here")
+    p.add_argument("--sample-rate", type=int, default=44100)
+    add_band_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrument.live.render import render_file
+    from instrument.midifile import write_parts
+    from instrument.synth import find_soundfont, write_wav
+
+    ensemble, arranger = resolve_band(args)
+    soundfont = find_soundfont(args.soundfont)
+    result = render_file(args.midi, ensemble, arranger, soundfont, sample_rate=args.sample_rate)
+    write_wav(args.output, result.audio, result.sample_rate)
+    parts = ensemble.parts
+    if args.arranged:
+        write_parts(args.arranged, [p.name for p in parts], [p.program for p in parts],
+                    [p.channel for p in parts], result.notes)
+    counts = [sum(1 for n in result.notes if n[4] == k) for k in range(len(parts))]
+    summary = ", ".join(f"{p.name} {c}" for p, c in zip(parts, counts, strict=True))
+    seconds = len(result.audio) / result.sample_rate
+    print(f"rendered {len(result.notes)} notes, {seconds:.1f} s with {arranger.name} on "
+          f"{ensemble.title} ({summary}) -> {args.output}")
+    return 0

@@ -1,0 +1,29 @@
+"""Harmony: chord symbols, chord naming from notes, chord charts, the chord language model."""
+
+from instrument.harmony.chart import (
+    HOLD,
+    Chart,
+    ChordSpan,
+    Section,
+    chart_from_chords,
+    load_chart,
+    parse_chart,
+    save_chart,
+)
+from instrument.harmony.chords import NO_CHORD, QUALITIES, Chord, parse_chord, parse_pitch_class
+
+__all__ = [
+    "HOLD",
+    "NO_CHORD",
+    "QUALITIES",
+    "Chart",
+    "Chord",
+    "ChordSpan",
+    "Section",
+    "chart_from_chords",
+    "load_chart",
+    "parse_chart",
+    "parse_chord",
+    "parse_pitch_class",
+    "save_chart",
+]

@@ -1,0 +1,1 @@
+"""Input: MIDI keyboards (rtmidi), raw MIDI parsing, and the computer-keyboard piano."""

@@ -1,0 +1,103 @@
+"""Turning raw MIDI bytes into channel messages, robustly.
+
+Keyboards, drivers and fuzzers can deliver anything: running status, SysEx, real-time
+bytes between data bytes, truncated messages, data bytes above 127. ``parse`` accepts one
+complete message (as rtmidi delivers them); ``StreamParser`` reassembles a raw byte stream.
+Neither ever raises: what cannot be used is dropped and counted by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+NOTE_OFF, NOTE_ON, POLY_AFTERTOUCH, CONTROL, PROGRAM, CHANNEL_PRESSURE, PITCH_BEND = (
+    0x80, 0x90, 0xA0, 0xB0, 0xC0, 0xD0, 0xE0,
+)  # fmt: skip
+
+# Data bytes that follow each channel-message status (by high nibble).
+_DATA_LENGTH = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
+
+
+class Message(NamedTuple):
+    """A channel message. kind: status high nibble (NOTE_ON, ...); channel 0-15;
+    a, b: the data bytes (b = 0 for one-byte messages). Note-on with velocity 0 is
+    reported as NOTE_OFF, as every keyboard means it."""
+
+    kind: int
+    channel: int
+    a: int
+    b: int
+
+
+def parse(data: Iterable[int]) -> Message | None:
+    """One complete MIDI message -> Message, or None if it is not a usable channel message."""
+    try:
+        data = list(data)
+    except TypeError:
+        return None
+    if not data or not all(isinstance(x, int) and 0 <= x <= 255 for x in data):
+        return None
+    status = data[0]
+    kind = status & 0xF0
+    if status < 0x80 or kind == 0xF0:
+        return None  # stray data byte, SysEx, system common or real-time
+    need = _DATA_LENGTH[kind]
+    body = data[1:]
+    if len(body) < need or any(x > 127 for x in body[:need]):
+        return None
+    a = body[0]
+    b = body[1] if need == 2 else 0
+    if kind == NOTE_ON and b == 0:
+        kind = NOTE_OFF
+    return Message(kind, status & 0x0F, a, b)
+
+
+class StreamParser:
+    """Reassembles channel messages from a raw byte stream (running status included).
+
+    ``feed(bytes)`` yields every complete Message; ``dropped`` counts bytes that could not
+    belong to one (SysEx contents, stray data bytes, undefined statuses).
+    """
+
+    def __init__(self) -> None:
+        self.running: int | None = None
+        self.pending: list[int] = []
+        self.in_sysex = False
+        self.dropped = 0
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def feed(self, data: Iterable[int]) -> Iterator[Message]:
+        for byte in data:
+            if not isinstance(byte, int) or not 0 <= byte <= 255:
+                self.dropped += 1
+                continue
+            if byte >= 0xF8:
+                continue  # real-time bytes may appear anywhere and do not cancel status
+            if byte == 0xF0:
+                self.in_sysex, self.running = True, None
+                self.dropped += len(self.pending)
+                self.pending = []
+                continue
+            if byte == 0xF7:
+                self.in_sysex = False
+                continue
+            if byte >= 0xF1:
+                self.running = None  # system common cancels running status
+                self.in_sysex = False
+                continue
+            if byte >= 0x80:
+                self.dropped += len(self.pending)
+                self.running, self.pending, self.in_sysex = byte, [], False
+                continue
+            if self.in_sysex or self.running is None:
+                self.dropped += 1
+                continue
+            self.pending.append(byte)
+            if len(self.pending) == _DATA_LENGTH[self.running & 0xF0]:
+                msg = parse([self.running, *self.pending])
+                self.pending = []
+                if msg is not None:
+                    yield msg

@@ -1,0 +1,274 @@
+"""MIDI keyboard input through python-rtmidi, with port choice and hot-plug recovery.
+
+Port choice: ``--midi-in NAME`` (substring, case-insensitive), else the first hardware
+input, else a virtual input port that any software keyboard can connect to.
+
+Under JACK the app always owns one MIDI port, ``instrument-midi:in``, and connects the
+chosen sources to it itself; under ALSA rtmidi subscribes to the chosen port. Either way
+``poll()`` (called a few times a second from the main thread, never from the callback)
+notices a vanished source, reports it through ``on_lost`` so the player can release the
+notes it held, and reconnects when a port of that name comes back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import rtmidi
+
+from instrument.errors import InstrumentError
+
+CLIENT_NAME = "instrument-midi"
+PORT_NAME = "in"
+# Ports that are never a player's keyboard.
+_NOT_HARDWARE = re.compile(r"through|instrument|rtmidi|probe|fluid", re.I)
+
+MessageCallback = Callable[[list[int], float], None]
+
+
+def _strip_ids(name: str) -> str:
+    """ALSA port names end in client:port numbers that change on replug."""
+    return re.sub(r"\s+\d+:\d+$", "", name)
+
+
+def quiet_audio_libraries() -> None:
+    """Keep libjack's and alsa-lib's own stderr chatter out of the player's terminal.
+
+    Failures still surface: as exceptions from the calls, turned into one-line errors.
+    """
+    try:
+        import jack
+
+        jack.set_error_function(lambda _msg: None)
+        jack.set_info_function(lambda _msg: None)
+    except Exception:  # noqa: BLE001 - without libjack there is nothing to quiet
+        pass
+    try:
+        import ctypes
+
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        global _alsa_handler  # must outlive the call
+        _alsa_handler = handler_type(lambda *_: None)
+        ctypes.CDLL("libasound.so.2").snd_lib_error_set_handler(_alsa_handler)
+    except OSError:
+        pass
+
+
+_alsa_handler = None
+
+
+def jack_running() -> bool:
+    """Whether a JACK server answers (without starting one)."""
+    try:
+        import jack
+
+        os.environ.setdefault("JACK_NO_START_SERVER", "1")
+        c = jack.Client("instrument-probe", no_start_server=True)
+        c.close()
+        return True
+    except Exception:  # jack raises JackOpenError, or OSError without libjack
+        return False
+
+
+def choose_api(requested: str = "auto") -> str:
+    """'alsa' or 'jack': the requested one, else ALSA when a sequencer exists, else JACK."""
+    if requested in ("alsa", "jack"):
+        return requested
+    if requested != "auto":
+        raise InstrumentError(f"unknown MIDI API {requested!r} (auto, alsa, jack)")
+    if os.path.exists("/dev/snd/seq"):
+        return "alsa"
+    if jack_running():
+        return "jack"
+    raise InstrumentError(
+        "no MIDI system: neither an ALSA sequencer (/dev/snd/seq) nor a JACK server; "
+        "start jackd or use the computer keyboard (--midi-in none)"
+    )
+
+
+@dataclass
+class InputStatus:
+    """What the status line shows. state: connected | virtual | lost | closed."""
+
+    state: str
+    port: str
+    api: str
+    reconnects: int = 0
+
+
+def list_inputs(api: str = "auto") -> list[str]:
+    """MIDI input ports visible through ``api`` (sources a keyboard could be)."""
+    api = choose_api(api)
+    if api == "jack":
+        import jack
+
+        c = jack.Client("instrument-list", no_start_server=True)
+        try:
+            return [p.name for p in c.get_ports(is_midi=True, is_output=True)]
+        finally:
+            c.close()
+    m = rtmidi.MidiIn(rtmidi.API_LINUX_ALSA, "instrument-list")
+    try:
+        return list(m.get_ports())
+    finally:
+        m.delete()
+
+
+class MidiInput:
+    """One MIDI input delivering raw messages to ``on_message(bytes, t_monotonic)``.
+
+    ``on_message`` runs in rtmidi's thread (JACK's process thread under JACK): it must
+    return quickly and never block.
+    """
+
+    def __init__(self, on_message: MessageCallback, port: str | None = None, api: str = "auto",
+                 on_lost: Callable[[], None] | None = None):
+        self.on_message = on_message
+        self.on_lost = on_lost or (lambda: None)
+        self.wanted = port
+        self.api = choose_api(api)
+        self.status = InputStatus("closed", "", self.api)
+        self._midi: rtmidi.MidiIn | None = None
+        self._jack = None
+        self._sources: set[str] = set()  # JACK: source ports we keep connected
+        self._alsa_source: str | None = None  # ALSA: the port we subscribed to
+        self._port_name = f"{CLIENT_NAME}:{PORT_NAME}"
+
+    # -- opening -----------------------------------------------------------------------------
+    def open(self) -> InputStatus:
+        rt_api = rtmidi.API_UNIX_JACK if self.api == "jack" else rtmidi.API_LINUX_ALSA
+        try:
+            self._midi = rtmidi.MidiIn(rt_api, CLIENT_NAME)
+        except rtmidi.RtMidiError as e:
+            raise InstrumentError(f"cannot open MIDI ({self.api}): {e}") from None
+        self._midi.ignore_types(sysex=True, timing=True, active_sense=True)
+        self._midi.set_callback(self._callback)
+        if self.api == "jack":
+            self._open_jack()
+        else:
+            self._open_alsa()
+        return self.status
+
+    def _pick(self, ports: list[str]) -> str | None:
+        if self.wanted:
+            hits = [p for p in ports if self.wanted.lower() in p.lower()]
+            if not hits:
+                shown = ", ".join(ports) or "none"
+                raise InstrumentError(f"no MIDI input matches {self.wanted!r} (inputs: {shown})")
+            return hits[0]
+        hardware = [p for p in ports if not _NOT_HARDWARE.search(p)]
+        return hardware[0] if hardware else None
+
+    def _open_jack(self) -> None:
+        import jack
+
+        self._midi.open_virtual_port(PORT_NAME)
+        self._jack = jack.Client("instrument-monitor", no_start_server=True)
+        # Remember every source the moment it connects, however short-lived it is.
+        self._jack.set_port_connect_callback(self._on_connect)
+        self._jack.activate()
+        # JACK renames a client whose name is taken; ours is the newest such port.
+        ours = self._jack.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
+                                    is_input=True)
+        self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
+        source = self._pick([p.name for p in self._jack.get_ports(is_midi=True, is_output=True)])
+        if source:
+            self._jack.connect(source, self.port_name)
+            self._sources.add(source)
+            self.status = InputStatus("connected", source, "jack")
+        else:
+            self.status = InputStatus("virtual", self.port_name, "jack")
+
+    def _open_alsa(self) -> None:
+        ports = self._midi.get_ports()
+        source = self._pick(ports)
+        if source:
+            self._midi.open_port(ports.index(source), PORT_NAME)
+            self._alsa_source = _strip_ids(source)
+            self.status = InputStatus("connected", source, "alsa")
+        else:
+            self._midi.open_virtual_port(PORT_NAME)
+            self.status = InputStatus("virtual", f"{CLIENT_NAME}:{PORT_NAME}", "alsa")
+
+    @property
+    def port_name(self) -> str:
+        """Our own port's full name (under JACK: ``instrument-midi:in``)."""
+        return self._port_name
+
+    # -- real-time callback ------------------------------------------------------------------
+    def _callback(self, event: tuple[list[int], float], _data: object = None) -> None:
+        try:
+            self.on_message(event[0], time.monotonic())
+        except Exception:  # noqa: BLE001 - an exception must never kill the MIDI thread
+            pass
+
+    # -- health (main thread) ----------------------------------------------------------------
+    def poll(self) -> InputStatus:
+        """Notice vanished sources and reconnect returning ones. Cheap; call at a few Hz."""
+        if self._midi is None:
+            return self.status
+        try:
+            if self._jack is not None:
+                self._poll_jack()
+            elif self._alsa_source is not None:
+                self._poll_alsa()
+        except Exception as e:  # noqa: BLE001 - the audio server may be gone; report, don't die
+            if self.status.state != "lost":
+                self.status = InputStatus("lost", f"{self.status.port} ({e})", self.api,
+                                          self.status.reconnects)
+                self.on_lost()
+        return self.status
+
+    def _on_connect(self, a, b, connected: bool) -> None:
+        if connected and b.name == self._port_name:
+            self._sources.add(a.name)
+
+    def _poll_jack(self) -> None:
+        connected = {p.name for p in self._jack.get_all_connections(self.port_name)}
+        gone = self._sources - connected
+        self._sources |= connected  # remember sources others connected, to restore them
+        if gone and self.status.state != "lost":
+            self.status = InputStatus("lost", ", ".join(sorted(gone)), "jack",
+                                      self.status.reconnects)
+            self.on_lost()
+        if self.status.state == "lost":
+            present = {p.name for p in self._jack.get_ports(is_midi=True, is_output=True)}
+            back = [s for s in gone if s in present]
+            for s in back:
+                self._jack.connect(s, self.port_name)
+            if back and len(back) == len(gone):
+                self.status = InputStatus("connected", ", ".join(sorted(self._sources)), "jack",
+                                          self.status.reconnects + 1)
+        elif connected and self.status.state == "virtual":
+            self.status = InputStatus("connected", ", ".join(sorted(connected)), "jack",
+                                      self.status.reconnects)
+
+    def _poll_alsa(self) -> None:
+        ports = self._midi.get_ports()
+        names = [_strip_ids(p) for p in ports]
+        present = self._alsa_source in names
+        if not present and self.status.state != "lost":
+            self.status = InputStatus("lost", self._alsa_source, "alsa", self.status.reconnects)
+            self.on_lost()
+        elif present and self.status.state == "lost":
+            self._midi.close_port()
+            self._midi.open_port(names.index(self._alsa_source), PORT_NAME)
+            self.status = InputStatus("connected", ports[names.index(self._alsa_source)], "alsa",
+                                      self.status.reconnects + 1)
+
+    def close(self) -> None:
+        if self._midi is not None:
+            self._midi.cancel_callback()
+            self._midi.close_port()
+            self._midi.delete()
+            self._midi = None
+        if self._jack is not None:
+            self._jack.deactivate()
+            self._jack.close()
+            self._jack = None
+        self.status = InputStatus("closed", self.status.port, self.api, self.status.reconnects)

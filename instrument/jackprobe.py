@@ -1,0 +1,110 @@
+"""A JACK test client that plays MIDI at exact frames and records audio with frame stamps.
+
+Used by the live-path tests and the latency benchmark: everything it measures is in JACK
+frames, so the figures do not depend on when Python happened to run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import jack
+import numpy as np
+
+
+class Probe:
+    """MIDI out port ``<name>:out`` and ``n_inputs`` audio inputs ``<name>:in_<k>``.
+
+    ``send(data, delay_frames)`` queues a MIDI message; it goes out at an exact frame,
+    ``sent`` lists (frame, bytes) as played. Audio is recorded into preallocated buffers of
+    ``seconds`` seconds; ``audio()`` returns (frames, n_inputs) with ``start_frame``.
+    """
+
+    def __init__(self, name: str = "probe", n_inputs: int = 2, seconds: float = 120.0):
+        self.client = jack.Client(name, no_start_server=True)
+        self.rate = self.client.samplerate
+        self.block = self.client.blocksize
+        self.midi_out = self.client.midi_outports.register("out")
+        self.inputs = [self.client.inports.register(f"in_{k}") for k in range(n_inputs)]
+        self._buffer = np.zeros((int(seconds * self.rate), n_inputs), dtype=np.float32)
+        self._written = 0
+        self.start_frame: int | None = None
+        self._queue: deque[tuple[int, bytes]] = deque()  # (absolute frame, data)
+        self._lock = threading.Lock()  # only between send() and the callback's pop
+        self.sent: list[tuple[int, bytes]] = []
+        self.xruns = 0
+        self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._on_xrun)
+
+    def _on_xrun(self, _delay: float) -> None:
+        self.xruns += 1
+
+    def _process(self, frames: int) -> None:
+        start = self.client.last_frame_time
+        self.midi_out.clear_buffer()
+        while self._queue and self._queue[0][0] < start + frames:
+            frame, data = self._queue.popleft()
+            offset = max(0, frame - start)
+            self.midi_out.write_midi_event(offset, data)
+            self.sent.append((start + offset, data))
+        if self.start_frame is None:
+            self.start_frame = start
+        n = min(frames, len(self._buffer) - self._written)
+        for k, port in enumerate(self.inputs):
+            self._buffer[self._written : self._written + n, k] = port.get_array()[:n]
+        self._written += n
+
+    def activate(self) -> Probe:
+        self.client.activate()
+        return self
+
+    def now(self) -> int:
+        """The current JACK frame time."""
+        return self.client.frame_time
+
+    def send(self, data: bytes | list[int], delay_frames: int = 0, at: int | None = None) -> int:
+        """Queue ``data`` for frame ``at`` (absolute) or ``now() + block + delay``."""
+        frame = at if at is not None else self.now() + self.block + delay_frames
+        self._queue.append((frame, bytes(data)))
+        return frame
+
+    def connect_to(self, midi_in: str, audio_outs: list[str]) -> None:
+        self.client.connect(self.midi_out, midi_in)
+        for src, dst in zip(audio_outs, self.inputs, strict=False):
+            self.client.connect(src, dst)
+
+    def audio(self) -> np.ndarray:
+        return self._buffer[: self._written]
+
+    def level(self, last_frames: int) -> float:
+        """Peak absolute level over the most recent ``last_frames`` recorded."""
+        a = self._buffer[max(0, self._written - last_frames) : self._written]
+        return float(np.abs(a).max()) if len(a) else 0.0
+
+    def close(self) -> None:
+        try:
+            self.client.deactivate()
+        finally:
+            self.client.close()
+
+
+def onset_latencies(audio: np.ndarray, start_frame: int, sent_frames: list[int],
+                    threshold: float) -> np.ndarray:
+    """Frames from each sent note-on to the first recorded sample above ``threshold``.
+
+    audio: (frames,) or (frames, channels) recorded from ``start_frame``. A note whose
+    onset never crosses the threshold before the next note gives NaN.
+    """
+    mono = np.abs(audio).max(axis=1) if audio.ndim == 2 else np.abs(audio)
+    loud = mono > threshold
+    out = np.full(len(sent_frames), np.nan)
+    bounds = [*sent_frames[1:], start_frame + len(mono)]
+    for i, (frame, nxt) in enumerate(zip(sent_frames, bounds, strict=True)):
+        a, b = frame - start_frame, min(nxt - start_frame, len(mono))
+        if a < 0 or a >= b:
+            continue
+        hits = np.flatnonzero(loud[a:b])
+        if len(hits):
+            out[i] = hits[0]
+    return out

@@ -1,0 +1,34 @@
+"""Reading audio files for the listener, with one clear error for anything unreadable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from instrument.errors import InstrumentError
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Audio file -> (float32 (frames, channels), sample rate). WAV, FLAC, OGG, ... (libsndfile)."""
+    import soundfile
+
+    try:
+        audio, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except FileNotFoundError:
+        raise InstrumentError(f"audio file not found: {path}") from None
+    except IsADirectoryError:
+        raise InstrumentError(f"not an audio file (a directory): {path}") from None
+    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InstrumentError(f"not a readable audio file: {path} ({msg})") from None
+    if len(audio) == 0:
+        raise InstrumentError(f"audio file has no samples: {path}")
+    return audio, int(sr)
+
+
+def blocks(audio: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Consecutive blocks of ``size`` frames (the last may be shorter)."""
+    for i in range(0, len(audio), size):
+        yield audio[i : i + size]

@@ -1,0 +1,185 @@
+"""Causal beat tracking: a bar-less beat-pointer HMM filtered forward, frame by frame.
+
+The state is (beat interval tau in frames, phase phi in 0..tau-1), as in madmom's online
+DBN (Böck, Krebs & Widmer 2016): the phase advances one frame per frame; at the end of a
+beat the interval may change, with probability falling off exponentially in the tempo
+ratio. Beat states are the first 1/16 of each interval, where the onset novelty is
+expected to be high. Only the forward probabilities are kept (about 11,000 numbers), so
+memory is constant, and each decision uses the frames up to now.
+
+The next beat is *predicted* from the most probable state, so a beat is announced when
+it falls, not after it has been heard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, fastmath=True)
+def _forward(alpha, scratch, act, taus, offsets, trans, lam, out_tau, out_phase, out_conf):
+    """Advance ``alpha`` through ``len(act)`` frames of activation in [0, 1].
+
+    alpha, scratch: (n_states,) forward probabilities and a work buffer.
+    taus, offsets: interval of each tempo block and where its states start.
+    trans: (n_tempi, n_tempi) interval-change probabilities (row: from, column: to).
+    out_*: per frame, the most probable interval index, its phase and its probability.
+    """
+    n_t = len(taus)
+    for k in range(len(act)):
+        a = act[k]
+        o_beat = a
+        o_none = (1.0 - a) / (lam - 1.0)
+        # Phase advance within each interval block.
+        for i in range(n_t):
+            off = offsets[i]
+            for p in range(taus[i] - 1, 0, -1):
+                scratch[off + p] = alpha[off + p - 1]
+        # Interval changes happen only at the beat (phase wrap).
+        for i in range(n_t):
+            s = 0.0
+            for j in range(n_t):
+                s += alpha[offsets[j] + taus[j] - 1] * trans[j, i]
+            scratch[offsets[i]] = s
+        total = 0.0
+        for i in range(n_t):
+            off = offsets[i]
+            n_beat = max(1, taus[i] // 16)
+            for p in range(taus[i]):
+                v = scratch[off + p] * (o_beat if p < n_beat else o_none)
+                alpha[off + p] = v
+                total += v
+        best_i, best_mass = 0, -1.0
+        inv = 1.0 / total if total > 0 else 0.0
+        for i in range(n_t):
+            off = offsets[i]
+            m = 0.0
+            for p in range(taus[i]):
+                alpha[off + p] *= inv
+                m += alpha[off + p]
+            if m > best_mass:
+                best_mass, best_i = m, i
+        off = offsets[best_i]
+        best_p, best_v = 0, -1.0
+        for p in range(taus[best_i]):
+            if alpha[off + p] > best_v:
+                best_v, best_p = alpha[off + p], p
+        out_tau[k] = best_i
+        out_phase[k] = best_p
+        out_conf[k] = best_mass
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """One announced beat. time: seconds; index: beats since the start; bpm: tempo then."""
+
+    time: float
+    index: int
+    bpm: float
+    confidence: float
+
+
+class BeatTracker:
+    """Onset novelty in, beats and tempo out; one call per block of frames.
+
+    fps: frames per second of the novelty. min_bpm/max_bpm: tempo range. prior_bpm and
+    prior_octaves: a log-normal preference over tempo (centre, width in octaves) that
+    settles the octave when the music allows both (ballads at 70 BPM also pulse at 140).
+    onset_delay: seconds between a sound's start and the frame end where its novelty
+    peaks (half the onset window), so beat times refer to the sound.
+    """
+
+    def __init__(self, fps: float, min_bpm: float = 40.0, max_bpm: float = 200.0,
+                 prior_bpm: float = 80.0, prior_octaves: float = 0.6,
+                 transition_lambda: float = 100.0, observation_lambda: float = 16.0,
+                 onset_delay: float = 0.023):  # fmt: skip
+        self.fps = float(fps)
+        lo = int(np.floor(60.0 * fps / max_bpm))
+        hi = int(np.ceil(60.0 * fps / min_bpm))
+        self.taus = np.arange(lo, hi + 1).astype(np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.taus)[:-1]]).astype(np.int64)
+        self.n_states = int(self.taus.sum())
+        ratio = self.taus[None, :] / self.taus[:, None]
+        trans = np.exp(-transition_lambda * np.abs(ratio - 1.0))
+        bpm = 60.0 * fps / self.taus
+        self.tempo_prior = np.exp(-0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2)
+        trans *= self.tempo_prior[None, :]
+        self.trans = trans / trans.sum(axis=1, keepdims=True)
+        self.lam = float(observation_lambda)
+        self.onset_delay = float(onset_delay)
+        self._alpha = np.zeros(self.n_states)
+        self._scratch = np.zeros(self.n_states)
+        self.reset()
+
+    def reset(self) -> None:
+        # Start anywhere, tempo by the prior, phase uniform.
+        for i, tau in enumerate(self.taus):
+            o = self.offsets[i]
+            self._alpha[o : o + tau] = self.tempo_prior[i] / tau
+        self._alpha /= self._alpha.sum()
+        self._norm_mean = 0.0
+        self._norm_peak = 1e-3
+        self._last_beat = -np.inf
+        self._n_beats = 0
+        self.bpm = 0.0
+        self.confidence = 0.0
+        self.next_beat_time = np.inf
+        self._period = 0.5
+
+    def _activation(self, onset: np.ndarray) -> np.ndarray:
+        """Novelty -> [0, 1]: minus a slow running mean, over a decaying running peak."""
+        a = np.empty(len(onset))
+        mean, peak = self._norm_mean, self._norm_peak
+        k_mean = 1.0 / (0.5 * self.fps)  # half a second
+        k_peak = np.exp(-1.0 / (4.0 * self.fps))  # the peak halves in ~3 s
+        for i, v in enumerate(onset):
+            mean += k_mean * (v - mean)
+            d = max(v - mean, 0.0)
+            peak = max(peak * k_peak, d, 1e-3)
+            a[i] = d / peak
+        self._norm_mean, self._norm_peak = mean, peak
+        return np.clip(0.03 + 0.94 * a, 0.0, 1.0)
+
+    def process(self, onset: np.ndarray, time: np.ndarray) -> list[Beat]:
+        """Feed frames (novelty and frame-end times, seconds); returns beats announced."""
+        n = len(onset)
+        if n == 0:
+            return []
+        act = self._activation(onset)
+        out_tau = np.empty(n, np.int64)
+        out_phase = np.empty(n, np.int64)
+        out_conf = np.empty(n)
+        _forward(self._alpha, self._scratch, act, self.taus, self.offsets, self.trans,
+                 self.lam, out_tau, out_phase, out_conf)  # fmt: skip
+        beats: list[Beat] = []
+        dt = 1.0 / self.fps
+        for k in range(n):
+            tau = self.taus[out_tau[k]]
+            period = tau * dt
+            # The frame's novelty refers to onset_delay before its end.
+            pred = time[k] - self.onset_delay + (tau - out_phase[k]) * dt
+            if out_phase[k] == 0:
+                pred = time[k] - self.onset_delay  # on a beat state right now
+            self._period = period
+            self.bpm = 60.0 / period
+            self.confidence = float(out_conf[k])
+            if pred - self._last_beat < 0.6 * period:
+                pred = self._last_beat + period  # already announced this one
+            self.next_beat_time = pred
+            if pred <= time[k] + dt:  # falls before the next decision: announce now
+                self._last_beat = pred
+                beats.append(Beat(pred, self._n_beats, self.bpm, self.confidence))
+                self._n_beats += 1
+                self.next_beat_time = pred + period
+        return beats
+
+    @property
+    def last_beat_time(self) -> float:
+        return self._last_beat
+
+    @property
+    def period(self) -> float:
+        return self._period

@@ -1,0 +1,199 @@
+"""Causal chord and key recognition from chroma.
+
+Chords: 24 major/minor triads plus ``N`` (no chord). Each frame's treble and bass chroma
+are scored by one linear model per chord quality, shared by all twelve roots (the chroma
+is rotated to each root), so a model fitted on a few keys knows all of them. The scores
+go through a forward-filtered HMM whose change probability is high around beats (chords
+in a band change on beats) and low between them; the current chord is the most probable
+state now. Key: correlation of a slowly decaying chroma with the Krumhansl-Kessler
+profiles, 24 keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+QUALITIES = ("maj", "min")
+CHORD_LABELS = ("N",) + tuple(f"{r}:{q}" for q in QUALITIES for r in PITCH_NAMES)
+
+# Krumhansl-Kessler key profiles (probe-tone ratings), C major and C minor.
+KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+@dataclass
+class ChordModel:
+    """Linear chord scores on root-relative chroma.
+
+    treble, bass: (2, 12) weights per quality (maj, min) on chroma rotated so that the
+    root is index 0. bias: (2,) per quality; no_chord: the score of N. scale: multiplies
+    scores before the softmax (how peaked the frame evidence is).
+    """
+
+    treble: np.ndarray
+    bass: np.ndarray
+    bias: np.ndarray
+    no_chord: float
+    scale: float
+
+    @classmethod
+    def templates(cls) -> ChordModel:
+        """Hand-made triad templates: root, third and fifth; the root counts most in the bass."""
+        treble = np.zeros((2, 12))
+        treble[0, [0, 4, 7]] = 1.0
+        treble[1, [0, 3, 7]] = 1.0
+        treble -= treble.mean(axis=1, keepdims=True)
+        bass = np.zeros((2, 12))
+        bass[:, 0] = 1.0
+        bass[0, [4, 7]] = 0.3
+        bass[1, [3, 7]] = 0.3
+        bass -= bass.mean(axis=1, keepdims=True)
+        return cls(treble, 0.5 * bass, np.zeros(2), 0.02, 40.0)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ChordModel:
+        d = json.loads(Path(path).read_text())
+        return cls(np.array(d["treble"]), np.array(d["bass"]), np.array(d["bias"]),
+                   float(d["no_chord"]), float(d["scale"]))  # fmt: skip
+
+    def save(self, path: str | os.PathLike, **card: object) -> None:
+        d = {"treble": self.treble.tolist(), "bass": self.bass.tolist(),
+             "bias": self.bias.tolist(), "no_chord": self.no_chord, "scale": self.scale}  # fmt: skip
+        Path(path).write_text(json.dumps(d | card, indent=1) + "\n")
+
+    def _stack(self) -> np.ndarray:
+        """(24, 24) weights: row = chord (quality-major order, root minor), col = chroma."""
+        w = np.zeros((24, 24))
+        for q in range(2):
+            for r in range(12):
+                w[q * 12 + r, :12] = np.roll(self.treble[q], r)
+                w[q * 12 + r, 12:] = np.roll(self.bass[q], r)
+        return w
+
+    def scores(self, chroma: np.ndarray, bass: np.ndarray) -> np.ndarray:
+        """(n, 25) scores (before scale) for N and the 24 triads; chroma rows sum to 1."""
+        x = np.hstack([chroma, bass])
+        s = x @ self._stack().T + np.repeat(self.bias, 12)[None, :]
+        n = np.full((len(x), 1), self.no_chord)
+        # Silence (all-zero chroma) gives no evidence for any triad: N then.
+        silent = chroma.sum(axis=1) < 0.5
+        s[silent] = -1.0
+        return np.hstack([n, s])
+
+
+class ChordTracker:
+    """Frame chroma in, the current chord out (forward HMM, beat-gated changes).
+
+    p_change_on_beat / p_change_off_beat: probability per frame of leaving the chord,
+    within ``beat_window`` seconds of a beat and elsewhere.
+    """
+
+    def __init__(self, model: ChordModel | None = None, p_change_on_beat: float = 0.3,
+                 p_change_off_beat: float = 0.003, beat_window: tuple[float, float] = (-0.05, 0.3),
+                 key_weight: float = 0.0):  # fmt: skip
+        self.model = model or ChordModel.templates()
+        self._w = self.model._stack()
+        self._b = np.repeat(self.model.bias, 12)
+        self.p_on = p_change_on_beat
+        self.p_off = p_change_off_beat
+        self.beat_window = beat_window
+        self.key_weight = key_weight
+        self.reset()
+
+    def reset(self) -> None:
+        self._alpha = np.full(25, 1.0 / 25)
+        self.index = 0
+
+    @property
+    def label(self) -> str:
+        return CHORD_LABELS[self.index]
+
+    def process(self, chroma: np.ndarray, bass: np.ndarray, time: np.ndarray,
+                last_beat: np.ndarray, key_prior: np.ndarray | None = None):  # fmt: skip
+        """Returns [(time, label)] for each chord change among these frames.
+
+        last_beat: (n,) for each frame, the time of the latest beat announced by then (or
+        the next one if it is due within the window); key_prior: (25,) or None.
+        """
+        s = self.model.scores(chroma, bass) * self.model.scale
+        if key_prior is not None and self.key_weight:
+            s = s + self.key_weight * key_prior[None, :]
+        s -= s.max(axis=1, keepdims=True)
+        like = np.exp(s)
+        changes = []
+        alpha = self._alpha
+        lo, hi = self.beat_window
+        for k in range(len(s)):
+            since = time[k] - last_beat[k]
+            p = self.p_on if lo <= since <= hi else self.p_off
+            alpha = (1.0 - p) * alpha + p * (1.0 - alpha) / 24.0
+            alpha = alpha * like[k]
+            alpha /= alpha.sum()
+            best = int(np.argmax(alpha))
+            if best != self.index:
+                self.index = best
+                changes.append((float(time[k]), CHORD_LABELS[best]))
+        self._alpha = alpha
+        return changes
+
+
+class KeyTracker:
+    """Chroma in, the key out: a leaky chroma sum against the 24 Krumhansl-Kessler profiles.
+
+    half_life: seconds for old chroma to count half.
+    """
+
+    def __init__(self, fps: float, half_life: float = 15.0):
+        self.decay = 0.5 ** (1.0 / (half_life * fps))
+        prof = []
+        for base in (KK_MAJOR, KK_MINOR):
+            z = (base - base.mean()) / base.std()
+            prof += [np.roll(z, r) for r in range(12)]
+        self._profiles = np.array(prof)  # (24, 12): C..B major, then C..B minor
+        self.reset()
+
+    def reset(self) -> None:
+        self._acc = np.zeros(12)
+        self.index = -1
+        self.strength = 0.0
+
+    @property
+    def label(self) -> str:
+        if self.index < 0:
+            return "N"
+        return f"{PITCH_NAMES[self.index % 12]}:{QUALITIES[self.index // 12]}"
+
+    def process(self, chroma: np.ndarray, bass: np.ndarray) -> None:
+        if len(chroma) == 0:
+            return
+        n = len(chroma)
+        w = self.decay ** np.arange(n - 1, -1, -1)
+        self._acc = self._acc * self.decay**n + w @ (chroma + 0.5 * bass)
+        if self._acc.sum() < 1e-6:
+            return
+        z = self._acc - self._acc.mean()
+        sd = z.std()
+        if sd < 1e-9:
+            return
+        r = self._profiles @ (z / sd) / 12.0
+        self.index = int(np.argmax(r))
+        self.strength = float(r[self.index])
+
+    def chord_prior(self) -> np.ndarray:
+        """(25,) log-prior bonus for chords diatonic to the current key (0 for N)."""
+        p = np.zeros(25)
+        if self.index < 0:
+            return p
+        tonic = self.index % 12
+        minor = self.index >= 12
+        # Diatonic triads of the (relative) major scale: I ii iii IV V vi.
+        major_tonic = (tonic + 3) % 12 if minor else tonic
+        for deg, q in ((0, 0), (2, 1), (4, 1), (5, 0), (7, 0), (9, 1)):
+            p[1 + q * 12 + (major_tonic + deg) % 12] = 1.0
+        return p

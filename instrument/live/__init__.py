@@ -1,0 +1,1 @@
+"""The live loop: MIDI in, arranged onto the ensemble, out through FluidSynth."""

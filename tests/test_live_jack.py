@@ -1,0 +1,153 @@
+"""The live path for real: `instrument play` under a JACK dummy server, driven by a probe.
+
+The probe is a JACK client that plays MIDI into the app's port at exact frames and records
+the app's per-part outputs (``--multi-out``: one stereo pair per MIDI channel), so each
+assertion is about sound coming out of the right part.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from instrument.ensemble import load_ensemble
+
+pytestmark = pytest.mark.jack
+SILENT = 1e-3
+
+
+def _wait_for(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+@pytest.fixture
+def app(jack_server):
+    """`instrument play` on the quartet with the zone arranger (pitch decides the part)."""
+    import jack
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
+         "--multi-out", "--ensemble", "quartet", "--arranger", "zone"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    watcher = jack.Client("test-watcher", no_start_server=True)
+    names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
+    ok = _wait_for(lambda: "instrument-midi:in" in names() and "instrument:l_00" in names(), 30)
+    watcher.close()
+    if not ok:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"app did not come up: {err[-2000:]}")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    proc.communicate()
+
+
+@pytest.fixture
+def probe(app):
+    from instrument.jackprobe import Probe
+
+    ensemble = load_ensemble("quartet")
+    p = Probe("probe", n_inputs=len(ensemble), seconds=60).activate()
+    p.connect_to("instrument-midi:in", [f"instrument:l_{part.channel:02d}"
+                                        for part in ensemble.parts])
+    assert _wait_for(lambda: p.start_frame is not None)
+    yield p
+    p.close()
+
+
+def _zone_part(pitch: int) -> int:
+    from instrument.arrange.zone import ZoneArranger
+    from instrument.arrange.base import Note
+
+    return ZoneArranger(load_ensemble("quartet")).assign(Note(pitch, 100, 0.0))
+
+
+def _levels(probe, seconds: float) -> np.ndarray:
+    """Peak level of each part's output over the last ``seconds``."""
+    a = probe.audio()[-int(seconds * probe.rate):]
+    return np.abs(a).max(axis=0)
+
+
+def test_note_sounds_on_its_part_and_note_off_silences_it(probe):
+    for pitch in (40, 84):
+        part = _zone_part(pitch)
+        probe.send([0x90, pitch, 100])
+        time.sleep(0.4)
+        levels = _levels(probe, 0.3)
+        assert levels[part] > 0.01, f"pitch {pitch}: part {part} silent: {levels}"
+        others = np.delete(levels, part)
+        assert others.max() < SILENT, f"pitch {pitch}: other parts sound: {levels}"
+        probe.send([0x80, pitch, 0])
+        assert _wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
+
+
+def test_sustain_pedal_holds_until_released(probe):
+    part = _zone_part(60)
+    probe.send([0xB0, 64, 127])
+    probe.send([0x90, 60, 100])
+    time.sleep(0.3)
+    probe.send([0x80, 60, 0])
+    time.sleep(1.0)
+    assert _levels(probe, 0.2)[part] > SILENT, "pedal down: the note must ring on"
+    probe.send([0xB0, 64, 0])
+    assert _wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
+
+
+def test_all_notes_off_silences_everything(probe):
+    for pitch in (40, 55, 67, 84):
+        probe.send([0x90, pitch, 100])
+    probe.send([0xB0, 64, 127])
+    time.sleep(0.4)
+    assert (_levels(probe, 0.2) > 0.005).sum() >= 3
+    probe.send([0xB0, 120, 0])  # all sound off: the performer's panic
+    assert _wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=2)
+
+
+def test_garbage_and_sysex_do_not_stop_the_loop(probe):
+    for junk in ([0xF0, 1, 2, 3, 0xF7], [0x90], [0xF8], [0xB0, 7], [0x90, 60, 100, 5]):
+        probe.send(junk)
+    part = _zone_part(72)
+    probe.send([0x90, 72, 100])
+    time.sleep(0.4)
+    assert _levels(probe, 0.3)[part] > 0.01
+    probe.send([0x80, 72, 0])
+
+
+def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
+    from instrument.jackprobe import Probe
+
+    keyboard = Probe("usb-keys", n_inputs=0).activate()
+    keyboard.connect_to("instrument-midi:in", [])
+    ear = Probe("ear", n_inputs=1, seconds=30).activate()
+    ear.client.connect("instrument:l_00", "ear:in_0")
+    part_channel = load_ensemble("quartet").parts[_zone_part(84)].channel
+    ear.client.disconnect("instrument:l_00", "ear:in_0")
+    ear.client.connect(f"instrument:l_{part_channel:02d}", "ear:in_0")
+    keyboard.send([0x90, 84, 100])
+    assert _wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "the held note sounds"
+    keyboard.close()  # the cable is pulled with the key still down
+    assert _wait_for(lambda: ear.level(4800) < SILENT, timeout=4), "the held note hangs"
+    keyboard = Probe("usb-keys", n_inputs=0).activate()  # plugged back in
+    assert _wait_for(lambda: keyboard.client.get_all_connections("usb-keys:out"), timeout=5), \
+        "the app did not reconnect the returning port"
+    keyboard.send([0x90, 84, 100])
+    assert _wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "no sound after reconnect"
+    keyboard.send([0x80, 84, 0])
+    keyboard.close()
+    ear.close()
+    assert app.poll() is None, "the loop must keep running"
