@@ -15,9 +15,10 @@ Part k sounds on MIDI channel ``CHANNELS[k]``; channel 10 (index 9) stays free f
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from instrument.errors import InstrumentError
 from instrument.paths import CONFIGS, ENSEMBLES

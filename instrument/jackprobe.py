@@ -6,8 +6,8 @@ frames, so the figures do not depend on when Python happened to run.
 
 from __future__ import annotations
 
-import threading
-from collections import deque
+import heapq
+import itertools
 
 import jack
 import numpy as np
@@ -30,8 +30,8 @@ class Probe:
         self._buffer = np.zeros((int(seconds * self.rate), n_inputs), dtype=np.float32)
         self._written = 0
         self.start_frame: int | None = None
-        self._queue: deque[tuple[int, bytes]] = deque()  # (absolute frame, data)
-        self._lock = threading.Lock()  # only between send() and the callback's pop
+        self._queue: list[tuple[int, int, bytes]] = []  # heap of (frame, order, data)
+        self._order = itertools.count()
         self.sent: list[tuple[int, bytes]] = []
         self.xruns = 0
         self.client.set_process_callback(self._process)
@@ -43,17 +43,21 @@ class Probe:
     def _process(self, frames: int) -> None:
         start = self.client.last_frame_time
         self.midi_out.clear_buffer()
+        last = 0
         while self._queue and self._queue[0][0] < start + frames:
-            frame, data = self._queue.popleft()
-            offset = max(0, frame - start)
+            frame, _, data = heapq.heappop(self._queue)
+            offset = min(max(last, frame - start), frames - 1)  # JACK wants them in order
+            last = offset
             self.midi_out.write_midi_event(offset, data)
             self.sent.append((start + offset, data))
         if self.start_frame is None:
             self.start_frame = start
-        n = min(frames, len(self._buffer) - self._written)
+        # Place each block by its frame stamp, so a late or missed cycle cannot shift time.
+        at = start - self.start_frame
+        n = max(0, min(frames, len(self._buffer) - at))
         for k, port in enumerate(self.inputs):
-            self._buffer[self._written : self._written + n, k] = port.get_array()[:n]
-        self._written += n
+            self._buffer[at : at + n, k] = port.get_array()[:n]
+        self._written = max(self._written, at + n)
 
     def activate(self) -> Probe:
         self.client.activate()
@@ -66,7 +70,7 @@ class Probe:
     def send(self, data: bytes | list[int], delay_frames: int = 0, at: int | None = None) -> int:
         """Queue ``data`` for frame ``at`` (absolute) or ``now() + block + delay``."""
         frame = at if at is not None else self.now() + self.block + delay_frames
-        self._queue.append((frame, bytes(data)))
+        heapq.heappush(self._queue, (frame, next(self._order), bytes(data)))
         return frame
 
     def connect_to(self, midi_in: str, audio_outs: list[str]) -> None:
@@ -90,21 +94,23 @@ class Probe:
 
 
 def onset_latencies(audio: np.ndarray, start_frame: int, sent_frames: list[int],
-                    threshold: float) -> np.ndarray:
+                    threshold: float, early: int = 0) -> np.ndarray:
     """Frames from each sent note-on to the first recorded sample above ``threshold``.
 
-    audio: (frames,) or (frames, channels) recorded from ``start_frame``. A note whose
-    onset never crosses the threshold before the next note gives NaN.
+    audio: (frames,) or (frames, channels) recorded from ``start_frame``. The search starts
+    ``early`` frames before the note-on: a synth that renders a live event from the start
+    of the period it arrives in sounds up to a period "early", which shows as a negative
+    latency. A note whose onset never crosses the threshold before the next note: NaN.
     """
     mono = np.abs(audio).max(axis=1) if audio.ndim == 2 else np.abs(audio)
     loud = mono > threshold
     out = np.full(len(sent_frames), np.nan)
     bounds = [*sent_frames[1:], start_frame + len(mono)]
     for i, (frame, nxt) in enumerate(zip(sent_frames, bounds, strict=True)):
-        a, b = frame - start_frame, min(nxt - start_frame, len(mono))
+        a, b = frame - start_frame - early, min(nxt - start_frame, len(mono))
         if a < 0 or a >= b:
             continue
         hits = np.flatnonzero(loud[a:b])
         if len(hits):
-            out[i] = hits[0]
+            out[i] = hits[0] - early
     return out

@@ -18,7 +18,8 @@ def read_midi(path: str | os.PathLike) -> mido.MidiFile:
     except IsADirectoryError:
         raise InstrumentError(f"not a MIDI file (a directory): {path}") from None
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:
-        raise InstrumentError(f"not a readable MIDI file: {path} ({e or type(e).__name__})") from None
+        reason = str(e) or type(e).__name__
+        raise InstrumentError(f"not a readable MIDI file: {path} ({reason})") from None
     if midi.type == 2:
         raise InstrumentError(f"MIDI type 2 (independent sequences) is not supported: {path}")
     if not any(m.type == "note_on" and m.velocity for t in midi.tracks for m in t):

@@ -42,7 +42,7 @@ def app(jack_server):
     )  # fmt: skip
     watcher = jack.Client("test-watcher", no_start_server=True)
     names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
-    ok = _wait_for(lambda: "instrument-midi:in" in names() and "instrument:l_00" in names(), 30)
+    ok = _wait_for(lambda: "instrument:midi_00" in names() and "instrument:l_00" in names(), 30)
     watcher.close()
     if not ok:
         proc.kill()
@@ -63,7 +63,7 @@ def probe(app):
 
     ensemble = load_ensemble("quartet")
     p = Probe("probe", n_inputs=len(ensemble), seconds=60).activate()
-    p.connect_to("instrument-midi:in", [f"instrument:l_{part.channel:02d}"
+    p.connect_to("instrument:midi_00", [f"instrument:l_{part.channel:02d}"
                                         for part in ensemble.parts])
     assert _wait_for(lambda: p.start_frame is not None)
     yield p
@@ -71,8 +71,8 @@ def probe(app):
 
 
 def _zone_part(pitch: int) -> int:
-    from instrument.arrange.zone import ZoneArranger
     from instrument.arrange.base import Note
+    from instrument.arrange.zone import ZoneArranger
 
     return ZoneArranger(load_ensemble("quartet")).assign(Note(pitch, 100, 0.0))
 
@@ -132,7 +132,7 @@ def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
     from instrument.jackprobe import Probe
 
     keyboard = Probe("usb-keys", n_inputs=0).activate()
-    keyboard.connect_to("instrument-midi:in", [])
+    keyboard.connect_to("instrument:midi_00", [])
     ear = Probe("ear", n_inputs=1, seconds=30).activate()
     ear.client.connect("instrument:l_00", "ear:in_0")
     part_channel = load_ensemble("quartet").parts[_zone_part(84)].channel

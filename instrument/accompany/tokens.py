@@ -156,16 +156,44 @@ def _rot(mask: np.ndarray, s: int) -> np.ndarray:
     return ((mask << s) | (mask >> (12 - s))) & 0xFFF
 
 
+def chord_rows(chords: ChordTrack, steps: np.ndarray) -> np.ndarray:
+    """``chord_table`` rows for arbitrary absolute ``steps``, read from a chord track
+    (live use: the track grows as chords are played, so no table is built ahead)."""
+    out = np.empty((len(steps), 5), dtype=np.int64)
+    cache: dict[int, tuple[int, int, int, int, int]] = {}
+    for i, st in enumerate(steps.tolist()):
+        row = cache.get(st)
+        if row is None:
+            beat = st / STEPS_PER_BEAT
+            now, nxt = chords.at(beat), chords.next_after(beat)
+            row = (
+                -1 if now.root is None else now.root,
+                -1 if now.bass is None else now.bass,
+                sum(1 << pc for pc in now.pcs),
+                -1 if nxt.root is None else nxt.root,
+                sum(1 << pc for pc in nxt.pcs),
+            )
+            cache[st] = row
+        out[i] = row
+    return out
+
+
 def conditions(table: np.ndarray, steps: np.ndarray, beats_per_bar: int,
                shift: int = 0) -> np.ndarray:
     """Condition vectors (len(steps), COND_DIM) float32 for tokens at absolute ``steps``.
 
     table: ``chord_table`` rows (steps past its end read as no chord).
     """
-    n = len(steps)
     inside = (steps >= 0) & (steps < len(table))
     rows = np.where(inside[:, None], table[np.clip(steps, 0, len(table) - 1)],
                     np.array([-1, -1, 0, -1, 0]))
+    return conditions_from_rows(rows, steps, beats_per_bar, shift)
+
+
+def conditions_from_rows(rows: np.ndarray, steps: np.ndarray, beats_per_bar: int,
+                         shift: int = 0) -> np.ndarray:
+    """Condition vectors from per-token chord rows (see ``chord_table``) and steps."""
+    n = len(steps)
     out = np.zeros((n, COND_DIM), dtype=np.float32)
     bits = np.arange(12)
     out[:, 0:12] = (_rot(rows[:, 2], shift)[:, None] >> bits) & 1

@@ -10,10 +10,26 @@ from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
 
-# name -> factory(ensemble). Model-backed arrangers register themselves here on import.
+
+def _lstm(ensemble: Ensemble) -> Arranger:
+    # numba and torch load only when a neural arranger is asked for
+    from instrument.arrange.neural import LSTMArranger
+
+    return LSTMArranger(ensemble)
+
+
+def _bilstm(ensemble: Ensemble) -> Arranger:
+    from instrument.arrange.neural import BiLSTMArranger
+
+    return BiLSTMArranger(ensemble)
+
+
+# name -> factory(ensemble). "lstm"/"bilstm" need models/<ensemble>-<name>.pt.
 ARRANGERS: dict[str, Callable[[Ensemble], Arranger]] = {
     "zone": ZoneArranger,
     "closest": ClosestPitchArranger,
+    "lstm": _lstm,
+    "bilstm": _bilstm,
 }
 
 

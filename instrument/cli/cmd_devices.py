@@ -19,7 +19,8 @@ def run(_args: argparse.Namespace) -> int:
         try:
             ports = list_inputs(api)
         except Exception as e:  # noqa: BLE001 - a missing MIDI system is a line, not a crash
-            print(f"  {api}: unavailable ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            print(f"  {api}: unavailable ({reason})")
             continue
         print(f"  {api}: " + (", ".join(ports) if ports else "none"))
     print(f"JACK server: {'running' if jack_running() else 'not running'}")

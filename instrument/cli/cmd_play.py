@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -35,7 +36,13 @@ def run(args: argparse.Namespace) -> int:
     from instrument.live.session import LiveSession
     from instrument.synth import find_soundfont
 
+    # The MIDI callback needs the GIL for a moment per note; a short switch interval bounds
+    # how long drawing can keep it waiting (default 5 ms).
+    sys.setswitchinterval(0.0005)
     defaults = load_defaults()
+    if not args.no_display and not _display_available():
+        print("instrument: no display found: running without the stage window", file=sys.stderr)
+        args.no_display = True
     ensemble, arranger = resolve_band(args)
     soundfont = find_soundfont(args.soundfont)
     session = LiveSession(
@@ -82,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         session.close()  # all notes off, whatever happened above
     return 0
+
+
+def _display_available() -> bool:
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"))
 
 
 def _run_headless(session, duration: float | None) -> None:

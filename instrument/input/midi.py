@@ -3,8 +3,10 @@
 Port choice: ``--midi-in NAME`` (substring, case-insensitive), else the first hardware
 input, else a virtual input port that any software keyboard can connect to.
 
-Under JACK the app always owns one MIDI port, ``instrument-midi:in``, and connects the
-chosen sources to it itself; under ALSA rtmidi subscribes to the chosen port. Either way
+Under JACK the app owns one MIDI port and connects the chosen sources to it itself: either
+rtmidi's ``instrument-midi:in``, or a port another part of the app made (``jack_port``:
+FluidSynth's ``instrument:midi_00``, which is heard a period sooner, see
+docs/benchmarks.md); under ALSA rtmidi subscribes to the chosen port. Either way
 ``poll()`` (called a few times a second from the main thread, never from the callback)
 notices a vanished source, reports it through ``on_lost`` so the player can release the
 notes it held, and reconnects when a port of that name comes back.
@@ -127,8 +129,9 @@ class MidiInput:
     """
 
     def __init__(self, on_message: MessageCallback, port: str | None = None, api: str = "auto",
-                 on_lost: Callable[[], None] | None = None):
+                 on_lost: Callable[[], None] | None = None, jack_port: str | None = None):
         self.on_message = on_message
+        self.jack_port = jack_port
         self.on_lost = on_lost or (lambda: None)
         self.wanted = port
         self.api = choose_api(api)
@@ -141,6 +144,9 @@ class MidiInput:
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> InputStatus:
+        if self.api == "jack" and self.jack_port:
+            self._open_jack()
+            return self.status
         rt_api = rtmidi.API_UNIX_JACK if self.api == "jack" else rtmidi.API_LINUX_ALSA
         try:
             self._midi = rtmidi.MidiIn(rt_api, CLIENT_NAME)
@@ -167,15 +173,19 @@ class MidiInput:
     def _open_jack(self) -> None:
         import jack
 
-        self._midi.open_virtual_port(PORT_NAME)
+        if self._midi is not None:
+            self._midi.open_virtual_port(PORT_NAME)
         self._jack = jack.Client("instrument-monitor", no_start_server=True)
         # Remember every source the moment it connects, however short-lived it is.
         self._jack.set_port_connect_callback(self._on_connect)
         self._jack.activate()
         # JACK renames a client whose name is taken; ours is the newest such port.
-        ours = self._jack.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
-                                    is_input=True)
-        self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
+        if self.jack_port:
+            self._port_name = self.jack_port
+        else:
+            ours = self._jack.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
+                                        is_input=True)
+            self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
         source = self._pick([p.name for p in self._jack.get_ports(is_midi=True, is_output=True)])
         if source:
             self._jack.connect(source, self.port_name)
@@ -210,7 +220,7 @@ class MidiInput:
     # -- health (main thread) ----------------------------------------------------------------
     def poll(self) -> InputStatus:
         """Notice vanished sources and reconnect returning ones. Cheap; call at a few Hz."""
-        if self._midi is None:
+        if self._midi is None and self._jack is None:
             return self.status
         try:
             if self._jack is not None:

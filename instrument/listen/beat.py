@@ -72,6 +72,17 @@ def _forward(alpha, scratch, act, taus, offsets, trans, lam, out_tau, out_phase,
         out_conf[k] = best_mass
 
 
+@numba.njit(cache=True)
+def _normalize(onset, out, mean, peak, k_mean, k_peak):
+    for i in range(len(onset)):
+        v = onset[i]
+        mean += k_mean * (v - mean)
+        d = max(v - mean, 0.0)
+        peak = max(peak * k_peak, d, 1e-3)
+        out[i] = d / peak
+    return mean, peak
+
+
 @dataclass(frozen=True, slots=True)
 class Beat:
     """One announced beat. time: seconds; index: beats since the start; bpm: tempo then."""
@@ -132,15 +143,11 @@ class BeatTracker:
     def _activation(self, onset: np.ndarray) -> np.ndarray:
         """Novelty -> [0, 1]: minus a slow running mean, over a decaying running peak."""
         a = np.empty(len(onset))
-        mean, peak = self._norm_mean, self._norm_peak
         k_mean = 1.0 / (0.5 * self.fps)  # half a second
         k_peak = np.exp(-1.0 / (4.0 * self.fps))  # the peak halves in ~3 s
-        for i, v in enumerate(onset):
-            mean += k_mean * (v - mean)
-            d = max(v - mean, 0.0)
-            peak = max(peak * k_peak, d, 1e-3)
-            a[i] = d / peak
-        self._norm_mean, self._norm_peak = mean, peak
+        self._norm_mean, self._norm_peak = _normalize(
+            onset.astype(np.float64), a, self._norm_mean, self._norm_peak, k_mean, k_peak
+        )
         return np.clip(0.03 + 0.94 * a, 0.0, 1.0)
 
     def process(self, onset: np.ndarray, time: np.ndarray) -> list[Beat]:

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -76,10 +77,14 @@ class ChordModel:
                 w[q * 12 + r, 12:] = np.roll(self.bass[q], r)
         return w
 
-    def scores(self, chroma: np.ndarray, bass: np.ndarray) -> np.ndarray:
-        """(n, 25) scores (before scale) for N and the 24 triads; chroma rows sum to 1."""
+    def scores(self, chroma: np.ndarray, bass: np.ndarray, w: np.ndarray | None = None):
+        """(n, 25) scores (before scale) for N and the 24 triads; chroma rows sum to 1.
+
+        w: ``self._stack()``, passed in by callers that score often.
+        """
         x = np.hstack([chroma, bass])
-        s = x @ self._stack().T + np.repeat(self.bias, 12)[None, :]
+        w = self._stack() if w is None else w
+        s = x @ w.T + np.repeat(self.bias, 12)[None, :]
         n = np.full((len(x), 1), self.no_chord)
         # Silence (all-zero chroma) gives no evidence for any triad: N then.
         silent = chroma.sum(axis=1) < 0.5
@@ -121,26 +126,42 @@ class ChordTracker:
         last_beat: (n,) for each frame, the time of the latest beat announced by then (or
         the next one if it is due within the window); key_prior: (25,) or None.
         """
-        s = self.model.scores(chroma, bass) * self.model.scale
+        if len(time) == 0:
+            return []
+        s = self.model.scores(chroma, bass, self._w) * self.model.scale
         if key_prior is not None and self.key_weight:
             s = s + self.key_weight * key_prior[None, :]
         s -= s.max(axis=1, keepdims=True)
         like = np.exp(s)
-        changes = []
-        alpha = self._alpha
         lo, hi = self.beat_window
-        for k in range(len(s)):
-            since = time[k] - last_beat[k]
-            p = self.p_on if lo <= since <= hi else self.p_off
-            alpha = (1.0 - p) * alpha + p * (1.0 - alpha) / 24.0
-            alpha = alpha * like[k]
-            alpha /= alpha.sum()
-            best = int(np.argmax(alpha))
-            if best != self.index:
-                self.index = best
-                changes.append((float(time[k]), CHORD_LABELS[best]))
-        self._alpha = alpha
+        since = time - last_beat
+        p = np.where((since >= lo) & (since <= hi), self.p_on, self.p_off)
+        best = np.empty(len(s), np.int64)
+        _chord_forward(self._alpha, like, p, best)
+        changes = []
+        for k in np.flatnonzero(np.diff(np.concatenate([[self.index], best])) != 0):
+            changes.append((float(time[k]), CHORD_LABELS[best[k]]))
+        self.index = int(best[-1])
         return changes
+
+
+@numba.njit(cache=True)
+def _chord_forward(alpha, like, p_change, best):
+    """Forward filtering over the 25 chord states, in place; argmax state per frame."""
+    n_s = alpha.shape[0]
+    for k in range(like.shape[0]):
+        p = p_change[k]
+        total = 0.0
+        for i in range(n_s):
+            a = ((1.0 - p) * alpha[i] + p * (1.0 - alpha[i]) / (n_s - 1)) * like[k, i]
+            alpha[i] = a
+            total += a
+        b, bv = 0, -1.0
+        for i in range(n_s):
+            alpha[i] /= total
+            if alpha[i] > bv:
+                bv, b = alpha[i], i
+        best[k] = b
 
 
 class KeyTracker:

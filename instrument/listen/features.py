@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage
 import scipy.signal
+import scipy.sparse
 
 # Pitches (MIDI numbers) that feed the chroma: bass range and the rest.
 BASS_PITCHES = (28, 55)  # E1 .. F#3 (exclusive end)
@@ -86,7 +87,7 @@ class FrameFeatures:
     chroma, both ending at the newest sample.
     """
 
-    def __init__(self, sample_rate: float, fps: float = 100.0):
+    def __init__(self, sample_rate: float, fps: float = 100.0, chroma_every: int = 2):
         if not np.isfinite(sample_rate) or sample_rate < 8000:
             raise ValueError(f"sample rate {sample_rate} Hz is too low for listening")
         self.sample_rate = float(sample_rate)
@@ -94,17 +95,20 @@ class FrameFeatures:
         self.fps = self.sample_rate / self.hop
         self.n_onset = _pow2(0.046 * sample_rate)
         self.n_chroma = _pow2(0.186 * sample_rate)
+        # Chroma changes slowly next to onsets: one long FFT every ``chroma_every`` frames,
+        # held in between, halves the cost.
+        self.chroma_every = int(chroma_every)
         self._win_onset = np.hanning(self.n_onset).astype(np.float32)
         # Chroma window: an asymmetric one weighted toward the newest samples, so that a
         # chord change shows up sooner than with a centred Hann of the same resolution.
         rise = np.hanning(2 * (self.n_chroma * 3 // 4))[: self.n_chroma * 3 // 4]
         fall = np.hanning(2 * (self.n_chroma - len(rise)))[self.n_chroma - len(rise) :]
         self._win_chroma = np.concatenate([rise, fall]).astype(np.float32)
-        self._fb, fb_freqs = _log_filterbank(self.n_onset, sample_rate, 12, 30.0, 16000.0)
+        fb, fb_freqs = _log_filterbank(self.n_onset, sample_rate, 12, 30.0, 16000.0)
+        self._fb_t = scipy.sparse.csr_matrix(fb.T)  # (bands, bins): applied as fb_t @ mag.T
         self._bass_bands = fb_freqs < 250.0
-        pm = _pitch_map(self.n_chroma, sample_rate)
+        self._pitch_map_t = scipy.sparse.csr_matrix(_pitch_map(self.n_chroma, sample_rate).T)
         pitches = np.arange(24, 108)
-        self._pitch_map = pm
         self._bass_fold = np.zeros((len(pitches), 12), np.float32)
         self._treble_fold = np.zeros((len(pitches), 12), np.float32)
         for j, p in enumerate(pitches):
@@ -124,6 +128,8 @@ class FrameFeatures:
         self._dc_zi = np.zeros(1)
         self._prev_bands = None
         self._n_frames = 0
+        self._last_chroma = np.zeros((1, 12), np.float32)
+        self._last_bass = np.zeros((1, 12), np.float32)
 
     @property
     def frames_done(self) -> int:
@@ -153,26 +159,42 @@ class FrameFeatures:
         view_on = np.lib.stride_tricks.sliding_window_view(s, self.n_onset)
         view_ch = np.lib.stride_tricks.sliding_window_view(s, self.n_chroma)
         fr_on = view_on[ends - self.n_onset] * self._win_onset
-        fr_ch = view_ch[ends - self.n_chroma] * self._win_chroma
 
         mag = np.abs(np.fft.rfft(fr_on, axis=1)).astype(np.float32)
-        bands = np.log1p(100.0 * (mag @ self._fb))
+        bands = np.log1p(100.0 * (self._fb_t @ mag.T).T)
         prev = self._prev_bands if self._prev_bands is not None else bands[:1]
         diff = np.maximum(np.diff(np.vstack([prev, bands]), axis=0), 0.0)
         self._prev_bands = bands[-1:].copy()
         onset = diff.sum(axis=1)
         bass_onset = diff[:, self._bass_bands].sum(axis=1)
 
-        power = np.abs(np.fft.rfft(fr_ch, axis=1)).astype(np.float32) ** 2
-        pitch = np.sqrt(power @ self._pitch_map)
-        # Whiten across pitch: divide by a smooth spectral envelope, so that the timbre
-        # (a bright SoundFont, a dull microphone) does not decide the pitch classes.
-        env = scipy.ndimage.uniform_filter1d(pitch, 13, axis=1, mode="nearest")
-        pitch = np.log1p(pitch / (env + 1e-2 * env.max(axis=1, keepdims=True) + 1e-9))
         energy = np.sqrt(np.mean(fr_on**2, axis=1))
-        pitch[energy < SILENCE_RMS] = 0.0  # no pitch classes out of the noise floor
-        chroma = _normalize_rows(pitch @ self._treble_fold)
-        bass = _normalize_rows(pitch @ self._bass_fold)
+        index = self._n_frames + np.arange(n)  # global frame numbers
+        fresh = np.flatnonzero(index % self.chroma_every == 0)
+        chroma = np.empty((n, 12), np.float32)
+        bass = np.empty((n, 12), np.float32)
+        if len(fresh):
+            fr_ch = view_ch[ends[fresh] - self.n_chroma] * self._win_chroma
+            power = np.abs(np.fft.rfft(fr_ch, axis=1)).astype(np.float32) ** 2
+            pitch = np.sqrt((self._pitch_map_t @ power.T).T)
+            # Whiten across pitch: divide by a smooth spectral envelope, so that the timbre
+            # (a bright SoundFont, a dull microphone) does not decide the pitch classes.
+            env = scipy.ndimage.uniform_filter1d(pitch, 13, axis=1, mode="nearest")
+            pitch = np.log1p(pitch / (env + 1e-2 * env.max(axis=1, keepdims=True) + 1e-9))
+            pitch[energy[fresh] < SILENCE_RMS] = 0.0  # no pitch classes from the noise floor
+            new_c = _normalize_rows(pitch @ self._treble_fold)
+            new_b = _normalize_rows(pitch @ self._bass_fold)
+            # Each frame holds the latest chroma computed at or before it.
+            which = np.searchsorted(fresh, np.arange(n), side="right") - 1
+            held = which < 0
+            chroma[~held] = new_c[which[~held]]
+            bass[~held] = new_b[which[~held]]
+            chroma[held] = self._last_chroma
+            bass[held] = self._last_bass
+            self._last_chroma, self._last_bass = new_c[-1:], new_b[-1:]
+        else:
+            chroma[:] = self._last_chroma
+            bass[:] = self._last_bass
 
         t = (self._n_frames + 1 + np.arange(n)) * self.hop / self.sample_rate
         self._n_frames += n

@@ -83,6 +83,7 @@ class Performer:
         self.listeners: list[Callable[[NoteEvent], None]] = []
         # (input channel, pitch) -> (output channel, part, setup it was assigned under)
         self.sounding: dict[tuple[int, int], tuple[int, int, Setup]] = {}
+        self.closed = False  # set by the session before the synth is freed
         self._t0: float | None = None
         self._last_event = -1e9
         synth.set_ensemble(ensemble)
@@ -106,6 +107,8 @@ class Performer:
     # -- MIDI thread -------------------------------------------------------------------------
     def handle(self, data: list[int], t: float | None = None) -> None:
         """Play one raw MIDI message received at ``t`` (seconds, monotonic). Never raises."""
+        if self.closed:
+            return
         msg = parse(data)
         if msg is None:
             self.counters.ignored += 1

@@ -60,7 +60,7 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
             performer.handle(data, t)
         end = events[-1][0] if events else 0.0
         performer.release_all()
-        for key, i in list(open_notes.items()):  # notes the file never ended
+        for i in list(open_notes.values()):  # notes the file never ended
             on, _, pitch, vel, part = notes[i]
             notes[i] = (on, end, pitch, vel, part)
         chunks.append(synth.render(int(tail * sample_rate)))

@@ -73,16 +73,20 @@ class LiveSession:
 
     # -- start/stop --------------------------------------------------------------------------
     def start(self) -> None:
-        self._start_audio()
-        if self._want_midi != "none":
-            self.midi = MidiInput(self.performer.handle, port=self._want_midi,
-                                  api=choose_api(self._midi_api),
-                                  on_lost=self.performer.release_all)
+        midi_api = None if self._want_midi == "none" else choose_api(self._midi_api)
+        # Under JACK, MIDI comes in through FluidSynth's own port in the audio client, so a
+        # note is rendered in the period it arrives (rtmidi's separate client costs a period).
+        via_synth = midi_api == "jack" and self.audio == "jack"
+        self._start_audio(self.performer.handle if via_synth else None)
+        if midi_api is not None:
+            self.midi = MidiInput(self.performer.handle, port=self._want_midi, api=midi_api,
+                                  on_lost=self.performer.release_all,
+                                  jack_port="instrument:midi_00" if via_synth else None)
             self.midi.open()
         if self.audio == "jack":
             self._watch_jack()
 
-    def _start_audio(self) -> None:
+    def _start_audio(self, midi_callback=None) -> None:
         if self.audio == "none":
             return
         if self.audio == "sounddevice":
@@ -99,7 +103,8 @@ class LiveSession:
             except Exception as e:  # PortAudioError, or no device at all
                 raise InstrumentError(f"cannot open audio output through PortAudio: {e}") from None
             return
-        self.synth.start(self.audio, client_name="instrument", period=self.period)
+        self.synth.start(self.audio, client_name="instrument", period=self.period,
+                         midi_callback=midi_callback)
 
     def _watch_jack(self) -> None:
         """A passive JACK client that counts xruns and reads the DSP load."""
@@ -146,6 +151,7 @@ class LiveSession:
             return
         self.closed = True
         self.performer.panic()
+        self.performer.closed = True
         if self.midi is not None:
             try:
                 self.midi.close()

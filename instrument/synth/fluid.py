@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import fluidsynth
@@ -79,8 +80,15 @@ class Synth:
         self._fs.sfunload(old_id, 1)
 
     def start(self, driver: str, client_name: str = "instrument", period: int = 128,
-              periods: int = 2, autoconnect: bool = True) -> None:
-        """Start FluidSynth's own audio thread on ``driver`` (jack, pulseaudio, alsa, ...)."""
+              periods: int = 2, autoconnect: bool = True,
+              midi_callback: Callable[[list[int]], None] | None = None) -> None:
+        """Start FluidSynth's own audio thread on ``driver`` (jack, pulseaudio, alsa, ...).
+
+        With ``driver="jack"`` and ``midi_callback``, FluidSynth also opens a JACK MIDI port
+        (``<client_name>:midi_00``) in the same JACK client and hands every incoming message,
+        as raw bytes, to ``midi_callback`` in its process thread just before it renders the
+        period: a note is heard in the very period it arrives, as with plain FluidSynth.
+        """
         fs = self._fs
         fs.setting("audio.period-size", period)
         fs.setting("audio.periods", periods)
@@ -94,10 +102,47 @@ class Synth:
             raise InstrumentError(f"could not open audio output {driver!r}")
         fs.audio_driver = drv
         self._driver_started = True
+        if midi_callback is not None:
+            if driver != "jack":
+                raise InstrumentError("FluidSynth's MIDI input is used with JACK only")
+            self._open_jack_midi(client_name, midi_callback)
+
+    def _open_jack_midi(self, client_name: str, on_message: Callable[[list[int]], None]) -> None:
+        fs = self._fs
+        fs.setting("midi.driver", "jack")
+        fs.setting("midi.jack.id", client_name)  # same id as the audio: one shared client
+        fs.setting("midi.autoconnect", 0)
+
+        def handle(_data: int, event: int) -> int:
+            try:
+                kind = fluidsynth.fluid_midi_event_get_type(event)
+                ch = fluidsynth.fluid_midi_event_get_channel(event)
+                if kind == 0xE0:  # FluidSynth keeps the 14-bit bend in param 1
+                    value = fluidsynth.fluid_midi_event_get_key(event)
+                    on_message([kind | ch, value & 0x7F, value >> 7])
+                elif kind in (0xC0, 0xD0):
+                    on_message([kind | ch, fluidsynth.fluid_midi_event_get_key(event)])
+                else:
+                    on_message([kind | ch, fluidsynth.fluid_midi_event_get_key(event),
+                                fluidsynth.fluid_midi_event_get_value(event)])
+            except Exception:  # noqa: BLE001 - never let an exception into the audio thread
+                pass
+            return 0
+
+        self._midi_handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(
+            handle
+        )  # kept referenced: FluidSynth calls it for as long as the driver lives
+        drv = fluidsynth.new_fluid_midi_driver(fs.settings, self._midi_handler, None)
+        if not drv:
+            raise InstrumentError("could not open FluidSynth's JACK MIDI input")
+        fs.midi_driver = drv
 
     def close(self) -> None:
         """Silence everything and free FluidSynth (driver first, so no callback runs after)."""
         self.panic()
+        if self._fs.midi_driver:  # the MIDI side first: no callback may run into a dead synth
+            fluidsynth.delete_fluid_midi_driver(self._fs.midi_driver)
+            self._fs.midi_driver = None
         self._fs.delete()
 
     # -- real-time path ----------------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""Per-note cost of the online LSTM arranger, side by side with the references.
+
+    .venv/bin/python bench/bench_arrange_step.py [--ensemble choir] [--notes 20000]
+
+Pinned to one CPU core, it feeds the notes of real test pieces one at a time and times
+each call with perf_counter_ns:
+
+- ``assign (numba)``: ``LSTMArranger.assign``, the call the MIDI thread makes: features,
+  one LSTM step, decision, budget guard;
+- ``torch step``: the same model in torch, one step with carried state (features given);
+- ``numpy reference``: a plain numpy LSTM step of the paper's size (3 x 128), the issue's
+  0.35 ms reference;
+- ``numba, paper size``: our numba kernel with the paper's 3 x 128 LSTM (random weights).
+
+Prints the distributions and writes them to docs/benchmarks.md (section arrange-step).
+Target: p99 <= 0.1 ms per note for ``assign``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from instrument.arrange import features as F
+from instrument.arrange import make_arranger
+from instrument.arrange import model as M
+from instrument.arrange.base import Note
+from instrument.arrange.fast import FastLSTM
+from instrument.arrange.neural import model_path
+from instrument.ensemble import load_ensemble
+from instrument.report import markdown_table, write_section
+
+DATASET = {"choir": "bach", "quartet": "quartet", "pop909": "pop909", "pop": "pop"}
+
+
+def stats(ns: np.ndarray) -> list[object]:
+    us = ns / 1e3
+    return [f"{np.percentile(us, 50):.1f}", f"{np.percentile(us, 90):.1f}",
+            f"{np.percentile(us, 99):.1f}", f"{us.max():.1f}", len(us)]
+
+
+def numpy_reference_step(weights, x, h, c):
+    """A plain numpy LSTM step (per layer: W_ih @ x + W_hh @ h + b, gates, cell)."""
+    inp = x
+    for layer, (wih, whh, b) in enumerate(weights):
+        g = wih @ inp + whh @ h[layer] + b
+        i, f, gg, o = np.split(g, 4)
+        i, f, o = 1 / (1 + np.exp(-i)), 1 / (1 + np.exp(-f)), 1 / (1 + np.exp(-o))
+        c[layer] = f * c[layer] + i * np.tanh(gg)
+        h[layer] = o * np.tanh(c[layer])
+        inp = h[layer]
+    return inp
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ensemble", default="choir")
+    ap.add_argument("--notes", type=int, default=20000)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    torch.set_num_threads(1)
+
+    from instrument.datasets.corpus import load_pieces
+
+    ens = load_ensemble(args.ensemble)
+    pieces = load_pieces(DATASET[args.ensemble], "test")
+    notes: list[Note] = []
+    offset = 0.0
+    for p in pieces:
+        notes += [Note(int(a), int(v), float(t) + offset) for a, v, t in
+                  zip(p.pitch, p.velocity, p.time, strict=True)]
+        offset = notes[-1].time + 10.0
+        if len(notes) >= args.notes:
+            break
+    notes = notes[: args.notes]
+    rows = []
+
+    arranger = make_arranger("lstm", ens)
+    times = np.empty(len(notes), np.int64)
+    for i, n in enumerate(notes):
+        t0 = time.perf_counter_ns()
+        arranger.assign(n)
+        times[i] = time.perf_counter_ns() - t0
+    card = arranger.card["hyperparameters"]
+    size = f"{card['layers']} x {card['hidden']}"
+    rows.append([f"assign (numba), {size}", *stats(times)])
+    fallbacks = arranger.fallbacks
+
+    model, _, _ = M.load(model_path(ens, "lstm"), "lstm", len(ens))
+    feats = np.zeros((1, 1, model.n_features), np.float32)
+    state = None
+    times_t = np.empty(min(len(notes), 5000), np.int64)
+    with torch.no_grad():
+        for i in range(len(times_t)):
+            t0 = time.perf_counter_ns()
+            _, state = model(torch.tensor([[notes[i].pitch]]), torch.from_numpy(feats), state)
+            times_t[i] = time.perf_counter_ns() - t0
+    rows.append([f"torch step, {size}", *stats(times_t)])
+
+    rng = np.random.default_rng(0)
+    nin, hid = 16 + F.n_online_features(len(ens)), 128
+    ref_w = [(rng.normal(0, 0.1, (4 * hid, nin if k == 0 else hid)).astype(np.float32),
+              rng.normal(0, 0.1, (4 * hid, hid)).astype(np.float32),
+              np.zeros(4 * hid, np.float32)) for k in range(3)]
+    h = np.zeros((3, hid), np.float32)
+    c = np.zeros((3, hid), np.float32)
+    x = rng.normal(size=nin).astype(np.float32)
+    times_n = np.empty(min(len(notes), 5000), np.int64)
+    for i in range(len(times_n)):
+        t0 = time.perf_counter_ns()
+        numpy_reference_step(ref_w, x, h, c)
+        times_n[i] = time.perf_counter_ns() - t0
+    rows.append(["numpy reference, 3 x 128 (paper size)", *stats(times_n)])
+
+    paper = M.OnlineLSTM(len(ens), hidden=128, layers=3, embed=16)
+    fast = FastLSTM(M.numpy_weights(paper), len(ens), paper.n_features)
+    fast.step(60)
+    times_p = np.empty(len(notes), np.int64)
+    for i, n in enumerate(notes):
+        t0 = time.perf_counter_ns()
+        fast.step(n.pitch)
+        times_p[i] = time.perf_counter_ns() - t0
+    rows.append(["numba step only, 3 x 128 (paper size)", *stats(times_p)])
+
+    header = ["per note", "p50 µs", "p90 µs", "p99 µs", "max µs", "notes"]
+    table = markdown_table(header, rows)
+    print(table)
+    print(f"budget-guard fallbacks during the run: {fallbacks} of {len(notes)} notes")
+    if not args.no_write:
+        text = "\n".join([
+            "## Online LSTM arranger: cost per note",
+            "",
+            f"Ensemble `{ens.name}`, notes of the test split fed one at a time, process "
+            "pinned to one CPU core. Target: p99 ≤ 100 µs for `assign`.",
+            "",
+            table,
+            "",
+            f"Budget-guard fallbacks (zone decision because the previous step overran "
+            f"0.5 ms): {fallbacks} of {len(notes)} notes.",
+            "",
+            f"Command: `.venv/bin/python bench/bench_arrange_step.py --ensemble {ens.name}`; "
+            f"{datetime.date.today().isoformat()}; {platform.machine()} 2-core CPU VM "
+            "(shared with other jobs), no GPU.",
+        ])
+        write_section("benchmarks.md", "arrange-step", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

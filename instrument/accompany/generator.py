@@ -1,0 +1,102 @@
+"""Planning one beat with the model: read the recent beats, then sample the next one.
+
+For beat ``b`` the generator re-reads the last ``context_beats`` beats of what actually
+sounded (the band's notes and the player's, on the sixteenth grid) in one LSTM call, forces
+the ``BEAT`` token of ``b``, then samples tokens until the model opens the following beat.
+Reading the context afresh each beat keeps the model in the situation it was trained in
+(windows from a zero state) however long the jam runs, and lets the player's notes that
+arrived since the last plan count. Tokens of parts that are not wanted are masked out
+(accompaniment: no melody; continuation: every part), and grammar is enforced by masks
+too (a step moves forward, a note needs a step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from instrument.accompany.model import AccompanyLSTM, sample
+from instrument.accompany.notes import STEPS_PER_BEAT, ChordTrack
+from instrument.accompany.tokens import (
+    BEAT,
+    STEP0,
+    TOKEN_PART,
+    VOCAB,
+    chord_rows,
+    conditions_from_rows,
+    decode_note,
+    event_tokens,
+    events,
+)
+
+MAX_TOKENS_PER_BEAT = 48
+
+
+class ModelGenerator:
+    """Samples beats from an ``AccompanyLSTM``.
+
+    temperature, top_k, top_p: sampling (see ``model.sample``). context_beats: how many
+    past beats are read before each plan. seed: for repeatable offline output.
+    """
+
+    def __init__(self, model: AccompanyLSTM, temperature: float = 0.9, top_k: int = 0,
+                 top_p: float = 0.95, context_beats: int = 16, seed: int = 0):
+        self.model = model.eval()
+        self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
+        self.context_beats = context_beats
+        self.rng = torch.Generator().manual_seed(seed)
+        parts = torch.from_numpy(TOKEN_PART)
+        self._part_masks = {p: parts == p for p in range(3)}
+        self._step_ids = torch.arange(STEP0, STEP0 + STEPS_PER_BEAT)
+
+    def _allowed(self, parts: Sequence[int], step: int | None) -> torch.Tensor:
+        """Boolean (VOCAB,) of tokens allowed after a token at ``step`` (None: right after BEAT)."""
+        ok = torch.zeros(VOCAB, dtype=torch.bool)
+        ok[BEAT] = True
+        first = 0 if step is None else step + 1
+        ok[self._step_ids[first:]] = True
+        if step is not None:
+            for p in parts:
+                ok |= self._part_masks[p]
+        return ok
+
+    @torch.no_grad()
+    def plan(self, beat: int, history: np.ndarray, chords: ChordTrack, beats_per_bar: int,
+             parts: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        """Notes of beat ``beat`` for ``parts``: (part, pitch, duration steps, onset step).
+
+        history: int (n, 4) rows (onset step, duration steps, part, pitch) of what sounded
+        before (only notes with onset before ``beat`` are read).
+        """
+        first = max(0, beat - self.context_beats)
+        ev = events(history, first, beat - first + 1)
+        # the window ends with the forced BEAT token of `beat`; notes already in it are not read
+        ev = ev[: np.flatnonzero(ev[:, 0] == BEAT)[-1] + 1]
+        tokens = event_tokens(ev)
+        steps = ev[:, 4]
+        cond = conditions_from_rows(chord_rows(chords, steps), steps, beats_per_bar)
+        logits, state = self.model(torch.from_numpy(tokens)[None], torch.from_numpy(cond)[None])
+        last = logits[0, -1]
+        out: list[tuple[int, int, int, int]] = []
+        step: int | None = None
+        seen: set[tuple[int, int]] = set()
+        t0 = beat * STEPS_PER_BEAT
+        for _ in range(MAX_TOKENS_PER_BEAT):
+            masked = last.masked_fill(~self._allowed(parts, step), float("-inf"))
+            tok = sample(masked, self.temperature, self.top_k, self.top_p, self.rng)
+            if tok == BEAT:
+                break
+            if tok < STEP0 + STEPS_PER_BEAT:
+                step = tok - STEP0
+            else:
+                part, pitch, dur = decode_note(tok)
+                if (part, pitch) not in seen:
+                    seen.add((part, pitch))
+                    out.append((part, pitch, dur, t0 + step))
+            row = chord_rows(chords, np.array([t0 + step]))
+            c = conditions_from_rows(row, np.array([t0 + step]), beats_per_bar)
+            logits, state = self.model(torch.tensor([[tok]]), torch.from_numpy(c)[None], state)
+            last = logits[0, -1]
+        return out

@@ -1,0 +1,93 @@
+"""The chord-aware accompaniment model: an LSTM over the beat-by-beat event stream.
+
+Input at each position is the token's embedding plus a projection of its condition vector
+(chord now, next chord, beat in bar, sixteenth in beat; see ``tokens``). Output is the
+distribution of the next token. Small on purpose (about 1.6 M parameters, stored in
+half precision): it must plan a beat in a few milliseconds on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from instrument.accompany.tokens import COND_DIM, VOCAB
+from instrument.errors import InstrumentError
+
+
+class AccompanyLSTM(nn.Module):
+    def __init__(self, vocab: int = VOCAB, cond_dim: int = COND_DIM, d_model: int = 256,
+                 n_layers: int = 2, dropout: float = 0.1):
+        super().__init__()
+        self.config = dict(vocab=vocab, cond_dim=cond_dim, d_model=d_model, n_layers=n_layers,
+                           dropout=dropout)
+        self.embed = nn.Embedding(vocab, d_model)
+        self.cond = nn.Linear(cond_dim, d_model)
+        self.lstm = nn.LSTM(d_model, d_model, n_layers, batch_first=True,
+                            dropout=dropout if n_layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(d_model, vocab)
+
+    def forward(self, tokens: torch.Tensor, cond: torch.Tensor,
+                state: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """tokens: long (B, T); cond: float (B, T, cond_dim) -> logits (B, T, vocab), state."""
+        x = self.drop(self.embed(tokens) + self.cond(cond))
+        y, state = self.lstm(x, state)
+        return self.head(self.drop(y)), state
+
+    def loss(self, tokens: torch.Tensor, cond: torch.Tensor, targets: torch.Tensor):
+        """Mean cross-entropy over targets that are not PAD (0)."""
+        logits, _ = self(tokens, cond)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
+                               ignore_index=0)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+           generator: torch.Generator | None = None) -> int:
+    """One token from 1-D ``logits`` with temperature, top-k and nucleus (top-p) sampling.
+
+    temperature 0 picks the most likely token.
+    """
+    if temperature <= 0:
+        return int(torch.argmax(logits))
+    logits = logits / temperature
+    if top_k and top_k < logits.numel():
+        kth = torch.topk(logits, top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, -1)
+    if top_p < 1.0:
+        sorted_p, order = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sorted_p, 0) - sorted_p < top_p  # always keeps the first
+        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def save_model(model: AccompanyLSTM, path: Path, card: dict) -> None:
+    """Weights in half precision (``.pt``) and the model card beside them (``.json``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save({"config": model.config, "state": state}, path)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+
+
+def load_model(path: str | Path) -> AccompanyLSTM:
+    p = Path(path)
+    try:
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InstrumentError(
+            f"accompaniment model not found: {p} (train it: instrument train accompany)"
+        ) from None
+    except (RuntimeError, OSError, KeyError, ValueError) as e:
+        raise InstrumentError(f"not a readable accompaniment model: {p} ({e})") from None
+    model = AccompanyLSTM(**blob["config"])
+    model.load_state_dict({k: v.float() for k, v in blob["state"].items()})
+    model.eval()
+    return model

@@ -1,0 +1,167 @@
+"""The online LSTM step without torch: numba kernels built from the trained weights.
+
+Live, one note costs one LSTM step with carried state. Two things make it cheap:
+the pitch embedding times the first layer's input weights is folded into a (128, 4H)
+table (one row per pitch, biases included), and each deeper layer does one matrix-vector
+product over ``[h_below, h_own]``. Everything runs in one compiled call that allocates
+nothing; the buffers live in ``FastLSTM``.
+
+Gate order follows torch.nn.LSTM: input, forget, cell, output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from instrument.arrange import features as F
+
+
+class FastLSTM:
+    """Weights of a trained ``OnlineLSTM`` as float32 numpy arrays, plus the live state.
+
+    table: (128, 4H) embedding x W_ih (pitch columns) + both biases of layer 0.
+    wx: (4H, n_features). whh0: (4H, H). wcat: (L-1, 4H, 2H), bcat: (L-1, 4H).
+    wout: (P, H), bout: (P,). h, c: (L, H).
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], n_parts: int, n_features: int):
+        f32 = np.float32
+        emb = weights["embed.weight"].astype(np.float64)  # (128, E)
+        e = emb.shape[1]
+        w0 = weights["lstm.weight_ih_l0"].astype(np.float64)
+        b0 = weights["lstm.bias_ih_l0"] + weights["lstm.bias_hh_l0"]
+        self.table = np.ascontiguousarray((emb @ w0[:, :e].T + b0).astype(f32))
+        self.wx = np.ascontiguousarray(w0[:, e:].astype(f32))
+        self.whh0 = np.ascontiguousarray(weights["lstm.weight_hh_l0"].astype(f32))
+        hidden = self.whh0.shape[1]
+        layers = 1
+        while f"lstm.weight_ih_l{layers}" in weights:
+            layers += 1
+        self.wcat = np.zeros((max(layers - 1, 1), 4 * hidden, 2 * hidden), f32)
+        self.bcat = np.zeros((max(layers - 1, 1), 4 * hidden), f32)
+        for l in range(1, layers):
+            self.wcat[l - 1, :, :hidden] = weights[f"lstm.weight_ih_l{l}"]
+            self.wcat[l - 1, :, hidden:] = weights[f"lstm.weight_hh_l{l}"]
+            self.bcat[l - 1] = weights[f"lstm.bias_ih_l{l}"] + weights[f"lstm.bias_hh_l{l}"]
+        self.wout = np.ascontiguousarray(weights["out.weight"].astype(f32))
+        self.bout = np.ascontiguousarray(weights["out.bias"].astype(f32))
+        if self.wout.shape[0] != n_parts or self.wx.shape[1] != n_features:
+            raise ValueError("weights do not match the ensemble's parts or the features")
+        self.layers, self.hidden, self.n_parts = layers, hidden, n_parts
+        self.h = np.zeros((layers, hidden), f32)
+        self.c = np.zeros((layers, hidden), f32)
+        self.buf = np.zeros(2 * hidden, f32)
+        self.gates = np.zeros(4 * hidden, f32)
+        self.logits = np.zeros(n_parts, f32)
+        self.x = np.zeros(n_features, f32)
+
+    def reset(self) -> None:
+        self.h[:] = 0.0
+        self.c[:] = 0.0
+
+    def step(self, pitch: int) -> np.ndarray:
+        """One step on ``self.x`` (the note's features, filled by the caller); the logits."""
+        lstm_step(pitch, self.x, self.table, self.wx, self.whh0, self.wcat, self.bcat,
+                  self.wout, self.bout, self.h, self.c, self.buf, self.gates, self.logits)
+        return self.logits
+
+    def args(self) -> tuple:
+        return (self.table, self.wx, self.whh0, self.wcat, self.bcat, self.wout, self.bout)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _sigmoid(x):
+    return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _cell(gates, h, c, hidden):
+    for j in range(hidden):
+        i = _sigmoid(gates[j])
+        f = _sigmoid(gates[hidden + j])
+        g = np.tanh(gates[2 * hidden + j])
+        o = _sigmoid(gates[3 * hidden + j])
+        cj = f * c[j] + i * g
+        c[j] = cj
+        h[j] = o * np.tanh(cj)
+
+
+@njit(cache=True, fastmath=True)
+def lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits):
+    """One LSTM step in place: h, c (L, H) advance; logits (P,) written."""
+    layers, hidden = h.shape
+    nf = x.shape[0]
+    for j in range(4 * hidden):
+        acc = table[pitch, j]
+        for i in range(nf):
+            acc += wx[j, i] * x[i]
+        for i in range(hidden):
+            acc += whh0[j, i] * h[0, i]
+        gates[j] = acc
+    _cell(gates, h[0], c[0], hidden)
+    for layer in range(1, layers):
+        for i in range(hidden):
+            buf[i] = h[layer - 1, i]
+            buf[hidden + i] = h[layer, i]
+        w = wcat[layer - 1]
+        b = bcat[layer - 1]
+        for j in range(4 * hidden):
+            acc = b[j]
+            for i in range(2 * hidden):
+                acc += w[j, i] * buf[i]
+            gates[j] = acc
+        _cell(gates, h[layer], c[layer], hidden)
+    for p in range(logits.shape[0]):
+        acc = bout[p]
+        for i in range(hidden):
+            acc += wout[p, i] * h[layers - 1, i]
+        logits[p] = acc
+
+
+@njit(cache=True)
+def free_run(
+    pitch, time, end, velocity, n_parts, use_velocity, layers,
+    table, wx, whh0, wcat, bcat, wout, bout, record_features,
+):
+    """Arrange a whole piece online, each note's history taking the model's own choices.
+
+    Releases reach the part the note was given, at the note's end, as in the live loop.
+    Returns (parts (n,), features used (n, F) if record_features else (0, F)).
+    """
+    n = pitch.shape[0]
+    hidden = whh0.shape[1]
+    nf = wx.shape[1]
+    h = np.zeros((layers, hidden), np.float32)
+    c = np.zeros((layers, hidden), np.float32)
+    buf = np.zeros(2 * hidden, np.float32)
+    gates = np.zeros(4 * hidden, np.float32)
+    logits = np.zeros(n_parts, np.float32)
+    x = np.zeros(nf, np.float32)
+    s = np.zeros(F.S_GLOBAL + 5 * n_parts)
+    F.reset_state(s)
+    ends = np.zeros(n)  # end time of each assigned note, for releases
+    parts = np.zeros(n, np.int64)
+    feats = np.zeros((n if record_features else 0, nf), np.float32)
+    pending = 0  # notes before this index are all released
+    for i in range(n):
+        # deliver releases due (end <= onset), as Arranger.assign_all does
+        for j in range(pending, i):
+            if ends[j] >= 0.0 and ends[j] <= time[i]:
+                F.release(s, parts[j])
+                ends[j] = -1.0
+        while pending < i and ends[pending] < 0.0:
+            pending += 1
+        F.online_features(s, pitch[i], time[i], velocity[i], use_velocity, x)
+        if record_features:
+            feats[i] = x
+        lstm_step(pitch[i], x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates,
+                  logits)
+        best = 0
+        for p in range(1, n_parts):
+            if logits[p] > logits[best]:
+                best = p
+        parts[i] = best
+        ends[i] = end[i]
+        F.commit(s, pitch[i], time[i], best)
+    return parts, feats

@@ -1,0 +1,224 @@
+"""Per-note input features of the neural arrangers, computed from what a live player gives.
+
+Online (causal) features need only the note (pitch, velocity, onset in seconds) and the
+parts chosen for earlier notes, so they work live without a score or a beat clock:
+
+- timing: new onset group?, notes already struck in this group, time since the previous
+  note, the running inter-onset interval (tempo), this group's gap relative to it;
+- velocity (only for data with real velocities), pitch;
+- per part: has it played, interval from its last pitch, time since its last onset, is it
+  still sounding, has it already played in this onset group.
+
+Notes whose onsets lie within ``GROUP_S`` of the first note of a group are "struck
+together" (live chords are never exactly simultaneous). The state lives in one float64
+array so that the same numba kernel serves training (teacher forcing: the true parts),
+evaluation and the live step (the model's own choices).
+
+Offline features (``offline_features``) may look at the whole piece: chord size and rank,
+gaps before and after, duration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+GROUP_S = 0.035  # onsets closer than this to their group's first note are one chord
+N_GLOBAL = 7
+N_PER_PART = 5
+IOI_INIT = 0.5
+# state layout: [prev_time, group_start, group_count, ioi_avg, n_notes] + 5 per part:
+# [last_pitch, last_onset, n_sounding, in_group, has_played]
+S_GLOBAL = 5
+
+
+def n_online_features(n_parts: int) -> int:
+    return N_GLOBAL + N_PER_PART * n_parts
+
+
+def new_state(n_parts: int) -> np.ndarray:
+    s = np.zeros(S_GLOBAL + 5 * n_parts, dtype=np.float64)
+    reset_state(s)
+    return s
+
+
+@njit(cache=True)
+def reset_state(s: np.ndarray) -> None:
+    s[:] = 0.0
+    s[3] = IOI_INIT
+
+
+@njit(cache=True, inline="always")
+def _tl(x: float) -> float:
+    """A time in seconds squashed to about 0..1 (1 at ~10 s), fine near zero."""
+    if x < 0.0:
+        x = 0.0
+    return np.log1p(x * 50.0) / 6.2
+
+
+@njit(cache=True)
+def online_features(
+    s: np.ndarray, pitch: int, time: float, velocity: int, use_velocity: bool, out: np.ndarray
+) -> None:
+    """Features of the next note into ``out`` (float32, n_online_features); advances the
+    group/tempo state but not the part state (see ``commit``)."""
+    n_parts = (s.shape[0] - S_GLOBAL) // 5
+    first = s[4] == 0.0
+    new_group = first or (time - s[1] > GROUP_S)
+    if new_group:
+        gap = time - s[1]
+        rel = 0.0
+        if not first:
+            g = min(max(gap, 0.02), 4.0)
+            rel = np.log(g / s[3])
+            s[3] = 0.85 * s[3] + 0.15 * g
+        s[1] = time
+        s[2] = 0.0
+        for k in range(n_parts):
+            s[S_GLOBAL + 5 * k + 3] = 0.0
+        out[4] = min(max(rel, -3.0), 3.0) / 3.0
+    else:
+        out[4] = 0.0
+    out[0] = 1.0 if new_group else 0.0
+    out[1] = min(s[2], 6.0) / 3.0
+    out[2] = _tl(time - s[0]) if not first else 1.0
+    out[3] = _tl(s[3])
+    out[5] = (velocity - 64.0) / 64.0 if use_velocity else 0.0
+    out[6] = (pitch - 60.0) / 24.0
+    for k in range(n_parts):
+        b = S_GLOBAL + 5 * k
+        o = N_GLOBAL + N_PER_PART * k
+        played = s[b + 4] > 0.0
+        out[o] = 1.0 if played else 0.0
+        if played:
+            iv = (pitch - s[b]) / 12.0
+            out[o + 1] = min(max(iv, -3.0), 3.0)
+            out[o + 2] = _tl(time - s[b + 1])
+        else:
+            out[o + 1] = 0.0
+            out[o + 2] = 1.5
+        out[o + 3] = 1.0 if s[b + 2] > 0.0 else 0.0
+        out[o + 4] = s[b + 3]
+
+
+@njit(cache=True)
+def commit(s: np.ndarray, pitch: int, time: float, part: int) -> None:
+    """Record that part ``part`` plays the note just featurised."""
+    b = S_GLOBAL + 5 * part
+    s[b] = pitch
+    s[b + 1] = time
+    s[b + 2] += 1.0
+    s[b + 3] = 1.0
+    s[b + 4] = 1.0
+    s[2] += 1.0
+    s[0] = time
+    s[4] += 1.0
+
+
+@njit(cache=True)
+def release(s: np.ndarray, part: int) -> None:
+    b = S_GLOBAL + 5 * part
+    if s[b + 2] > 0.0:
+        s[b + 2] -= 1.0
+
+
+@njit(cache=True)
+def teacher_forced_features(
+    pitch: np.ndarray,
+    time: np.ndarray,
+    end: np.ndarray,
+    velocity: np.ndarray,
+    part: np.ndarray,
+    n_parts: int,
+    use_velocity: bool,
+) -> np.ndarray:
+    """(n, F) float32 online features of a whole piece, earlier notes taking their true parts.
+
+    Releases are applied as live: a part is sounding at an onset if one of its notes ends
+    after it.
+    """
+    n = pitch.shape[0]
+    out = np.zeros((n, N_GLOBAL + N_PER_PART * n_parts), dtype=np.float32)
+    s = np.zeros(S_GLOBAL + 5 * n_parts)
+    reset_state(s)
+    max_end = np.full(n_parts, -1.0)
+    for i in range(n):
+        for k in range(n_parts):
+            s[S_GLOBAL + 5 * k + 2] = 1.0 if max_end[k] > time[i] else 0.0
+        online_features(s, pitch[i], time[i], velocity[i], use_velocity, out[i])
+        commit(s, pitch[i], time[i], part[i])
+        if end[i] > max_end[part[i]]:
+            max_end[part[i]] = end[i]
+    return out
+
+
+N_OFFLINE = 10
+
+
+def offline_features(time: np.ndarray, end: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """(n, N_OFFLINE) float32 features that look at the whole piece (for the BiLSTM).
+
+    Onset groups, chord size, rank from the bottom and from the top, gaps to the previous
+    and next groups, duration, pitch, and pitch relative to the group's extremes.
+    """
+    n = len(time)
+    out = np.zeros((n, N_OFFLINE), dtype=np.float32)
+    if n == 0:
+        return out
+    gid = np.zeros(n, dtype=np.int64)
+    start = time[0]
+    g = 0
+    for i in range(1, n):
+        if time[i] - start > GROUP_S:
+            g += 1
+            start = time[i]
+        gid[i] = g
+    first = np.r_[0, np.flatnonzero(np.diff(gid)) + 1]
+    size = np.diff(np.r_[first, n])
+    gstart = time[first]
+    rank = np.arange(n) - first[gid]
+    gsize = size[gid]
+    prev_gap = np.r_[1.0, np.diff(gstart)][gid]
+    next_gap = np.r_[np.diff(gstart), 1.0][gid]
+    low = pitch[first][gid]
+    high = pitch[first + size - 1][gid]
+
+    def tl(x):
+        return np.log1p(np.maximum(x, 0) * 50.0) / 6.2
+
+    out[:, 0] = np.minimum(gsize, 8) / 4.0
+    out[:, 1] = np.minimum(rank, 8) / 4.0
+    out[:, 2] = np.minimum(gsize - 1 - rank, 8) / 4.0
+    out[:, 3] = tl(prev_gap)
+    out[:, 4] = tl(next_gap)
+    out[:, 5] = tl(end - time)
+    out[:, 6] = (pitch - 60.0) / 24.0
+    out[:, 7] = (pitch - low) / 12.0
+    out[:, 8] = (high - pitch) / 12.0
+    out[:, 9] = (rank == 0) & (gsize > 1)
+    return out
+
+
+def humanize(
+    time: np.ndarray, end: np.ndarray, rng: np.random.Generator, tempo_scale: float = 1.0,
+    spread_s: float = 0.02,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Onsets as a keyboardist plays them: scaled in tempo, each chord rolled low to high
+    over up to ``spread_s`` and each group shifted by a few ms. Order is kept."""
+    t = time * tempo_scale
+    e = end * tempo_scale
+    n = len(t)
+    if n == 0:
+        return t, e
+    new = np.r_[True, np.diff(t) > 1e-6]
+    gid = np.cumsum(new) - 1
+    shift = rng.normal(0.0, 0.006, gid[-1] + 1)
+    within = np.zeros(n)
+    # notes arrive low to high: add increasing offsets inside each group
+    steps = rng.uniform(0.0, spread_s / 3, n)
+    steps[new] = 0.0
+    within = np.cumsum(steps)
+    within -= within[np.flatnonzero(new)][gid]
+    t2 = t + shift[gid] + np.minimum(within, spread_s)
+    t2 = np.maximum.accumulate(np.maximum(t2, 0.0))
+    return t2, np.maximum(e + shift[gid], t2 + 0.01)

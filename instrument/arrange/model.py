@@ -1,0 +1,89 @@
+"""The neural arrangers' torch models and their checkpoint files (``models/<ensemble>-*.pt``).
+
+OnlineLSTM (causal): pitch embedding + online features (``features.online_features``)
+-> unidirectional LSTM -> one logit per part. Live it runs one step per note through
+``fast.FastLSTM``; torch is only needed to train it and to load the checkpoint.
+
+OfflineBiLSTM (whole files): pitch embedding + offline features -> bidirectional LSTM.
+
+A checkpoint is ``{"kind", "config", "state_dict", "card"}``; the card (also written
+beside it as JSON) records data, split, hyper-parameters, metrics and the command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from instrument.arrange import features as F
+from instrument.errors import InstrumentError
+
+
+class OnlineLSTM(nn.Module):
+    def __init__(self, n_parts: int, hidden: int = 128, layers: int = 2, embed: int = 16):
+        super().__init__()
+        self.n_parts, self.n_features = n_parts, F.n_online_features(n_parts)
+        self.embed = nn.Embedding(128, embed)
+        self.lstm = nn.LSTM(embed + self.n_features, hidden, layers, batch_first=True)
+        self.out = nn.Linear(hidden, n_parts)
+
+    def forward(self, pitch: torch.Tensor, feats: torch.Tensor, state=None):
+        """pitch (B, T) int64, feats (B, T, F) -> logits (B, T, P), new LSTM state."""
+        x = torch.cat([self.embed(pitch), feats], dim=-1)
+        y, state = self.lstm(x, state)
+        return self.out(y), state
+
+
+class OfflineBiLSTM(nn.Module):
+    def __init__(self, n_parts: int, hidden: int = 128, layers: int = 2, embed: int = 16):
+        super().__init__()
+        self.n_parts, self.n_features = n_parts, F.N_OFFLINE
+        self.embed = nn.Embedding(128, embed)
+        self.lstm = nn.LSTM(embed + F.N_OFFLINE, hidden, layers, batch_first=True,
+                            bidirectional=True)
+        self.out = nn.Linear(2 * hidden, n_parts)
+
+    def forward(self, pitch: torch.Tensor, feats: torch.Tensor, state=None):
+        x = torch.cat([self.embed(pitch), feats], dim=-1)
+        y, state = self.lstm(x, state)
+        return self.out(y), state
+
+
+KINDS = {"lstm": OnlineLSTM, "bilstm": OfflineBiLSTM}
+
+
+def build(kind: str, n_parts: int, config: dict) -> nn.Module:
+    return KINDS[kind](n_parts, config["hidden"], config["layers"], config["embed"])
+
+
+def save(path: Path, kind: str, model: nn.Module, config: dict, card: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    torch.save({"kind": kind, "config": config, "state_dict": state, "card": card}, path)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+
+
+def load(path: Path, kind: str, n_parts: int) -> tuple[nn.Module, dict, dict]:
+    """(model in eval mode, config, card); InstrumentError for a missing or unusable file."""
+    if not path.exists():
+        raise InstrumentError(f"no trained model {path} (train it: instrument train arrange)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if ckpt["kind"] != kind:
+            raise ValueError(f"it holds a {ckpt['kind']!r} model, not {kind!r}")
+        model = build(kind, n_parts, ckpt["config"])
+        model.load_state_dict(ckpt["state_dict"])
+    except InstrumentError:
+        raise
+    except Exception as e:  # torch raises many types for a corrupt or mismatched file
+        raise InstrumentError(f"cannot load model {path}: {e}") from None
+    model.eval()
+    return model, ckpt["config"], ckpt.get("card", {})
+
+
+def numpy_weights(model: nn.Module) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}

@@ -1,0 +1,148 @@
+"""The neural arrangers behind the arranger interface: online LSTM and offline BiLSTM.
+
+``LSTMArranger.assign`` runs in the MIDI callback thread. It computes the note's features
+and one LSTM step in two compiled numba calls on preallocated buffers (no torch, no
+locks, no allocation beyond the returned int). A budget guard keeps a slow step from
+making a note late: when the previous step overran ``budget_s`` (the machine was busy,
+or the kernels were not yet compiled), the next note is decided by the zone arranger
+instead, counted in ``fallbacks``; the step after that tries the LSTM again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from instrument.arrange import features as F
+from instrument.arrange.base import Arranger, Note
+from instrument.arrange.fast import FastLSTM
+from instrument.arrange.zone import ZoneArranger
+from instrument.ensemble import Ensemble
+from instrument.errors import InstrumentError
+from instrument.paths import MODELS
+
+DEFAULT_BUDGET_S = 0.0005  # a step slower than this sends the next note to the zone split
+
+
+def model_path(ensemble: Ensemble, kind: str):
+    return MODELS / f"{ensemble.name}-{kind}.pt"
+
+
+def _load(ensemble: Ensemble, kind: str, path=None):
+    from instrument.arrange import model as M
+
+    path = path or model_path(ensemble, kind)
+    model, config, card = M.load(path, kind, len(ensemble))
+    parts = card.get("parts")
+    if parts is not None and len(parts) != len(ensemble):
+        raise InstrumentError(f"{path}: trained for {len(parts)} parts, the ensemble has "
+                              f"{len(ensemble)}")
+    return model, config, card
+
+
+class LSTMArranger(Arranger):
+    """Online LSTM: each note's part from the note, the timing so far and the parts' history.
+
+    use_velocity: taken from the model card (models trained on scores ignore velocity).
+    budget_s: see the module docstring. fallbacks: notes decided by the zone split.
+    """
+
+    name = "lstm"
+
+    def __init__(self, ensemble: Ensemble, path=None, budget_s: float = DEFAULT_BUDGET_S):
+        super().__init__(ensemble)
+        model, config, card = _load(ensemble, "lstm", path)
+        from instrument.arrange import model as M
+
+        self.card = card
+        self.use_velocity = bool(card.get("use_velocity", False))
+        self.fast = FastLSTM(M.numpy_weights(model), self.n_parts, F.n_online_features(
+            self.n_parts))
+        self.zone = ZoneArranger(ensemble)
+        self.budget_ns = int(budget_s * 1e9)
+        self.state = F.new_state(self.n_parts)
+        self.fallbacks = 0
+        self.steps = 0
+        self.last_step_ns = 0
+        self._over = False
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile (or load from numba's cache) the kernels now, not on the first live note."""
+        self.assign(Note(60, 64, 0.0))
+        self.release(60, 0, 0.1)
+        self.reset()
+        self.fallbacks = self.steps = 0
+
+    def reset(self) -> None:
+        F.reset_state(self.state)
+        self.fast.reset()
+        self._over = False
+
+    def assign(self, note: Note) -> int:
+        t0 = time.perf_counter_ns()
+        pitch = note.pitch
+        if self._over:
+            # the last step was late: keep this note on time with the zone split
+            self._over = False
+            part = int(self.zone._table[pitch])
+            F.online_features(self.state, pitch, note.time, note.velocity, self.use_velocity,
+                              self.fast.x)
+            F.commit(self.state, pitch, note.time, part)
+            self.fallbacks += 1
+            return part
+        F.online_features(self.state, pitch, note.time, note.velocity, self.use_velocity,
+                          self.fast.x)
+        logits = self.fast.step(pitch)
+        part = int(logits.argmax())
+        F.commit(self.state, pitch, note.time, part)
+        self.steps += 1
+        self.last_step_ns = time.perf_counter_ns() - t0
+        self._over = self.last_step_ns > self.budget_ns
+        return part
+
+    def release(self, pitch: int, part: int, time: float) -> None:
+        if 0 <= part < self.n_parts:
+            F.release(self.state, part)
+
+
+class BiLSTMArranger(Arranger):
+    """Offline BiLSTM for whole files (``instrument render --arranger bilstm``).
+
+    It needs the whole piece, so live (``assign``) it defers to the online LSTM if one is
+    shipped for the ensemble, else to the zone split; ``assign_all`` is the real thing.
+    """
+
+    name = "bilstm"
+
+    def __init__(self, ensemble: Ensemble, path=None):
+        super().__init__(ensemble)
+        self.model, _, self.card = _load(ensemble, "bilstm", path)
+        try:
+            self.online: Arranger = LSTMArranger(ensemble)
+        except InstrumentError:
+            self.online = ZoneArranger(ensemble)
+
+    def reset(self) -> None:
+        self.online.reset()
+
+    def assign(self, note: Note) -> int:
+        return self.online.assign(note)
+
+    def release(self, pitch: int, part: int, time: float) -> None:
+        self.online.release(pitch, part, time)
+
+    def assign_all(self, notes: Sequence[Note]) -> list[int]:
+        import torch
+
+        if not notes:
+            return []
+        pitch = np.array([n.pitch for n in notes], dtype=np.int64)
+        t = np.array([n.time for n in notes], dtype=np.float64)
+        e = np.array([n.end if n.end is not None else n.time + 0.5 for n in notes])
+        feats = torch.from_numpy(F.offline_features(t, e, pitch))[None]
+        with torch.no_grad():
+            logits, _ = self.model(torch.from_numpy(pitch)[None], feats)
+        return [int(p) for p in logits[0].argmax(-1)]

@@ -1,0 +1,177 @@
+"""``instrument train arrange``: train the online LSTM or offline BiLSTM part assigner.
+
+    instrument train arrange --dataset bach --model lstm
+    instrument train arrange --dataset quartet --model bilstm --seed 1
+    instrument train arrange --midi-dir ~/lakh --ensemble pop --model lstm
+
+Writes ``models/<ensemble>-<model>.pt``, its model card ``models/<ensemble>-<model>.json``
+and the learned zone split ``models/<ensemble>-zone.json`` (the baseline and the
+LSTM's fallback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from instrument.errors import InstrumentError
+
+DATASET_ENSEMBLE = {"bach": "choir", "quartet": "quartet", "pop909": "pop909", "pop": "pop"}
+
+DEFAULTS = {
+    "lstm": dict(hidden=128, layers=2, embed=16, lr=1e-3, batch=16, window=250, variants=3,
+                 steps=0, dagger_epochs=4),
+    "bilstm": dict(hidden=128, layers=2, embed=16, lr=1e-3, batch=16, window=250, variants=3,
+                   steps=0, dagger_epochs=0),
+}
+# POP909 has ten times the notes of the chorales: fewer, sampled steps per epoch
+POP_STEPS = 120
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "arrange", help="train the part-assignment model (LSTM / BiLSTM)",
+        description="Train an arranger on a data set's committed train split, stopping early "
+        "on the validation split.",
+    )
+    p.add_argument("--dataset", choices=sorted(DATASET_ENSEMBLE), help="built-in data set")
+    p.add_argument("--midi-dir", help="train on your own multitrack MIDI files (tracks = parts)")
+    p.add_argument("--ensemble", help="ensemble to train for (default: the data set's)")
+    p.add_argument("--model", choices=["lstm", "bilstm"], default="lstm")
+    p.add_argument("--data", help="music data folder (default ../shared/data)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=40, help="most teacher-forced epochs")
+    p.add_argument("--patience", type=int, default=4, help="early stopping patience")
+    p.add_argument("--max-minutes", type=float, default=14.0, help="wall-clock budget")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--limit", type=int, help="use only the first N pieces of each split")
+    p.add_argument("--out", help="checkpoint path (default models/<ensemble>-<model>.pt)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    for key in ("hidden", "layers", "embed", "batch", "window", "variants", "steps",
+                "dagger_epochs"):
+        p.add_argument(f"--{key.replace('_', '-')}", type=int, dest=key)
+    p.add_argument("--lr", type=float)
+    p.set_defaults(func=run)
+
+
+def load_data(args) -> tuple[str, list, list, list, dict]:
+    """(ensemble name, train, valid, test pieces, split info for the card)."""
+    from instrument.datasets import corpus
+    from instrument.datasets.splits import make_split, split_hash
+
+    if args.midi_dir:
+        if not args.ensemble:
+            raise InstrumentError("--midi-dir needs --ensemble (the parts the tracks map to)")
+        from instrument.ensemble import load_ensemble
+
+        ens = load_ensemble(args.ensemble)
+        pieces = corpus.midi_pieces(args.midi_dir, n_parts=len(ens))
+        by_id = {p.id: p for p in pieces}
+        split = make_split({i: [i] for i in by_id})
+        sets = [[by_id[i] for i in split[s]][: args.limit] for s in ("train", "valid", "test")]
+        if not sets[0] or not sets[1]:
+            raise InstrumentError(f"{args.midi_dir}: too few usable files for a split")
+        info = {"source": "midi folder", "split": "8:1:1 by file, numpy default_rng(0)",
+                "files": len(pieces)}
+        return ens.name, *sets, info
+    if not args.dataset:
+        raise InstrumentError("give --dataset or --midi-dir")
+    sets = [
+        corpus.load_pieces(args.dataset, s, args.data, args.limit, progress=not args.no_progress)
+        for s in ("train", "valid", "test")
+    ]
+    name = corpus.split_name(args.dataset)
+    info = {"file": f"configs/splits/{name}.json", "hash": split_hash(name)}
+    return args.ensemble or DATASET_ENSEMBLE[args.dataset], *sets, info
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from instrument.arrange import model as M
+    from instrument.arrange import train as T
+    from instrument.arrange.zone import fit_boundaries
+    from instrument.ensemble import load_ensemble
+    from instrument.paths import MODELS
+
+    torch.set_num_threads(max(1, args.threads))
+    t0 = time.monotonic()
+    ens_name, train_p, valid_p, test_p, split_info = load_data(args)
+    ensemble = load_ensemble(ens_name)
+    if train_p and len(train_p[0].parts) != len(ensemble):
+        raise InstrumentError(f"the data has {len(train_p[0].parts)} parts, ensemble "
+                              f"{ensemble.name!r} has {len(ensemble)}")
+    config = dict(DEFAULTS[args.model])
+    if args.dataset in ("pop909", "pop"):
+        config["steps"] = POP_STEPS
+    for key in config:
+        if getattr(args, key, None) is not None:
+            config[key] = getattr(args, key)
+    print(f"training {args.model} for {ensemble.name!r} ({len(ensemble)} parts): "
+          f"{len(train_p)}/{len(valid_p)}/{len(test_p)} pieces, config {json.dumps(config)}")
+    load_minutes = (time.monotonic() - t0) / 60
+    model, history = T.train(
+        args.model, train_p, valid_p, len(ensemble), config, seed=args.seed,
+        epochs=args.epochs, patience=args.patience, max_minutes=args.max_minutes,
+        progress=not args.no_progress,
+    )
+    train_minutes = (time.monotonic() - t0) / 60 - load_minutes
+    valid_acc = max(h["valid"] for h in history)
+    test_acc = T.accuracy(args.model, model, test_p) if test_p else None
+    print(f"valid accuracy {valid_acc:.4f}" +
+          (f", test accuracy {test_acc:.4f}" if test_acc is not None else ""))
+
+    boundaries = fit_boundaries(np.concatenate([p.pitch for p in train_p]),
+                                np.concatenate([p.part for p in train_p]), len(ensemble))
+    out = Path(args.out) if args.out else MODELS / f"{ensemble.name}-{args.model}.pt"
+    card = {
+        "ensemble": ensemble.name,
+        "model": args.model,
+        "parts": list(ensemble.part_names),
+        "data": {
+            "dataset": args.dataset or "midi",
+            "source_parts": list(train_p[0].parts),
+            "pieces": {"train": len(train_p), "valid": len(valid_p), "test": len(test_p)},
+            "notes_train": int(sum(len(p) for p in train_p)),
+            "split": split_info,
+            "timing": "scores at 90 quarter notes per minute; POP909 and MIDI at file time",
+        },
+        "use_velocity": bool(train_p[0].has_velocity) if args.model == "lstm" else False,
+        "features": "online: timing, onset group, pitch, velocity (MIDI data only), per-part "
+        "history (see instrument/arrange/features.py); no beat or duration"
+        if args.model == "lstm" else "offline: onset groups, chord rank, gaps, duration, pitch",
+        "hyperparameters": config,
+        "seed": args.seed,
+        "history": history,
+        "metrics": {"valid_accuracy": valid_acc, "test_accuracy": test_acc},
+        "train_minutes": round(train_minutes, 2),
+        "threads": args.threads,
+        "command": "instrument train arrange " + _argv_tail(),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
+        "torch": torch.__version__,
+    }
+    M.save(out, args.model, model, config, card)
+    if not args.out:
+        zone = MODELS / f"{ensemble.name}-zone.json"
+        zone.write_text(json.dumps({
+            "ensemble": ensemble.name, "boundaries": boundaries,
+            "data": card["data"]["dataset"], "split": split_info,
+            "method": "instrument.arrange.zone.fit_boundaries on the train split",
+        }, indent=1) + "\n")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {out.with_suffix('.json')}; "
+          f"{train_minutes:.1f} min of training")
+    return 0
+
+
+def _argv_tail() -> str:
+    args = sys.argv[1:]
+    if "arrange" in args:
+        args = args[args.index("arrange") + 1:]
+    return " ".join(args)

@@ -1,0 +1,1 @@
+"""The pygame stage display: notes coloured by part, chord, beat, feedback, health."""

@@ -1,0 +1,197 @@
+"""The stage window: the main thread's loop of ``play`` (and of jam and practice).
+
+Drawing runs here at up to 60 fps while MIDI and audio run in their own threads. The
+computer keyboard is a piano too: its notes go into the app's own MIDI input port (so they
+take exactly the path a keyboard's notes take) or, with no MIDI system, straight to the
+performer, which then has no other caller.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pygame
+
+from instrument.display.draw import draw_stage
+from instrument.display.model import StageModel
+
+# Two rows of the computer keyboard as piano keys: semitone offsets from the octave's C.
+LOWER_ROW = {pygame.K_z: 0, pygame.K_s: 1, pygame.K_x: 2, pygame.K_d: 3, pygame.K_c: 4,
+             pygame.K_v: 5, pygame.K_g: 6, pygame.K_b: 7, pygame.K_h: 8, pygame.K_n: 9,
+             pygame.K_j: 10, pygame.K_m: 11, pygame.K_COMMA: 12}
+UPPER_ROW = {pygame.K_q: 12, pygame.K_2: 13, pygame.K_w: 14, pygame.K_3: 15, pygame.K_e: 16,
+             pygame.K_r: 17, pygame.K_5: 18, pygame.K_t: 19, pygame.K_6: 20, pygame.K_y: 21,
+             pygame.K_7: 22, pygame.K_u: 23, pygame.K_i: 24}
+PIANO_KEYS = {**LOWER_ROW, **UPPER_ROW}
+
+
+class LocalKeys:
+    """Sends the computer keyboard's notes into the app's MIDI input."""
+
+    def __init__(self, session):
+        self.session = session
+        self._out = None
+        midi = session.midi
+        if midi is None:
+            return
+        import rtmidi
+
+        api = rtmidi.API_UNIX_JACK if midi.api == "jack" else rtmidi.API_LINUX_ALSA
+        try:
+            out = rtmidi.MidiOut(api, "instrument-keys")
+            ports = out.get_ports()
+            target = midi.port_name.split(":")[0]
+            match = [i for i, p in enumerate(ports) if p.startswith(target)]
+            if match:
+                out.open_port(match[0], "out")
+                self._out = out
+            else:
+                out.delete()
+        except Exception:  # noqa: BLE001 - fall back to the direct path below
+            self._out = None
+
+    def send(self, data: list[int]) -> None:
+        if self._out is not None:
+            self._out.send_message(data)
+        elif self.session.midi is None:  # no MIDI thread exists: we are the only caller
+            self.session.performer.handle(data)
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close_port()
+            self._out.delete()
+            self._out = None
+
+
+def open_window(size: tuple[int, int] = (1280, 720), title: str = "instrument"):
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    pygame.display.set_caption(title)
+    return screen
+
+
+def save_screenshot(surface: pygame.Surface, path: str | os.PathLike) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    pygame.image.save(surface, str(p))
+    return p
+
+
+def run_stage(session, duration: float | None = None, screenshot: str | None = None,
+              fps: int = 60, on_frame: Callable[[StageModel, float], None] | None = None,
+              on_key: Callable[[int], bool] | None = None, mode: str = "play") -> StageModel:
+    """The window's loop until quit (Ctrl+Q or closing the window) or ``duration`` seconds.
+
+    on_frame(model, now): lets jam/practice fill their fields each frame.
+    on_key(key): mode-specific keys; returns True when it used the key.
+    """
+    from instrument.arrange import ARRANGERS
+    from instrument.ensemble import available_ensembles
+
+    model = StageModel(session.performer.setup.ensemble, mode=mode)
+    session.performer.add_listener(model.on_note)
+    screen = open_window()
+    keys = LocalKeys(session)
+    held_keys: dict[int, int] = {}  # pygame key -> pitch it started
+    clock = pygame.time.Clock()
+    end = time.monotonic() + duration if duration else float("inf")
+    next_health = 0.0
+    try:
+        running = True
+        while running and time.monotonic() < end:
+            now = time.monotonic()
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT:
+                    running = False
+                elif event.type == pygame.KEYDOWN:
+                    mods = pygame.key.get_mods()
+                    if event.key == pygame.K_q and mods & pygame.KMOD_CTRL:
+                        running = False
+                    elif on_key is not None and on_key(event.key):
+                        pass
+                    elif event.key in PIANO_KEYS:
+                        pitch = 12 * (model.octave + 1) + PIANO_KEYS[event.key]
+                        if 0 <= pitch <= 127 and event.key not in held_keys:
+                            held_keys[event.key] = pitch
+                            keys.send([0x90, pitch, model.velocity])
+                    else:
+                        _control_key(event.key, session, model, screen, keys, held_keys,
+                                     available_ensembles(), list(ARRANGERS))
+                elif event.type == pygame.KEYUP and event.key in held_keys:
+                    keys.send([0x80, held_keys.pop(event.key), 0])
+            if now >= next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
+                _update_status(model, session)
+                next_health = now + 0.25
+            model.update(now)
+            if on_frame is not None:
+                on_frame(model, now)
+            draw_stage(screen, model, now)
+            pygame.display.flip()
+            clock.tick(fps)
+        if screenshot:
+            save_screenshot(screen, screenshot)
+    finally:
+        for pitch in held_keys.values():
+            keys.send([0x80, pitch, 0])
+        keys.close()
+        pygame.display.quit()
+    return model
+
+
+def _update_status(model: StageModel, session) -> None:
+    h = session.health()
+    s = model.status
+    s.midi_state, s.midi_port, s.audio = h.midi.state, h.midi.port, h.audio
+    s.latency_ms, s.xruns, s.cpu_load, s.over_budget = (h.latency_ms, h.xruns, h.cpu_load,
+                                                        h.over_budget)
+    s.arranger = session.performer.setup.arranger.name
+    if h.midi.state == "lost":
+        model.release_all(time.monotonic())
+
+
+def _control_key(key, session, model, screen, keys, held_keys, ensembles, arrangers) -> None:
+    from instrument.errors import InstrumentError
+
+    if key == pygame.K_ESCAPE:
+        for pitch in held_keys.values():
+            keys.send([0x80, pitch, 0])
+        held_keys.clear()
+        session.performer.panic()
+        model.release_all(time.monotonic())
+        model.status.message = "panic: all notes off"
+    elif key == pygame.K_LEFT:
+        model.octave = max(0, model.octave - 1)
+    elif key == pygame.K_RIGHT:
+        model.octave = min(8, model.octave + 1)
+    elif key == pygame.K_UP:
+        model.velocity = min(127, model.velocity + 16)
+    elif key == pygame.K_DOWN:
+        model.velocity = max(16, model.velocity - 16)
+    elif key == pygame.K_F1:
+        model.show_help = not model.show_help
+    elif key in (pygame.K_F2, pygame.K_F3):
+        current = session.performer.setup
+        try:
+            if key == pygame.K_F2:
+                names = ensembles
+                i = names.index(current.ensemble.name) if current.ensemble.name in names else -1
+                ensemble = session.switch_ensemble(names[(i + 1) % len(names)])
+            else:
+                i = arrangers.index(current.arranger.name) if current.arranger.name in arrangers \
+                    else -1
+                ensemble = session.switch_ensemble(current.ensemble.name,
+                                                   arrangers[(i + 1) % len(arrangers)])
+            model.ensemble = ensemble
+            model.status.message = f"{ensemble.title}, {session.performer.setup.arranger.name}"
+        except InstrumentError as e:
+            model.status.message = str(e)
+    elif key == pygame.K_F12:
+        path = save_screenshot(screen, f"instrument-{time.strftime('%Y%m%d-%H%M%S')}.png")
+        model.status.message = f"saved {path}"
+    if key in (pygame.K_LEFT, pygame.K_RIGHT, pygame.K_UP, pygame.K_DOWN):
+        model.status.message = f"octave {model.octave}, velocity {model.velocity}"

@@ -1,0 +1,142 @@
+"""The neural arrangers: fast numba step against torch, the live path against the batch
+path, the budget guard, a one-step training smoke test, and the shipped models' floor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from instrument.arrange import features as F
+from instrument.arrange import make_arranger
+from instrument.arrange import model as M
+from instrument.arrange import train as T
+from instrument.arrange.base import Note
+from instrument.arrange.fast import FastLSTM
+from instrument.arrange.neural import LSTMArranger
+from instrument.datasets.corpus import Piece
+from instrument.ensemble import load_ensemble
+from instrument.paths import MODELS
+
+
+def toy_piece(n_groups: int = 60, seed: int = 0) -> Piece:
+    """Four voices moving by small steps, struck together: S > A > T > B."""
+    rng = np.random.default_rng(seed)
+    voices = np.array([72, 64, 57, 48])
+    rows, part = [], []
+    for g in range(n_groups):
+        voices = voices + rng.integers(-2, 3, 4)
+        for k in range(4):
+            rows.append((g * 0.5, g * 0.5 + 0.5, voices[k], 64))
+            part.append(k)
+    return Piece.from_notes("toy", ("S", "A", "T", "B"), np.array(rows, float), np.array(part))
+
+
+def test_fast_step_equals_torch_within_1e5():
+    torch.manual_seed(0)
+    model = M.OnlineLSTM(4, hidden=32, layers=3, embed=8).eval()
+    piece = toy_piece()
+    feats = F.teacher_forced_features(piece.pitch, piece.time, piece.end, piece.velocity,
+                                      piece.part, 4, False)
+    with torch.no_grad():
+        ref, _ = model(torch.from_numpy(piece.pitch)[None], torch.from_numpy(feats)[None])
+    fast = FastLSTM(M.numpy_weights(model), 4, model.n_features)
+    for i in range(len(piece)):
+        fast.x[:] = feats[i]
+        out = fast.step(int(piece.pitch[i]))
+        np.testing.assert_allclose(out, ref[0, i].numpy(), atol=1e-5, rtol=0)
+
+
+def trained_toy_model(tmp_path, steps: int = 1):
+    """A tiny LSTM trained for ``steps`` steps on toy pieces, saved as a choir model."""
+    pieces = [toy_piece(seed=s) for s in range(4)]
+    config = dict(hidden=16, layers=1, embed=4, lr=1e-2, batch=4, window=64, variants=2,
+                  steps=steps, dagger_epochs=0)
+    model, history = T.train("lstm", pieces[:3], pieces[3:], 4, config, epochs=1,
+                             progress=False, log=lambda *_: None)
+    path = tmp_path / "choir-lstm.pt"
+    M.save(path, "lstm", model, config, {"parts": ["S", "A", "T", "B"]})
+    return model, history, path
+
+
+def test_one_training_step_changes_weights_and_saves_a_card(tmp_path):
+    torch.manual_seed(0)
+    before = M.OnlineLSTM(4, hidden=16, layers=1, embed=4).state_dict()
+    model, history, path = trained_toy_model(tmp_path)
+    after = model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert len(history) == 1 and np.isfinite(history[0]["loss"])
+    assert 0.0 <= history[0]["valid"] <= 1.0
+    assert json.loads(path.with_suffix(".json").read_text())["parts"] == ["S", "A", "T", "B"]
+    loaded, config, _ = M.load(path, "lstm", 4)
+    assert config["hidden"] == 16
+
+
+def test_live_arranger_matches_batch_free_run(tmp_path):
+    model, _, path = trained_toy_model(tmp_path, steps=30)
+    choir = load_ensemble("choir")
+    arranger = LSTMArranger(choir, path=path, budget_s=10.0)
+    piece = toy_piece(seed=9)
+    notes = [Note(int(p), 64, float(t), None, float(e))
+             for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)]
+    live = arranger.assign_all(notes)
+    batch = T.online_predict(T.fast_of(model), piece)[0]
+    assert live == batch.tolist()
+    assert arranger.fallbacks == 0
+
+
+def test_budget_guard_falls_back_to_zone_and_counts(tmp_path):
+    _, _, path = trained_toy_model(tmp_path)
+    arranger = LSTMArranger(load_ensemble("choir"), path=path, budget_s=0.0)
+    parts = [arranger.assign(Note(60 + i, 64, 0.5 * i)) for i in range(10)]
+    # every step overruns a zero budget, so every other note takes the zone decision
+    assert arranger.fallbacks == 5 and arranger.steps == 5
+    zone = make_arranger("zone", load_ensemble("choir"))
+    assert all(parts[i] == zone.assign(Note(60 + i, 64, 0.0)) for i in range(1, 10, 2))
+
+
+def test_missing_or_corrupt_model_is_a_clear_error(tmp_path):
+    from instrument.errors import InstrumentError
+
+    with pytest.raises(InstrumentError, match="no trained model"):
+        LSTMArranger(load_ensemble("choir"), path=tmp_path / "none.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(InstrumentError, match="cannot load model"):
+        LSTMArranger(load_ensemble("choir"), path=bad)
+
+
+SHIPPED = [("bach", "choir", 0.92), ("quartet", "quartet", 0.65)]
+
+
+@pytest.mark.parametrize("dataset,ensemble,floor", SHIPPED)
+def test_shipped_lstm_beats_zone_on_test_pieces(data_dir, dataset, ensemble, floor):
+    from instrument.cli.eval_arrange import notes_of
+    from instrument.datasets.corpus import load_pieces
+
+    if not (MODELS / f"{ensemble}-lstm.pt").exists():
+        pytest.skip(f"no shipped model models/{ensemble}-lstm.pt")
+    pieces = load_pieces(dataset, "test", limit=4)
+    ens = load_ensemble(ensemble)
+    lstm, zone = make_arranger("lstm", ens), make_arranger("zone", ens)
+    right = {"lstm": 0, "zone": 0}
+    total = 0
+    for p in pieces:
+        notes = notes_of(p)
+        right["lstm"] += int((np.array(lstm.assign_all(notes)) == p.part).sum())
+        right["zone"] += int((np.array(zone.assign_all(notes)) == p.part).sum())
+        total += len(p)
+    acc = {k: v / total for k, v in right.items()}
+    assert acc["lstm"] >= floor, acc
+    assert acc["lstm"] >= acc["zone"] + 0.10, acc
+
+
+def test_default_arranger_is_lstm_when_shipped():
+    from instrument.arrange import default_arranger_name
+
+    for name in ("choir", "quartet", "pop909", "pop"):
+        ens = load_ensemble(name)
+        expected = "lstm" if (MODELS / f"{name}-lstm.pt").exists() else "zone"
+        assert default_arranger_name(ens) == expected
