@@ -41,8 +41,13 @@ DATASET = {"choir": "bach", "quartet": "quartet", "pop909": "pop909", "pop": "po
 
 def stats(ns: np.ndarray) -> list[object]:
     us = ns / 1e3
-    return [f"{np.percentile(us, 50):.1f}", f"{np.percentile(us, 90):.1f}",
-            f"{np.percentile(us, 99):.1f}", f"{us.max():.1f}", len(us)]
+    return [
+        f"{np.percentile(us, 50):.1f}",
+        f"{np.percentile(us, 90):.1f}",
+        f"{np.percentile(us, 99):.1f}",
+        f"{us.max():.1f}",
+        len(us),
+    ]
 
 
 def numpy_reference_step(weights, x, h, c):
@@ -75,8 +80,10 @@ def main() -> int:
     notes: list[Note] = []
     offset = 0.0
     for p in pieces:
-        notes += [Note(int(a), int(v), float(t) + offset) for a, v, t in
-                  zip(p.pitch, p.velocity, p.time, strict=True)]
+        notes += [
+            Note(int(a), int(v), float(t) + offset)
+            for a, v, t in zip(p.pitch, p.velocity, p.time, strict=True)
+        ]
         offset = notes[-1].time + 10.0
         if len(notes) >= args.notes:
             break
@@ -107,9 +114,14 @@ def main() -> int:
 
     rng = np.random.default_rng(0)
     nin, hid = 16 + F.n_online_features(len(ens)), 128
-    ref_w = [(rng.normal(0, 0.1, (4 * hid, nin if k == 0 else hid)).astype(np.float32),
-              rng.normal(0, 0.1, (4 * hid, hid)).astype(np.float32),
-              np.zeros(4 * hid, np.float32)) for k in range(3)]
+    ref_w = [
+        (
+            rng.normal(0, 0.1, (4 * hid, nin if k == 0 else hid)).astype(np.float32),
+            rng.normal(0, 0.1, (4 * hid, hid)).astype(np.float32),
+            np.zeros(4 * hid, np.float32),
+        )
+        for k in range(3)
+    ]
     h = np.zeros((3, hid), np.float32)
     c = np.zeros((3, hid), np.float32)
     x = rng.normal(size=nin).astype(np.float32)
@@ -135,21 +147,23 @@ def main() -> int:
     print(table)
     print(f"budget-guard fallbacks during the run: {fallbacks} of {len(notes)} notes")
     if not args.no_write:
-        text = "\n".join([
-            "## Online LSTM arranger: cost per note",
-            "",
-            f"Ensemble `{ens.name}`, notes of the test split fed one at a time, process "
-            "pinned to one CPU core. Target: p99 ≤ 100 µs for `assign`.",
-            "",
-            table,
-            "",
-            f"Budget-guard fallbacks (zone decision because the previous step overran "
-            f"0.5 ms): {fallbacks} of {len(notes)} notes.",
-            "",
-            f"Command: `.venv/bin/python bench/bench_arrange_step.py --ensemble {ens.name}`; "
-            f"{datetime.date.today().isoformat()}; {platform.machine()} 2-core CPU VM "
-            "(shared with other jobs), no GPU.",
-        ])
+        text = "\n".join(
+            [
+                "## Online LSTM arranger: cost per note",
+                "",
+                f"Ensemble `{ens.name}`, notes of the test split fed one at a time, process "
+                "pinned to one CPU core. Target: p99 ≤ 100 µs for `assign`.",
+                "",
+                table,
+                "",
+                f"Budget-guard fallbacks (zone decision because the previous step overran "
+                f"0.5 ms): {fallbacks} of {len(notes)} notes.",
+                "",
+                f"Command: `.venv/bin/python bench/bench_arrange_step.py --ensemble {ens.name}`; "
+                f"{datetime.date.today().isoformat()}; {platform.machine()} 2-core CPU VM "
+                "(shared with other jobs), no GPU.",
+            ]
+        )
         write_section("benchmarks.md", "arrange-step", text)
     return 0
 

@@ -38,8 +38,9 @@ def test_fast_step_equals_torch_within_1e5():
     torch.manual_seed(0)
     model = M.OnlineLSTM(4, hidden=32, layers=3, embed=8).eval()
     piece = toy_piece()
-    feats = F.teacher_forced_features(piece.pitch, piece.time, piece.end, piece.velocity,
-                                      piece.part, 4, False)
+    feats = F.teacher_forced_features(
+        piece.pitch, piece.time, piece.end, piece.velocity, piece.part, 4, False
+    )
     with torch.no_grad():
         ref, _ = model(torch.from_numpy(piece.pitch)[None], torch.from_numpy(feats)[None])
     fast = FastLSTM(M.numpy_weights(model), 4, model.n_features)
@@ -52,10 +53,20 @@ def test_fast_step_equals_torch_within_1e5():
 def trained_toy_model(tmp_path, steps: int = 1):
     """A tiny LSTM trained for ``steps`` steps on toy pieces, saved as a choir model."""
     pieces = [toy_piece(seed=s) for s in range(4)]
-    config = dict(hidden=16, layers=1, embed=4, lr=1e-2, batch=4, window=64, variants=2,
-                  steps=steps, dagger_epochs=0)
-    model, history = T.train("lstm", pieces[:3], pieces[3:], 4, config, epochs=1,
-                             progress=False, log=lambda *_: None)
+    config = dict(
+        hidden=16,
+        layers=1,
+        embed=4,
+        lr=1e-2,
+        batch=4,
+        window=64,
+        variants=2,
+        steps=steps,
+        dagger_epochs=0,
+    )
+    model, history = T.train(
+        "lstm", pieces[:3], pieces[3:], 4, config, epochs=1, progress=False, log=lambda *_: None
+    )
     path = tmp_path / "choir-lstm.pt"
     M.save(path, "lstm", model, config, {"parts": ["S", "A", "T", "B"]})
     return model, history, path
@@ -79,8 +90,10 @@ def test_live_arranger_matches_batch_free_run(tmp_path):
     choir = load_ensemble("choir")
     arranger = LSTMArranger(choir, path=path, budget_s=10.0)
     piece = toy_piece(seed=9)
-    notes = [Note(int(p), 64, float(t), None, float(e))
-             for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)]
+    notes = [
+        Note(int(p), 64, float(t), None, float(e))
+        for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)
+    ]
     live = arranger.assign_all(notes)
     batch = T.online_predict(T.fast_of(model), piece)[0]
     assert live == batch.tolist()

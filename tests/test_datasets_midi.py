@@ -19,8 +19,9 @@ def write_midi(path, tracks, tempo=500000, ticks=480, type_=1):
     for name, channel, notes in tracks:
         events = []
         for on, dur, pitch, vel in notes:
-            events.append((on, 1, mido.Message("note_on", channel=channel, note=pitch,
-                                               velocity=vel)))
+            events.append(
+                (on, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=vel))
+            )
             events.append((on + dur, 0, mido.Message("note_off", channel=channel, note=pitch)))
         events.sort(key=lambda e: (e[0], e[1]))
         track = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
@@ -34,10 +35,14 @@ def write_midi(path, tracks, tempo=500000, ticks=480, type_=1):
 
 
 def test_two_track_file_gives_two_parts_in_seconds(tmp_path):
-    path = write_midi(tmp_path / "duet.mid", [
-        ("Flute", 0, [(0, 480, 72, 90), (480, 480, 74, 80)]),
-        ("Cello", 1, [(0, 960, 48, 70)]),
-    ], tempo=1_000_000)  # 60 bpm: one quarter note = 1 s
+    path = write_midi(
+        tmp_path / "duet.mid",
+        [
+            ("Flute", 0, [(0, 480, 72, 90), (480, 480, 74, 80)]),
+            ("Cello", 1, [(0, 960, 48, 70)]),
+        ],
+        tempo=1_000_000,
+    )  # 60 bpm: one quarter note = 1 s
     piece = midi_piece(path)
     assert piece.parts == ("Flute", "Cello")
     assert piece.pitch.tolist() == [48, 72, 74]  # sorted by onset, low to high
@@ -50,17 +55,25 @@ def test_two_track_file_gives_two_parts_in_seconds(tmp_path):
 
 def test_tempo_change_moves_later_onsets(tmp_path):
     mid = mido.MidiFile(type=1, ticks_per_beat=100)
-    mid.tracks.append(mido.MidiTrack([
-        mido.MetaMessage("set_tempo", tempo=500000, time=0),
-        mido.MetaMessage("set_tempo", tempo=1_000_000, time=100),
-    ]))
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=500000, time=0),
+                mido.MetaMessage("set_tempo", tempo=1_000_000, time=100),
+            ]
+        )
+    )
     for ch, pitch in ((0, 60), (1, 40)):
-        mid.tracks.append(mido.MidiTrack([
-            mido.Message("note_on", channel=ch, note=pitch, velocity=64, time=0),
-            mido.Message("note_off", channel=ch, note=pitch, time=100),
-            mido.Message("note_on", channel=ch, note=pitch + 2, velocity=64, time=0),
-            mido.Message("note_off", channel=ch, note=pitch + 2, time=100),
-        ]))
+        mid.tracks.append(
+            mido.MidiTrack(
+                [
+                    mido.Message("note_on", channel=ch, note=pitch, velocity=64, time=0),
+                    mido.Message("note_off", channel=ch, note=pitch, time=100),
+                    mido.Message("note_on", channel=ch, note=pitch + 2, velocity=64, time=0),
+                    mido.Message("note_off", channel=ch, note=pitch + 2, time=100),
+                ]
+            )
+        )
     mid.save(tmp_path / "tempo.mid")
     tracks = read_tracks(tmp_path / "tempo.mid")
     # first beat at 120 bpm (0.5 s), second beat at 60 bpm (1 s)
@@ -70,12 +83,16 @@ def test_tempo_change_moves_later_onsets(tmp_path):
 
 def test_type0_file_is_split_by_channel(tmp_path):
     mid = mido.MidiFile(type=0, ticks_per_beat=480)
-    mid.tracks.append(mido.MidiTrack([
-        mido.Message("note_on", channel=0, note=70, velocity=64, time=0),
-        mido.Message("note_on", channel=3, note=40, velocity=64, time=0),
-        mido.Message("note_off", channel=0, note=70, time=480),
-        mido.Message("note_off", channel=3, note=40, time=0),
-    ]))
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", channel=0, note=70, velocity=64, time=0),
+                mido.Message("note_on", channel=3, note=40, velocity=64, time=0),
+                mido.Message("note_off", channel=0, note=70, time=480),
+                mido.Message("note_off", channel=3, note=40, time=0),
+            ]
+        )
+    )
     mid.save(tmp_path / "t0.mid")
     piece = midi_piece(tmp_path / "t0.mid")
     assert len(piece.parts) == 2
@@ -92,8 +109,9 @@ def test_part_less_and_malformed_files_give_clear_errors(tmp_path):
     (tmp_path / "garbage.mid").write_bytes(b"MThd\x00\x00garbage")
     with pytest.raises(InstrumentError, match="not a readable MIDI file"):
         midi_piece(tmp_path / "garbage.mid")
-    two = write_midi(tmp_path / "duet.mid", [("A", 0, [(0, 480, 60, 64)]),
-                                             ("B", 1, [(0, 480, 50, 64)])])
+    two = write_midi(
+        tmp_path / "duet.mid", [("A", 0, [(0, 480, 60, 64)]), ("B", 1, [(0, 480, 50, 64)])]
+    )
     with pytest.raises(InstrumentError, match="needs 4 parts, found 2"):
         midi_piece(two, n_parts=4)
 

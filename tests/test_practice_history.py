@@ -19,11 +19,15 @@ def play_session(history, strikes, exercise="axis"):
     engine = PracticeEngine(CHART, metronome=False)
     session = history.start_session(exercise, CHART.title, engine.tempo, wait=False)
     engine.start(0.0)
-    t, events = 0.0, sorted((on, p) for on, ps in strikes for p in ps)
-    i = 0
+    events = sorted(
+        [(on, 90, p) for on, ps in strikes for p in ps]
+        + [(on + 0.8, 0, p) for on, ps in strikes for p in ps]  # velocity 0: note-off
+    )
+    t, i = 0.0, 0
     while t <= 10.5:
         while i < len(events) and events[i][0] <= t:
-            engine.note_on(events[i][1], 90, events[i][0])
+            when, velocity, pitch = events[i]
+            engine.note_on(pitch, velocity, when)
             i += 1
         for r in engine.process(t):
             if hasattr(r, "correct"):

@@ -13,7 +13,7 @@ how most of them are counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,10 +21,8 @@ from instrument.accompany.notes import (
     BASS,
     COMP,
     MELODY,
-    NO_CHORD,
     STEPS_PER_BEAT,
     ChordTrack,
-    Tones,
     tones_of,
 )
 
@@ -37,8 +35,9 @@ class GridSong:
 
     notes: int32 (n, 4): step onset (sixteenths from the first downbeat), duration in
         steps (>= 1), part (MELODY, BASS, COMP), pitch; sorted by onset, part, pitch.
-    chords: the chord track in beats. beats_per_bar: the meter's numerator.
-    n_beats: length in beats (from the first downbeat).
+    chords: the chord track in beats; symbols: the same changes as (beat, Chord) from
+    ``instrument.harmony.chords``. beats_per_bar: the meter's numerator.
+    n_beats: length in beats (from the first downbeat). tempo: median BPM.
     """
 
     id: str
@@ -46,17 +45,19 @@ class GridSong:
     chords: ChordTrack
     beats_per_bar: int
     n_beats: int
+    tempo: float = 120.0
+    symbols: list = field(default_factory=list)
 
     def part_notes(self, parts: tuple[int, ...]) -> np.ndarray:
         return self.notes[np.isin(self.notes[:, 2], parts)]
 
 
-def _chord_tones(label: str) -> Tones:
+def _chord(label: str):
     from instrument.errors import InstrumentError
-    from instrument.harmony.chords import parse_chord
+    from instrument.harmony.chords import NO_CHORD, parse_chord
 
     try:
-        return tones_of(parse_chord(label))
+        return parse_chord(label)
     except InstrumentError:
         return NO_CHORD
 
@@ -108,12 +109,13 @@ def grid_song(song) -> GridSong:
     notes = np.concatenate(rows) if rows else np.zeros((0, 4), np.int64)
     notes = notes[notes[:, 0] >= 0]
     notes = notes[np.lexsort((notes[:, 3], notes[:, 2], notes[:, 0]))].astype(np.int32)
-    changes = []
+    symbols = []
     for start, _end, label in song.chords:
         b = round(float(to_beats(np.array([start]))[0]) * STEPS_PER_BEAT) / STEPS_PER_BEAT
-        changes.append((max(b, 0.0), _chord_tones(label)))
+        symbols.append((max(b, 0.0), _chord(label)))
+    changes = [(b, tones_of(c)) for b, c in symbols]
     n_beats = int(index[-1]) + 1
-    return GridSong(song.id, notes, ChordTrack(changes), bpb, n_beats)
+    return GridSong(song.id, notes, ChordTrack(changes), bpb, n_beats, 60.0 / period, symbols)
 
 
 def load_grid_split(split: str, data=None, limit: int | None = None) -> list[GridSong]:

@@ -40,10 +40,10 @@ class FastLSTM:
             layers += 1
         self.wcat = np.zeros((max(layers - 1, 1), 4 * hidden, 2 * hidden), f32)
         self.bcat = np.zeros((max(layers - 1, 1), 4 * hidden), f32)
-        for l in range(1, layers):
-            self.wcat[l - 1, :, :hidden] = weights[f"lstm.weight_ih_l{l}"]
-            self.wcat[l - 1, :, hidden:] = weights[f"lstm.weight_hh_l{l}"]
-            self.bcat[l - 1] = weights[f"lstm.bias_ih_l{l}"] + weights[f"lstm.bias_hh_l{l}"]
+        for k in range(1, layers):
+            self.wcat[k - 1, :, :hidden] = weights[f"lstm.weight_ih_l{k}"]
+            self.wcat[k - 1, :, hidden:] = weights[f"lstm.weight_hh_l{k}"]
+            self.bcat[k - 1] = weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]
         self.wout = np.ascontiguousarray(weights["out.weight"].astype(f32))
         self.bout = np.ascontiguousarray(weights["out.bias"].astype(f32))
         if self.wout.shape[0] != n_parts or self.wx.shape[1] != n_features:
@@ -62,8 +62,22 @@ class FastLSTM:
 
     def step(self, pitch: int) -> np.ndarray:
         """One step on ``self.x`` (the note's features, filled by the caller); the logits."""
-        lstm_step(pitch, self.x, self.table, self.wx, self.whh0, self.wcat, self.bcat,
-                  self.wout, self.bout, self.h, self.c, self.buf, self.gates, self.logits)
+        lstm_step(
+            pitch,
+            self.x,
+            self.table,
+            self.wx,
+            self.whh0,
+            self.wcat,
+            self.bcat,
+            self.wout,
+            self.bout,
+            self.h,
+            self.c,
+            self.buf,
+            self.gates,
+            self.logits,
+        )
         return self.logits
 
     def args(self) -> tuple:
@@ -121,8 +135,21 @@ def lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gate
 
 @njit(cache=True)
 def free_run(
-    pitch, time, end, velocity, n_parts, use_velocity, layers,
-    table, wx, whh0, wcat, bcat, wout, bout, record_features,
+    pitch,
+    time,
+    end,
+    velocity,
+    n_parts,
+    use_velocity,
+    layers,
+    table,
+    wx,
+    whh0,
+    wcat,
+    bcat,
+    wout,
+    bout,
+    record_features,
 ):
     """Arrange a whole piece online, each note's history taking the model's own choices.
 
@@ -155,8 +182,7 @@ def free_run(
         F.online_features(s, pitch[i], time[i], velocity[i], use_velocity, x)
         if record_features:
             feats[i] = x
-        lstm_step(pitch[i], x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates,
-                  logits)
+        lstm_step(pitch[i], x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits)
         best = 0
         for p in range(1, n_parts):
             if logits[p] > logits[best]:

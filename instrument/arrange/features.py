@@ -200,7 +200,10 @@ def offline_features(time: np.ndarray, end: np.ndarray, pitch: np.ndarray) -> np
 
 
 def humanize(
-    time: np.ndarray, end: np.ndarray, rng: np.random.Generator, tempo_scale: float = 1.0,
+    time: np.ndarray,
+    end: np.ndarray,
+    rng: np.random.Generator,
+    tempo_scale: float = 1.0,
     spread_s: float = 0.02,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Onsets as a keyboardist plays them: scaled in tempo, each chord rolled low to high

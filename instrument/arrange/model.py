@@ -43,8 +43,9 @@ class OfflineBiLSTM(nn.Module):
         super().__init__()
         self.n_parts, self.n_features = n_parts, F.N_OFFLINE
         self.embed = nn.Embedding(128, embed)
-        self.lstm = nn.LSTM(embed + F.N_OFFLINE, hidden, layers, batch_first=True,
-                            bidirectional=True)
+        self.lstm = nn.LSTM(
+            embed + F.N_OFFLINE, hidden, layers, batch_first=True, bidirectional=True
+        )
         self.out = nn.Linear(2 * hidden, n_parts)
 
     def forward(self, pitch: torch.Tensor, feats: torch.Tensor, state=None):

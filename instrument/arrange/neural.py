@@ -37,8 +37,9 @@ def _load(ensemble: Ensemble, kind: str, path=None):
     model, config, card = M.load(path, kind, len(ensemble))
     parts = card.get("parts")
     if parts is not None and len(parts) != len(ensemble):
-        raise InstrumentError(f"{path}: trained for {len(parts)} parts, the ensemble has "
-                              f"{len(ensemble)}")
+        raise InstrumentError(
+            f"{path}: trained for {len(parts)} parts, the ensemble has {len(ensemble)}"
+        )
     return model, config, card
 
 
@@ -58,8 +59,9 @@ class LSTMArranger(Arranger):
 
         self.card = card
         self.use_velocity = bool(card.get("use_velocity", False))
-        self.fast = FastLSTM(M.numpy_weights(model), self.n_parts, F.n_online_features(
-            self.n_parts))
+        self.fast = FastLSTM(
+            M.numpy_weights(model), self.n_parts, F.n_online_features(self.n_parts)
+        )
         self.zone = ZoneArranger(ensemble)
         self.budget_ns = int(budget_s * 1e9)
         self.state = F.new_state(self.n_parts)
@@ -88,13 +90,15 @@ class LSTMArranger(Arranger):
             # the last step was late: keep this note on time with the zone split
             self._over = False
             part = int(self.zone._table[pitch])
-            F.online_features(self.state, pitch, note.time, note.velocity, self.use_velocity,
-                              self.fast.x)
+            F.online_features(
+                self.state, pitch, note.time, note.velocity, self.use_velocity, self.fast.x
+            )
             F.commit(self.state, pitch, note.time, part)
             self.fallbacks += 1
             return part
-        F.online_features(self.state, pitch, note.time, note.velocity, self.use_velocity,
-                          self.fast.x)
+        F.online_features(
+            self.state, pitch, note.time, note.velocity, self.use_velocity, self.fast.x
+        )
         logits = self.fast.step(pitch)
         part = int(logits.argmax())
         F.commit(self.state, pitch, note.time, part)

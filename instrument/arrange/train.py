@@ -40,14 +40,16 @@ def timing_variants(piece: Piece, n: int, rng: np.random.Generator):
         yield F.humanize(piece.time, piece.end, rng, tempo_scale=float(rng.uniform(0.7, 1.45)))
 
 
-def make_sequences(kind: str, pieces: list[Piece], n_parts: int, variants: int,
-                   rng: np.random.Generator) -> list[Seq]:
+def make_sequences(
+    kind: str, pieces: list[Piece], n_parts: int, variants: int, rng: np.random.Generator
+) -> list[Seq]:
     out = []
     for p in pieces:
         for t, e in timing_variants(p, variants, rng):
             if kind == "lstm":
-                feats = F.teacher_forced_features(p.pitch, t, e, p.velocity, p.part, n_parts,
-                                                  p.has_velocity)
+                feats = F.teacher_forced_features(
+                    p.pitch, t, e, p.velocity, p.part, n_parts, p.has_velocity
+                )
             else:
                 feats = F.offline_features(t, e, p.pitch)
             out.append(Seq(p.pitch, feats, p.part))
@@ -74,20 +76,32 @@ def batch(seqs: list[Seq], size: int, window: int, rng: np.random.Generator):
         feats[b, :m, 6] += shift / 24.0  # the continuous pitch feature moves too
         part[b, :m] = s.part[sl]
         mask[b, :m] = True
-    return (torch.from_numpy(pitch), torch.from_numpy(feats), torch.from_numpy(part),
-            torch.from_numpy(mask))
+    return (
+        torch.from_numpy(pitch),
+        torch.from_numpy(feats),
+        torch.from_numpy(part),
+        torch.from_numpy(mask),
+    )
 
 
 def fast_of(model: M.OnlineLSTM) -> FastLSTM:
     return FastLSTM(M.numpy_weights(model), model.n_parts, model.n_features)
 
 
-def online_predict(fast: FastLSTM, piece: Piece, time_s=None, end_s=None,
-                   record: bool = False):
+def online_predict(fast: FastLSTM, piece: Piece, time_s=None, end_s=None, record: bool = False):
     t = piece.time if time_s is None else time_s
     e = piece.end if end_s is None else end_s
-    return free_run(piece.pitch, t, e, piece.velocity, fast.n_parts, piece.has_velocity,
-                    fast.layers, *fast.args(), record)
+    return free_run(
+        piece.pitch,
+        t,
+        e,
+        piece.velocity,
+        fast.n_parts,
+        piece.has_velocity,
+        fast.layers,
+        *fast.args(),
+        record,
+    )
 
 
 @torch.no_grad()
@@ -135,8 +149,10 @@ def train(
     seqs = make_sequences(kind, train_pieces, n_parts, config["variants"], rng)
     notes = sum(len(s.pitch) for s in seqs)
     steps = config["steps"] or math.ceil(notes / (config["batch"] * config["window"]))
-    log(f"{len(train_pieces)} training pieces, {notes} notes over {config['variants']} "
-        f"timing variants; {steps} steps per epoch")
+    log(
+        f"{len(train_pieces)} training pieces, {notes} notes over {config['variants']} "
+        f"timing variants; {steps} steps per epoch"
+    )
     best, best_acc, bad, history = None, -1.0, 0, []
     dagger_left = config.get("dagger_epochs", 0) if kind == "lstm" else 0
     own_history, epoch, limit = False, 0, epochs
@@ -149,8 +165,9 @@ def train(
             own = []
             for p in train_pieces:
                 scale = float(rng.uniform(0.7, 1.45))
-                t, e = F.humanize(p.time, p.end, rng, scale) if rng.random() < 0.5 else (
-                    p.time, p.end)
+                t, e = (
+                    F.humanize(p.time, p.end, rng, scale) if rng.random() < 0.5 else (p.time, p.end)
+                )
                 own.append(Seq(p.pitch, online_predict(fast, p, t, e, record=True)[1], p.part))
             epoch_seqs = seqs + own
         model.train()
@@ -169,10 +186,19 @@ def train(
         model.eval()
         acc = accuracy(kind, model, valid_pieces)
         minutes = (time.monotonic() - t0) / 60
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "valid": acc,
-                        "own_history": own_history, "minutes": round(minutes, 2)})
-        log(f"epoch {epoch}{' (own history)' if own_history else ''}: loss "
-            f"{np.mean(losses):.4f}  valid accuracy {acc:.4f}  ({minutes:.1f} min)")
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": float(np.mean(losses)),
+                "valid": acc,
+                "own_history": own_history,
+                "minutes": round(minutes, 2),
+            }
+        )
+        log(
+            f"epoch {epoch}{' (own history)' if own_history else ''}: loss "
+            f"{np.mean(losses):.4f}  valid accuracy {acc:.4f}  ({minutes:.1f} min)"
+        )
         if acc > best_acc:
             best_acc, bad = acc, 0
             best = {k: v.clone() for k, v in model.state_dict().items()}

@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", default=None, help="save the stage as PNG at exit")
     p.add_argument("--duration", type=float, default=None,
                    help="stop after this many seconds (default: until quit)")
+    p.add_argument("--play-file", default=None, metavar="MIDI",
+                   help="also play this MIDI file into the live loop, as if from a keyboard")
     p.add_argument("--record", default=None, metavar="DIR",
                    help="write every take (raw input and arranged parts) into DIR")
     p.set_defaults(func=run)
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
               f"arranger {arranger.name}, SoundFont {soundfont.name}, audio {health.audio}, "
               f"MIDI {health.midi.state} {health.midi.port}", flush=True)
+        if args.play_file:
+            _play_file_in_background(session, args.play_file)
         recorder = None
         if args.record:
             from instrument.live.record import Recorder
@@ -89,6 +93,29 @@ def run(args: argparse.Namespace) -> int:
     finally:
         session.close()  # all notes off, whatever happened above
     return 0
+
+
+def _play_file_in_background(session, path: str) -> None:
+    """Feed a MIDI file into the loop in real time, through the same input as a keyboard."""
+    import threading
+
+    from instrument.display.stage import LocalKeys
+    from instrument.midifile import keyboard_events, read_midi
+
+    events = keyboard_events(read_midi(path))  # read now: a bad file is a one-line error
+    keys = LocalKeys(session)
+
+    def feed() -> None:
+        start = time.monotonic()
+        for t, data in events:
+            delay = start + t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if session.closed:
+                return
+            keys.send(data)
+
+    threading.Thread(target=feed, name="play-file", daemon=True).start()
 
 
 def _display_available() -> bool:

@@ -40,7 +40,8 @@ COLUMNS = ("bach", "quartet", "pop909", "pop")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "arrange", help="part-assignment accuracy of every arranger",
+        "arrange",
+        help="part-assignment accuracy of every arranger",
         description="Accuracy (notes given their true part) of the arrangers on a split.",
     )
     p.add_argument("--dataset", choices=sorted(DATASET_ENSEMBLE), required=True)
@@ -126,8 +127,11 @@ def table_markdown() -> str:
         if r.get("split") == "test":
             results[r["dataset"]] = r
     cols = [c for c in COLUMNS if c in results]
-    header = ["model"] + [f"{c} (ours)" for c in cols] + ["Bach (paper)", "quartets (paper)",
-                                                           "pop (paper)"]
+    header = (
+        ["model"]
+        + [f"{c} (ours)" for c in cols]
+        + ["Bach (paper)", "quartets (paper)", "pop (paper)"]
+    )
     rows = []
     for name in ORDER:
         row: list[object] = [LABELS[name]]
@@ -151,14 +155,18 @@ def table_markdown() -> str:
     ]
     for c in cols:
         r = results[c]
-        lines.append(f"- {c}: {r['pieces']} test pieces, {r['notes']} notes; split "
-                     f"`configs/splits/{'pop909' if c == 'pop' else c}.json`; command "
-                     f"`{r['command']}`; {r['date']}, 2-core CPU VM, no GPU.")
+        lines.append(
+            f"- {c}: {r['pieces']} test pieces, {r['notes']} notes; split "
+            f"`configs/splits/{'pop909' if c == 'pop' else c}.json`; command "
+            f"`{r['command']}`; {r['date']}, 2-core CPU VM, no GPU."
+        )
     if "pop" in cols:
-        lines.append("- pop: the five-part pop band has no data set of its own; its labels are "
-                     "derived from POP909 by a fixed rule (melody→Brass, bridge→Strings, piano "
-                     "split into Guitar/Piano/Bass; see `instrument/datasets/corpus.py`), so "
-                     "this column measures learning that rule, not a real arrangement.")
+        lines.append(
+            "- pop: the five-part pop band has no data set of its own; its labels are "
+            "derived from POP909 by a fixed rule (melody→Brass, bridge→Strings, piano "
+            "split into Guitar/Piano/Bass; see `instrument/datasets/corpus.py`), so "
+            "this column measures learning that rule, not a real arrangement."
+        )
     return "\n".join(lines)
 
 
@@ -173,17 +181,32 @@ def run(args: argparse.Namespace) -> int:
             path.write_text(json.dumps(result, indent=1) + "\n")
             write_section("results.md", "arrange", table_markdown())
     if args.json:
-        print(json.dumps({k: result[k] for k in ("dataset", "split", "accuracy",
-                                                  "accuracy_live_timing", "pieces", "notes")}))
+        print(
+            json.dumps(
+                {
+                    k: result[k]
+                    for k in (
+                        "dataset",
+                        "split",
+                        "accuracy",
+                        "accuracy_live_timing",
+                        "pieces",
+                        "notes",
+                    )
+                }
+            )
+        )
         return 0
     print(f"{args.dataset} {args.split}: {result['pieces']} pieces, {result['notes']} notes")
     print(f"{'model':28s} {'exact':>8s} {'live':>8s} {'paper':>8s}")
     col = "pop" if args.dataset in ("pop909", "pop") else args.dataset
     for name in ORDER:
         if name in result["accuracy"]:
-            print(f"{LABELS[name]:28s} {100 * result['accuracy'][name]:8.2f} "
-                  f"{100 * result['accuracy_live_timing'][name]:8.2f} "
-                  f"{PAPER[name][col]:8.2f}")
+            print(
+                f"{LABELS[name]:28s} {100 * result['accuracy'][name]:8.2f} "
+                f"{100 * result['accuracy_live_timing'][name]:8.2f} "
+                f"{PAPER[name][col]:8.2f}"
+            )
     for k, v in result["notes_on_skipped"].items():
         print(f"  {k}: {v}")
     return 0

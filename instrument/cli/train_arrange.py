@@ -24,10 +24,28 @@ from instrument.errors import InstrumentError
 DATASET_ENSEMBLE = {"bach": "choir", "quartet": "quartet", "pop909": "pop909", "pop": "pop"}
 
 DEFAULTS = {
-    "lstm": dict(hidden=128, layers=2, embed=16, lr=1e-3, batch=16, window=250, variants=3,
-                 steps=0, dagger_epochs=4),
-    "bilstm": dict(hidden=128, layers=2, embed=16, lr=1e-3, batch=16, window=250, variants=3,
-                   steps=0, dagger_epochs=0),
+    "lstm": dict(
+        hidden=128,
+        layers=2,
+        embed=16,
+        lr=1e-3,
+        batch=16,
+        window=250,
+        variants=3,
+        steps=0,
+        dagger_epochs=4,
+    ),
+    "bilstm": dict(
+        hidden=128,
+        layers=2,
+        embed=16,
+        lr=1e-3,
+        batch=16,
+        window=250,
+        variants=3,
+        steps=0,
+        dagger_epochs=0,
+    ),
 }
 # POP909 has ten times the notes of the chorales: fewer, sampled steps per epoch
 POP_STEPS = 120
@@ -35,7 +53,8 @@ POP_STEPS = 120
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "arrange", help="train the part-assignment model (LSTM / BiLSTM)",
+        "arrange",
+        help="train the part-assignment model (LSTM / BiLSTM)",
         description="Train an arranger on a data set's committed train split, stopping early "
         "on the validation split.",
     )
@@ -52,8 +71,16 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="use only the first N pieces of each split")
     p.add_argument("--out", help="checkpoint path (default models/<ensemble>-<model>.pt)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    for key in ("hidden", "layers", "embed", "batch", "window", "variants", "steps",
-                "dagger_epochs"):
+    for key in (
+        "hidden",
+        "layers",
+        "embed",
+        "batch",
+        "window",
+        "variants",
+        "steps",
+        "dagger_epochs",
+    ):
         p.add_argument(f"--{key.replace('_', '-')}", type=int, dest=key)
     p.add_argument("--lr", type=float)
     p.set_defaults(func=run)
@@ -76,8 +103,11 @@ def load_data(args) -> tuple[str, list, list, list, dict]:
         sets = [[by_id[i] for i in split[s]][: args.limit] for s in ("train", "valid", "test")]
         if not sets[0] or not sets[1]:
             raise InstrumentError(f"{args.midi_dir}: too few usable files for a split")
-        info = {"source": "midi folder", "split": "8:1:1 by file, numpy default_rng(0)",
-                "files": len(pieces)}
+        info = {
+            "source": "midi folder",
+            "split": "8:1:1 by file, numpy default_rng(0)",
+            "files": len(pieces),
+        }
         return ens.name, *sets, info
     if not args.dataset:
         raise InstrumentError("give --dataset or --midi-dir")
@@ -105,30 +135,46 @@ def run(args: argparse.Namespace) -> int:
     ens_name, train_p, valid_p, test_p, split_info = load_data(args)
     ensemble = load_ensemble(ens_name)
     if train_p and len(train_p[0].parts) != len(ensemble):
-        raise InstrumentError(f"the data has {len(train_p[0].parts)} parts, ensemble "
-                              f"{ensemble.name!r} has {len(ensemble)}")
+        raise InstrumentError(
+            f"the data has {len(train_p[0].parts)} parts, ensemble "
+            f"{ensemble.name!r} has {len(ensemble)}"
+        )
     config = dict(DEFAULTS[args.model])
     if args.dataset in ("pop909", "pop"):
         config["steps"] = POP_STEPS
     for key in config:
         if getattr(args, key, None) is not None:
             config[key] = getattr(args, key)
-    print(f"training {args.model} for {ensemble.name!r} ({len(ensemble)} parts): "
-          f"{len(train_p)}/{len(valid_p)}/{len(test_p)} pieces, config {json.dumps(config)}")
+    print(
+        f"training {args.model} for {ensemble.name!r} ({len(ensemble)} parts): "
+        f"{len(train_p)}/{len(valid_p)}/{len(test_p)} pieces, config {json.dumps(config)}"
+    )
     load_minutes = (time.monotonic() - t0) / 60
     model, history = T.train(
-        args.model, train_p, valid_p, len(ensemble), config, seed=args.seed,
-        epochs=args.epochs, patience=args.patience, max_minutes=args.max_minutes,
+        args.model,
+        train_p,
+        valid_p,
+        len(ensemble),
+        config,
+        seed=args.seed,
+        epochs=args.epochs,
+        patience=args.patience,
+        max_minutes=args.max_minutes,
         progress=not args.no_progress,
     )
     train_minutes = (time.monotonic() - t0) / 60 - load_minutes
     valid_acc = max(h["valid"] for h in history)
     test_acc = T.accuracy(args.model, model, test_p) if test_p else None
-    print(f"valid accuracy {valid_acc:.4f}" +
-          (f", test accuracy {test_acc:.4f}" if test_acc is not None else ""))
+    print(
+        f"valid accuracy {valid_acc:.4f}"
+        + (f", test accuracy {test_acc:.4f}" if test_acc is not None else "")
+    )
 
-    boundaries = fit_boundaries(np.concatenate([p.pitch for p in train_p]),
-                                np.concatenate([p.part for p in train_p]), len(ensemble))
+    boundaries = fit_boundaries(
+        np.concatenate([p.pitch for p in train_p]),
+        np.concatenate([p.part for p in train_p]),
+        len(ensemble),
+    )
     out = Path(args.out) if args.out else MODELS / f"{ensemble.name}-{args.model}.pt"
     card = {
         "ensemble": ensemble.name,
@@ -145,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
         "use_velocity": bool(train_p[0].has_velocity) if args.model == "lstm" else False,
         "features": "online: timing, onset group, pitch, velocity (MIDI data only), per-part "
         "history (see instrument/arrange/features.py); no beat or duration"
-        if args.model == "lstm" else "offline: onset groups, chord rank, gaps, duration, pitch",
+        if args.model == "lstm"
+        else "offline: onset groups, chord rank, gaps, duration, pitch",
         "hyperparameters": config,
         "seed": args.seed,
         "history": history,
@@ -160,18 +207,28 @@ def run(args: argparse.Namespace) -> int:
     M.save(out, args.model, model, config, card)
     if not args.out:
         zone = MODELS / f"{ensemble.name}-zone.json"
-        zone.write_text(json.dumps({
-            "ensemble": ensemble.name, "boundaries": boundaries,
-            "data": card["data"]["dataset"], "split": split_info,
-            "method": "instrument.arrange.zone.fit_boundaries on the train split",
-        }, indent=1) + "\n")
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {out.with_suffix('.json')}; "
-          f"{train_minutes:.1f} min of training")
+        zone.write_text(
+            json.dumps(
+                {
+                    "ensemble": ensemble.name,
+                    "boundaries": boundaries,
+                    "data": card["data"]["dataset"],
+                    "split": split_info,
+                    "method": "instrument.arrange.zone.fit_boundaries on the train split",
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {out.with_suffix('.json')}; "
+        f"{train_minutes:.1f} min of training"
+    )
     return 0
 
 
 def _argv_tail() -> str:
     args = sys.argv[1:]
     if "arrange" in args:
-        args = args[args.index("arrange") + 1:]
+        args = args[args.index("arrange") + 1 :]
     return " ".join(args)

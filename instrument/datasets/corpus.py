@@ -90,8 +90,17 @@ class Piece:
     def transposed(self, semitones: int) -> Piece:
         """The piece shifted by ``semitones`` (pitches clipped to 0-127)."""
         p = np.clip(self.pitch + semitones, 0, 127)
-        return Piece(self.id, self.parts, self.time, self.end, p, self.velocity, self.part,
-                     self.beat, self.has_velocity)
+        return Piece(
+            self.id,
+            self.parts,
+            self.time,
+            self.end,
+            p,
+            self.velocity,
+            self.part,
+            self.beat,
+            self.has_velocity,
+        )
 
 
 # ---------------------------------------------------------------- cache
@@ -115,8 +124,12 @@ def _save(dataset: str, piece: Piece) -> None:
     np.savez(
         tmp,
         meta=json.dumps({"id": piece.id, "parts": piece.parts, "vel": piece.has_velocity}),
-        time=piece.time, end=piece.end, pitch=piece.pitch, velocity=piece.velocity,
-        part=piece.part, beat=piece.beat,
+        time=piece.time,
+        end=piece.end,
+        pitch=piece.pitch,
+        velocity=piece.velocity,
+        part=piece.part,
+        beat=piece.beat,
     )
     os.replace(tmp, path)
 
@@ -128,8 +141,17 @@ def _load_cached(dataset: str, piece_id: str) -> Piece | None:
     try:
         with np.load(path) as z:
             meta = json.loads(str(z["meta"]))
-            return Piece(meta["id"], tuple(meta["parts"]), z["time"], z["end"], z["pitch"],
-                         z["velocity"], z["part"], z["beat"], bool(meta["vel"]))
+            return Piece(
+                meta["id"],
+                tuple(meta["parts"]),
+                z["time"],
+                z["end"],
+                z["pitch"],
+                z["velocity"],
+                z["part"],
+                z["beat"],
+                bool(meta["vel"]),
+            )
     except (OSError, ValueError, KeyError):
         return None  # a damaged cache entry is re-parsed
 
@@ -146,9 +168,7 @@ def score_piece(score, piece_id: str, part_names: tuple[str, ...]) -> Piece:
     """
     parts = list(score.parts)
     if len(parts) != len(part_names):
-        raise InstrumentError(
-            f"{piece_id}: needs {len(part_names)} parts, found {len(parts)}"
-        )
+        raise InstrumentError(f"{piece_id}: needs {len(part_names)} parts, found {len(parts)}")
     rows: list[tuple[float, float, int, int]] = []
     for k, part in enumerate(parts):
         open_ties: dict[int, int] = {}  # pitch -> row index of the note a tie continues
@@ -298,8 +318,17 @@ def pop_band_parts(piece: Piece) -> Piece:
     first[np.unique(gid, return_index=True)[1]] = True  # sorted low to high: first is lowest
     p = piece.pitch[piano]
     part[piano] = np.where(first & (p < 55), 4, np.where(p >= 60, 2, 3))
-    return Piece(piece.id, POP_PARTS, piece.time, piece.end, piece.pitch, piece.velocity,
-                 part, piece.beat, piece.has_velocity)
+    return Piece(
+        piece.id,
+        POP_PARTS,
+        piece.time,
+        piece.end,
+        piece.pitch,
+        piece.velocity,
+        part,
+        piece.beat,
+        piece.has_velocity,
+    )
 
 
 def midi_piece(path: str | os.PathLike, n_parts: int | None = None) -> Piece:
@@ -329,9 +358,7 @@ def midi_pieces(folder: str | os.PathLike, n_parts: int | None = None) -> list[P
 
     Files that cannot be used are skipped with their reason printed; InstrumentError if none.
     """
-    files = sorted(
-        p for p in Path(folder).rglob("*") if p.suffix.lower() in (".mid", ".midi")
-    )
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".mid", ".midi"))
     pieces = []
     for f in files:
         try:
@@ -349,8 +376,9 @@ DATASETS = ("bach", "quartet", "pop909", "pop")
 
 
 def dataset_parts(dataset: str) -> tuple[str, ...]:
-    return {"bach": BACH_PARTS, "quartet": QUARTET_PARTS, "pop909": POP909_PARTS,
-            "pop": POP_PARTS}[dataset]
+    return {"bach": BACH_PARTS, "quartet": QUARTET_PARTS, "pop909": POP909_PARTS, "pop": POP_PARTS}[
+        dataset
+    ]
 
 
 def sources(dataset: str, data: str | os.PathLike | None = None) -> dict[str, Path | None]:

@@ -74,7 +74,7 @@ class Layout:
         r = self.roll
         lane = r.height / (HIGH - LOW + 1)
         top = r.bottom - (pitch - LOW + 1) * lane
-        return int(top), max(1, int(lane))
+        return round(top), max(1, int(lane))
 
     def time_x(self, t: float, now: float, seconds: float) -> int:
         r = self.roll

@@ -3,8 +3,9 @@
 The state is (beat interval tau in frames, phase phi in 0..tau-1), as in madmom's online
 DBN (Böck, Krebs & Widmer 2016): the phase advances one frame per frame; at the end of a
 beat the interval may change, with probability falling off exponentially in the tempo
-ratio. Beat states are the first 1/16 of each interval, where the onset novelty is
-expected to be high. Only the forward probabilities are kept (about 11,000 numbers), so
+ratio. The beat state (phase 0) is rewarded in proportion to how far the onset
+novelty there exceeds a threshold, the other states are neutral, so spectral flux (high
+on every note, not only on beats) can drive it. Only the forward probabilities are kept (about 11,000 numbers), so
 memory is constant, and each decision uses the frames up to now.
 
 The next beat is *predicted* from the most probable state, so a beat is announced when
@@ -20,40 +21,38 @@ import numpy as np
 
 
 @numba.njit(cache=True, fastmath=True)
-def _forward(alpha, scratch, act, taus, offsets, trans, lam, out_tau, out_phase, out_conf):
+def _forward(alpha, scratch, act, taus, offsets, trans, lo, hi, gain, threshold,
+             out_tau, out_phase, out_conf):  # fmt: skip
     """Advance ``alpha`` through ``len(act)`` frames of activation in [0, 1].
 
     alpha, scratch: (n_states,) forward probabilities and a work buffer.
     taus, offsets: interval of each tempo block and where its states start.
-    trans: (n_tempi, n_tempi) interval-change probabilities (row: from, column: to).
+    trans: (n_tempi, n_tempi) interval-change weights (row: from, column: to), non-zero
+    only for columns lo[i]..hi[i]-1 of row i.
+    A beat state (phase 0) is weighted exp(gain * (activation - threshold)) against the
+    other states: a beat is worth placing only on an onset stronger than the threshold,
+    which is what keeps the tracker off the eighth notes.
     out_*: per frame, the most probable interval index, its phase and its probability.
     """
     n_t = len(taus)
     for k in range(len(act)):
-        a = act[k]
-        o_beat = a
-        o_none = (1.0 - a) / (lam - 1.0)
-        # Phase advance within each interval block.
+        o_beat = np.exp(gain * (act[k] - threshold))
         for i in range(n_t):
-            off = offsets[i]
-            for p in range(taus[i] - 1, 0, -1):
-                scratch[off + p] = alpha[off + p - 1]
-        # Interval changes happen only at the beat (phase wrap).
-        for i in range(n_t):
-            s = 0.0
-            for j in range(n_t):
-                s += alpha[offsets[j] + taus[j] - 1] * trans[j, i]
-            scratch[offsets[i]] = s
+            scratch[offsets[i]] = 0.0
+        for j in range(n_t):
+            last = alpha[offsets[j] + taus[j] - 1]
+            for i in range(lo[j], hi[j]):
+                scratch[offsets[i]] += last * trans[j, i]
         total = 0.0
         for i in range(n_t):
             off = offsets[i]
-            n_beat = max(1, taus[i] // 16)
-            for p in range(taus[i]):
-                v = scratch[off + p] * (o_beat if p < n_beat else o_none)
-                alpha[off + p] = v
-                total += v
-        best_i, best_mass = 0, -1.0
+            for p in range(taus[i] - 1, 0, -1):
+                alpha[off + p] = alpha[off + p - 1]
+                total += alpha[off + p]
+            alpha[off] = scratch[off] * o_beat
+            total += alpha[off]
         inv = 1.0 / total if total > 0 else 0.0
+        best_i, best_mass = 0, -1.0
         for i in range(n_t):
             off = offsets[i]
             m = 0.0
@@ -104,8 +103,8 @@ class BeatTracker:
     """
 
     def __init__(self, fps: float, min_bpm: float = 40.0, max_bpm: float = 200.0,
-                 prior_bpm: float = 80.0, prior_octaves: float = 0.6,
-                 transition_lambda: float = 100.0, observation_lambda: float = 16.0,
+                 prior_bpm: float = 80.0, prior_octaves: float = 0.6, prior_weight: float = 1.0,
+                 transition_lambda: float = 100.0, gain: float = 4.0, threshold: float = 0.3,
                  onset_delay: float = 0.023):  # fmt: skip
         self.fps = float(fps)
         lo = int(np.floor(60.0 * fps / max_bpm))
@@ -115,11 +114,20 @@ class BeatTracker:
         self.n_states = int(self.taus.sum())
         ratio = self.taus[None, :] / self.taus[:, None]
         trans = np.exp(-transition_lambda * np.abs(ratio - 1.0))
+        trans[trans < 1e-6] = 0.0
+        trans /= trans.sum(axis=1, keepdims=True)
         bpm = 60.0 * fps / self.taus
-        self.tempo_prior = np.exp(-0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2)
-        trans *= self.tempo_prior[None, :]
-        self.trans = trans / trans.sum(axis=1, keepdims=True)
-        self.lam = float(observation_lambda)
+        log_prior = -0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2
+        self.tempo_prior = np.exp(log_prior)
+        # The prior is paid per second spent at a tempo (once per beat, in proportion to
+        # the beat's length), so that it weighs the same against evidence at any tempo.
+        trans *= np.exp(prior_weight * log_prior * self.taus / fps)[None, :]
+        self.trans = trans
+        nz = trans > 0
+        self._lo = nz.argmax(axis=1).astype(np.int64)
+        self._hi = (len(self.taus) - nz[:, ::-1].argmax(axis=1)).astype(np.int64)
+        self.gain = float(gain)
+        self.threshold = float(threshold)
         self.onset_delay = float(onset_delay)
         self._alpha = np.zeros(self.n_states)
         self._scratch = np.zeros(self.n_states)
@@ -148,7 +156,7 @@ class BeatTracker:
         self._norm_mean, self._norm_peak = _normalize(
             onset.astype(np.float64), a, self._norm_mean, self._norm_peak, k_mean, k_peak
         )
-        return np.clip(0.03 + 0.94 * a, 0.0, 1.0)
+        return np.clip(a, 0.0, 1.0)
 
     def process(self, onset: np.ndarray, time: np.ndarray) -> list[Beat]:
         """Feed frames (novelty and frame-end times, seconds); returns beats announced."""
@@ -160,7 +168,8 @@ class BeatTracker:
         out_phase = np.empty(n, np.int64)
         out_conf = np.empty(n)
         _forward(self._alpha, self._scratch, act, self.taus, self.offsets, self.trans,
-                 self.lam, out_tau, out_phase, out_conf)  # fmt: skip
+                 self._lo, self._hi, self.gain, self.threshold, out_tau, out_phase,
+                 out_conf)  # fmt: skip
         beats: list[Beat] = []
         dt = 1.0 / self.fps
         for k in range(n):

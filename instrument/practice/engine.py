@@ -253,8 +253,8 @@ class PracticeEngine:
             if k in self.resolved:
                 self.next_unjudged += 1
             elif b >= closes and (self.strike is None or self.strike.target is not self.targets[k]):
+                # _result marks it final and moves next_unjudged on
                 out.append(self._result(self.targets[k], (), None, self.time_of(closes)))
-                self.next_unjudged += 1
             else:
                 break
         while self.metronome and self.next_click < self.end_beat and self.next_click <= b:

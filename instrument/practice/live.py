@@ -1,0 +1,225 @@
+"""The live practice loop: keyboard in, metronome and piano out, feedback in the terminal.
+
+``PracticeLoop`` owns no device. Notes reach it through ``put`` (any thread: it only
+enqueues) from one of two sources:
+
+- a MIDI keyboard, through the lead's ``LiveSession`` (rtmidi input, FluidSynth piano):
+  its performer calls our listener for every note it sounds (``attach_live_session``);
+- the computer keyboard: typed chord names, one a line (``TypedChords``), played as a
+  close voicing the moment Enter is pressed; for a student without a MIDI keyboard.
+
+The main thread calls ``tick`` every few milliseconds: queued notes go into the engine
+(with the times they were played), the engine's clicks are sounded on the GM drum
+channel, results are stored in the history and printed. Swapping the sources or the
+renderer touches nothing in the engine.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from instrument.harmony.chords import PITCH_NAMES, parse_chord
+from instrument.practice.engine import ChordResult, Click, PracticeEngine
+from instrument.practice.history import History
+
+DRUM_CHANNEL = 9
+CLICK_HIGH, CLICK_LOW = 76, 77  # GM hi / lo wood block
+
+
+@dataclass(frozen=True)
+class KeyEvent:
+    on: bool
+    pitch: int
+    velocity: int
+    time: float  # time.monotonic()
+
+
+class TerminalView:
+    """Prints the chord coming up and one line of feedback per chord."""
+
+    def __init__(self, out=sys.stdout, colour: bool | None = None):
+        self.out = out
+        self.colour = out.isatty() if colour is None else colour
+        self._shown = None
+
+    def _c(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+    def position(self, engine: PracticeEngine, now: float) -> None:
+        pos = engine.position(now)
+        key = (pos.counting_in, pos.current, pos.following, pos.waiting)
+        if key == self._shown:
+            return
+        self._shown = key
+        if pos.counting_in:
+            nxt = pos.following.chord.name if pos.following else "-"
+            line = f"count-in ... first chord {nxt}"
+        else:
+            cur = pos.current.chord.name if pos.current else "-"
+            nxt = pos.following.chord.name if pos.following else "(end)"
+            bar = pos.current.bar + 1 if pos.current else ""
+            wait = "  waiting for you" if pos.waiting else ""
+            line = f"bar {bar:>3}: play {self._c(cur, '1')}   next {nxt}{wait}"
+        print(line, file=self.out, flush=True)
+
+    def result(self, r: ChordResult) -> None:
+        want = r.target.chord.name
+        if r.missed:
+            text = self._c(f"  {want:8} missed", "33")
+        else:
+            played = r.played_chord.name if r.played_chord else "?"
+            verdict = self._c("right", "32") if r.correct else self._c("wrong", "31")
+            timing = ""
+            if r.timing_ms is not None:
+                word = "late" if r.timing_ms > 0 else "early"
+                timing = f"  {abs(r.timing_ms):4.0f} ms {word}"
+            detail = ""
+            if not r.correct:
+                parts = []
+                if r.missing:
+                    parts.append("missing " + " ".join(PITCH_NAMES[p] for p in sorted(r.missing)))
+                if r.extra:
+                    parts.append("extra " + " ".join(PITCH_NAMES[p] for p in sorted(r.extra)))
+                if not parts:
+                    parts.append(f"bass should be {PITCH_NAMES[r.target.chord.bass_pc]}")
+                detail = "  (" + ", ".join(parts) + ")"
+            text = f"  {want:8} {verdict}: played {played}{timing}{detail}"
+        print(text, file=self.out, flush=True)
+
+    def summary(self, s: dict) -> None:
+        timing = s["mean_abs_timing_ms"]
+        t = "-" if timing is None else f"{timing:.0f} ms"
+        print(
+            f"{s['correct']} of {s['chords']} chords right ({s['accuracy']:.0%}), "
+            f"{s['missed']} missed, mean timing error {t}",
+            file=self.out,
+            flush=True,
+        )
+
+
+class PracticeLoop:
+    def __init__(
+        self,
+        engine: PracticeEngine,
+        history: History | None = None,
+        session: int | None = None,
+        view: TerminalView | None = None,
+        sound: Callable[[int, int, int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        """sound(channel, pitch, velocity): a note-on for the metronome (velocity 0 = off)."""
+        self.engine = engine
+        self.history = history
+        self.session = session
+        self.view = view or TerminalView()
+        self.sound = sound
+        self.clock = clock
+        self.events: queue.SimpleQueue[KeyEvent] = queue.SimpleQueue()
+        self._click_offs: list[tuple[float, int]] = []
+
+    def put(self, event: KeyEvent) -> None:
+        """Any thread: queue a key event (never blocks)."""
+        self.events.put(event)
+
+    def start(self) -> None:
+        self.engine.start(self.clock())
+
+    def tick(self) -> bool:
+        """Run everything due; False once the session is over."""
+        now = self.clock()
+        out = []
+        while True:
+            try:
+                ev = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if ev.on:
+                out += self.engine.note_on(ev.pitch, ev.velocity, ev.time)
+            else:
+                out += self.engine.note_off(ev.pitch, ev.time)
+        out += self.engine.process(now)
+        for e in out:
+            if isinstance(e, Click) and self.sound is not None:
+                self.sound(DRUM_CHANNEL, CLICK_HIGH if e.accent else CLICK_LOW, 110 if e.accent else 80)
+                self._click_offs.append((now + 0.08, CLICK_HIGH if e.accent else CLICK_LOW))
+            elif isinstance(e, ChordResult):
+                if self.history is not None and self.session is not None:
+                    self.history.record(self.session, e)
+                self.view.result(e)
+        while self._click_offs and self._click_offs[0][0] <= now:
+            _, pitch = self._click_offs.pop(0)
+            if self.sound is not None:
+                self.sound(DRUM_CHANNEL, pitch, 0)
+        self.view.position(self.engine, now)
+        return not self.engine.finished
+
+    def run(self, period: float = 0.005, duration: float | None = None) -> dict:
+        self.start()
+        end = self.clock() + duration if duration else float("inf")
+        while self.tick() and self.clock() < end:
+            time.sleep(period)
+        summary = self.engine.summary()
+        self.view.summary(summary)
+        if self.history is not None and self.session is not None and self.engine.finished:
+            self.history.end_session(self.session)
+        return summary
+
+
+def attach_live_session(loop: PracticeLoop, live_session) -> None:
+    """Feed the notes a ``instrument.live.session.LiveSession`` plays into ``loop``."""
+
+    def listener(ev) -> None:  # MIDI thread: enqueue only
+        loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
+
+    live_session.performer.add_listener(listener)
+
+
+class TypedChords:
+    """The computer keyboard as input: type a chord name and Enter to play it.
+
+    The chord sounds (if ``sound`` is given) and reaches the loop as a close voicing
+    around middle C, struck when Enter was pressed and released ``hold`` seconds later.
+    """
+
+    def __init__(self, loop: PracticeLoop, stream=sys.stdin, hold: float = 0.6, sound=None):
+        self.loop, self.stream, self.hold, self.sound = loop, stream, hold, sound
+        self.thread = threading.Thread(target=self._read, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @staticmethod
+    def voicing(name: str) -> list[int]:
+        chord = parse_chord(name)
+        if chord.root is None:
+            return []
+        bass = 48 + chord.bass_pc
+        upper = sorted(60 + (pc - 0) % 12 for pc in chord.pitch_classes)
+        return [bass] + upper
+
+    def _read(self) -> None:
+        for line in self.stream:
+            t = time.monotonic()
+            name = line.strip()
+            if not name:
+                continue
+            try:
+                pitches = self.voicing(name)
+            except Exception:  # noqa: BLE001 - a typo: say so and keep listening
+                print(f"  (not a chord: {name!r})", flush=True)
+                continue
+            for p in pitches:
+                self.loop.put(KeyEvent(True, p, 90, t))
+                if self.sound:
+                    self.sound(0, p, 90)
+            off = t + self.hold
+            time.sleep(self.hold)
+            for p in pitches:
+                self.loop.put(KeyEvent(False, p, 0, off))
+                if self.sound:
+                    self.sound(0, p, 0)
