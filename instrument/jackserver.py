@@ -31,6 +31,8 @@ class JackServer:
         if shutil.which("jackd") is None:
             raise InstrumentError("jackd not found: install jackd2 (./setup.sh does)")
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+        if subprocess.run(["jack_lsp", "-s", self.name], capture_output=True).returncode == 0:
+            raise InstrumentError(f"a JACK server named {self.name!r} is already running")
         self.proc = subprocess.Popen(
             ["jackd", "-n", self.name, "-d", "dummy",
              "-r", str(self.sample_rate), "-p", str(self.period)],
@@ -46,7 +48,7 @@ class JackServer:
                 raise InstrumentError(f"jackd exited: {err[-1] if err else 'no message'}")
             probe = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True,
                                    env=dict(os.environ))
-            if probe.returncode == 0:
+            if probe.returncode == 0 and self.proc.poll() is None:
                 return self
             time.sleep(0.1)
         self.stop()

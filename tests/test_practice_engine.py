@@ -145,7 +145,9 @@ def test_wait_mode_holds_the_chart_until_the_right_chord():
         until=11.5,
         hold=0.4,  # the Gm is let go before the G: held keys count as played
     )
-    got = [(r.target.chord.name, r.correct, r.attempt, r.final, r.timing_ms) for r in engine.results]
+    got = [
+        (r.target.chord.name, r.correct, r.attempt, r.final, r.timing_ms) for r in engine.results
+    ]
     assert got == [
         ("C", True, 1, True, 0.0),
         ("G", False, 1, False, 500.0),
@@ -171,3 +173,12 @@ def test_judge():
     ok, missing, extra = judge(parse_chord("Cmaj7"), (48, 55, 64))
     assert not ok and missing == {11} and not extra
     assert not judge(parse_chord("C"), ())[0]
+
+
+def test_a_chord_held_into_the_looped_section_is_struck_at_its_start():
+    chart = parse_chart("tempo: 120\n| C | - | G |")
+    engine = PracticeEngine(chart, section=(1, 3), metronome=False)
+    assert [(t.chord.name, t.start, t.end, t.bar) for t in engine.targets] == [
+        ("C", 4.0, 8.0, 1),
+        ("G", 8.0, 12.0, 2),
+    ]

@@ -52,6 +52,7 @@ class FingeredChords:
         self.current: tuple[Chord, Tones] | None = None
         self._candidate: tuple[Chord, Tones] | None = None
         self._since = 0.0
+        self.played_at = 0.0  # when the chord in force was played (seconds)
 
     def note_on(self, pitch: int, now: float) -> None:
         if pitch < self.split:
@@ -70,8 +71,5 @@ class FingeredChords:
     def chord(self, now: float) -> tuple[Chord, Tones] | None:
         if self._candidate is not None and now - self._since >= self.settle:
             self.current, self._candidate = self._candidate, None
+            self.played_at = self._since
         return self.current
-
-    def changed_since(self) -> float | None:
-        """When the pending (not yet settled) chord was played, or None."""
-        return self._since if self._candidate is not None else None

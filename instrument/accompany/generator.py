@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from instrument.accompany.model import AccompanyLSTM, sample
+from instrument.accompany.model import AccompanyLSTM, Stepper, sample
 from instrument.accompany.notes import STEPS_PER_BEAT, ChordTrack
 from instrument.accompany.tokens import (
     BEAT,
@@ -41,18 +41,26 @@ class ModelGenerator:
     past beats are read before each plan. seed: for repeatable offline output.
     """
 
-    def __init__(self, model: AccompanyLSTM, temperature: float = 0.9, top_k: int = 0,
-                 top_p: float = 0.95, context_beats: int = 16, seed: int = 0):
+    def __init__(self, model: AccompanyLSTM, temperature: float = 0.9, top_k: int = 64,
+                 top_p: float = 0.95, context_beats: int = 8, seed: int = 0):
         self.model = model.eval()
+        self.stepper = Stepper(self.model)
         self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
         self.context_beats = context_beats
         self.rng = torch.Generator().manual_seed(seed)
         parts = torch.from_numpy(TOKEN_PART)
         self._part_masks = {p: parts == p for p in range(3)}
         self._step_ids = torch.arange(STEP0, STEP0 + STEPS_PER_BEAT)
+        self._masks: dict[tuple[tuple[int, ...], int | None], torch.Tensor] = {}
 
     def _allowed(self, parts: Sequence[int], step: int | None) -> torch.Tensor:
         """Boolean (VOCAB,) of tokens allowed after a token at ``step`` (None: right after BEAT)."""
+        key = (tuple(parts), step)
+        if key not in self._masks:
+            self._masks[key] = self._make_mask(parts, step)
+        return self._masks[key]
+
+    def _make_mask(self, parts: Sequence[int], step: int | None) -> torch.Tensor:
         ok = torch.zeros(VOCAB, dtype=torch.bool)
         ok[BEAT] = True
         first = 0 if step is None else step + 1
@@ -62,7 +70,7 @@ class ModelGenerator:
                 ok |= self._part_masks[p]
         return ok
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def plan(self, beat: int, history: np.ndarray, chords: ChordTrack, beats_per_bar: int,
              parts: Sequence[int]) -> list[tuple[int, int, int, int]]:
         """Notes of beat ``beat`` for ``parts``: (part, pitch, duration steps, onset step).
@@ -79,10 +87,13 @@ class ModelGenerator:
         cond = conditions_from_rows(chord_rows(chords, steps), steps, beats_per_bar)
         logits, state = self.model(torch.from_numpy(tokens)[None], torch.from_numpy(cond)[None])
         last = logits[0, -1]
+        t0 = beat * STEPS_PER_BEAT
+        here = np.arange(t0, t0 + STEPS_PER_BEAT)
+        step_gates = self.stepper.cond_gates(torch.from_numpy(
+            conditions_from_rows(chord_rows(chords, here), here, beats_per_bar)))
         out: list[tuple[int, int, int, int]] = []
         step: int | None = None
         seen: set[tuple[int, int]] = set()
-        t0 = beat * STEPS_PER_BEAT
         for _ in range(MAX_TOKENS_PER_BEAT):
             masked = last.masked_fill(~self._allowed(parts, step), float("-inf"))
             tok = sample(masked, self.temperature, self.top_k, self.top_p, self.rng)
@@ -95,8 +106,5 @@ class ModelGenerator:
                 if (part, pitch) not in seen:
                     seen.add((part, pitch))
                     out.append((part, pitch, dur, t0 + step))
-            row = chord_rows(chords, np.array([t0 + step]))
-            c = conditions_from_rows(row, np.array([t0 + step]), beats_per_bar)
-            logits, state = self.model(torch.tensor([[tok]]), torch.from_numpy(c)[None], state)
-            last = logits[0, -1]
+            last, state = self.stepper.step(tok, step_gates[step], state)
         return out

@@ -53,20 +53,67 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p
            generator: torch.Generator | None = None) -> int:
     """One token from 1-D ``logits`` with temperature, top-k and nucleus (top-p) sampling.
 
-    temperature 0 picks the most likely token.
+    Only the ``top_k`` most likely tokens (all when 0) are candidates; of those, the
+    smallest set whose probability reaches ``top_p``. Temperature 0 picks the most likely.
     """
     if temperature <= 0:
         return int(torch.argmax(logits))
-    logits = logits / temperature
     if top_k and top_k < logits.numel():
-        kth = torch.topk(logits, top_k).values[-1]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, -1)
+        values, index = torch.topk(logits, top_k)
+    else:
+        values, index = torch.sort(logits, descending=True)
+    probs = torch.softmax(values / temperature, -1)
     if top_p < 1.0:
-        sorted_p, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_p, 0) - sorted_p < top_p  # always keeps the first
-        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
-    return int(torch.multinomial(probs, 1, generator=generator))
+        probs = probs * ((torch.cumsum(probs, 0) - probs) < top_p)  # always keeps the first
+    return int(index[torch.multinomial(probs, 1, generator=generator)])
+
+
+class Stepper:
+    """The model one token at a time, lean enough for a real-time planner.
+
+    The first layer's input projection is folded into lookup tables: for a token ``t`` and
+    a condition ``c`` the input gates are ``E[t] + c @ Wc`` with ``E = embed @ W_ih^T`` (one
+    row per token), so a step costs one recurrent matrix-vector product per layer and the
+    output layer. Same numbers as ``AccompanyLSTM.forward`` in eval mode.
+    """
+
+    def __init__(self, model: AccompanyLSTM):
+        lstm = model.lstm
+        with torch.no_grad():
+            w0 = lstm.weight_ih_l0
+            self.token_gates = model.embed.weight @ w0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
+            self.cond_w = model.cond.weight.T @ w0.T  # (cond_dim, 4d)
+            self.cond_b = model.cond.bias @ w0.T
+            self.w_hh = [getattr(lstm, f"weight_hh_l{k}").T.contiguous()
+                         for k in range(lstm.num_layers)]
+            self.w_ih = [None] + [getattr(lstm, f"weight_ih_l{k}").T.contiguous()
+                                  for k in range(1, lstm.num_layers)]
+            self.bias = [None] + [getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")
+                                  for k in range(1, lstm.num_layers)]
+            self.head_w = model.head.weight.T.contiguous()
+            self.head_b = model.head.bias.clone()
+
+    def cond_gates(self, cond: torch.Tensor) -> torch.Tensor:
+        """(n, cond_dim) conditions -> (n, 4d) first-layer input gates."""
+        return cond @ self.cond_w + self.cond_b
+
+    def step(self, token: int, cond_gates: torch.Tensor, state):
+        """Advance one token; ``state`` is (h, c) shaped (layers, 1, d) as nn.LSTM returns.
+
+        Returns (logits (vocab,), new state)."""
+        h, c = state
+        x = self.token_gates[token] + cond_gates
+        hs, cs = [], []
+        for k in range(len(self.w_hh)):
+            gates = (x if k == 0 else x @ self.w_ih[k] + self.bias[k]) + h[k, 0] @ self.w_hh[k]
+            i, f, g, o = gates.chunk(4)
+            ck = torch.sigmoid(f) * c[k, 0] + torch.sigmoid(i) * torch.tanh(g)
+            hk = torch.sigmoid(o) * torch.tanh(ck)
+            hs.append(hk)
+            cs.append(ck)
+            x = hk
+        logits = x @ self.head_w + self.head_b
+        return logits, (torch.stack(hs)[:, None], torch.stack(cs)[:, None])
 
 
 def save_model(model: AccompanyLSTM, path: Path, card: dict) -> None:

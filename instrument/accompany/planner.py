@@ -149,8 +149,11 @@ class BandPlanner:
                 for r in self.history]
         return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
-    def plan(self, b: int, now_beat: float) -> list[BandNote]:
-        """The notes of beat ``b`` (integer), decided at ``now_beat`` (< b)."""
+    def plan(self, b: int, now_beat: float, remember: bool = True) -> list[BandNote]:
+        """The notes of beat ``b`` (integer), decided at ``now_beat`` (< b).
+
+        The notes join the history the model reads unless ``remember`` is False (the caller
+        then remembers the ones it keeps)."""
         if b < 0:
             return self._count_in(b)
         section, crash = self.sections.at(b)
@@ -170,7 +173,8 @@ class BandPlanner:
             out += self._rule_melody(b)
         if cont and self.continuing_since is None:
             self.continuing_since = float(b)
-        self.remember(out)
+        if remember:
+            self.remember(out)
         return out
 
     def fallback(self, b: int) -> list[BandNote]:
@@ -194,9 +198,13 @@ class BandPlanner:
 
     def forget_melody_from(self, beat: float) -> None:
         """The player came back: the band's continuation notes from ``beat`` never sounded."""
+        self.forget_band_from(beat, {MELODY})
+
+    def forget_band_from(self, beat: float, parts: set[int] | None = None) -> None:
+        """Take the band's notes of ``parts`` (all) from ``beat`` on out of the history."""
         step = beat * STEPS_PER_BEAT
         self.history = deque(r for r in self.history
-                             if not (r[4] and r[2] == MELODY and r[0] >= step))
+                             if not (r[4] and r[0] >= step and (parts is None or r[2] in parts)))
 
     def _rule_melody(self, b: int) -> list[BandNote]:
         """Without a model, the continuation is a chord-tone answer: two eighths per beat."""

@@ -26,7 +26,8 @@ COMP_CENTRE = 64  # voicings gather around E4
 
 
 def bass_pitch(pc: int, low: int = BASS_LOW) -> int:
-    return low + pc % 12
+    """The lowest pitch of pitch class ``pc`` at or above ``low``."""
+    return low + (pc - low) % 12
 
 
 def close_voicing(tones: Tones, previous: list[int] | None, centre: int = COMP_CENTRE) -> list[int]:

@@ -207,15 +207,18 @@ def train(
         out_of_time = minutes > max_minutes
         if out_of_time:
             log(f"stopping: time budget of {max_minutes} min reached")
-        if not own_history and (bad >= patience or epoch == limit or out_of_time):
+        if not own_history:
+            # the teacher-forced phase leaves a quarter of the budget to the second phase
+            teacher_done = minutes > max_minutes * (0.75 if dagger_left else 1.0)
             if bad >= patience:
                 log(f"early stop: no better validation accuracy for {patience} epochs")
-            if not dagger_left or out_of_time:
-                break
-            log(f"continuing {dagger_left} epochs on the model's own histories")
-            model.load_state_dict(best)
-            own_history, bad, limit = True, 0, epoch + dagger_left
-        elif own_history and (bad >= patience or out_of_time):
+            if bad >= patience or epoch == limit or teacher_done:
+                if not dagger_left or out_of_time:
+                    break
+                log(f"continuing up to {dagger_left} epochs on the model's own histories")
+                model.load_state_dict(best)
+                own_history, bad, limit = True, 0, epoch + dagger_left
+        elif bad >= patience or out_of_time:
             break
     model.load_state_dict(best)
     model.eval()

@@ -128,8 +128,9 @@ def _run_headless(session, duration: float | None) -> None:
     last = None
     while time.monotonic() < end:
         h = session.health()
-        shown = (h.midi.state, h.midi.port)
+        shown = (h.audio, h.midi.state, h.midi.port, h.xruns)
         if shown != last:
-            print(f"instrument: MIDI {h.midi.state} {h.midi.port}", file=sys.stderr, flush=True)
+            print(f"instrument: audio {h.audio}, MIDI {h.midi.state} {h.midi.port}, "
+                  f"xruns {h.xruns}", file=sys.stderr, flush=True)
             last = shown
-        time.sleep(0.1)
+        time.sleep(0.25)

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                             "log_prob": round(s.logp, 3),
                             "chart": chart.to_text(),
                         }
-                        for s, chart in zip(found, charts)
+                        for s, chart in zip(found, charts, strict=False)
                     ],
                     "sampling": {
                         "proposed": stats.proposed, "accepted": stats.accepted,
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         f"{attrs.mood}, {attrs.mode}, {attrs.tempo} BPM, energy {attrs.energy:+.2f}"
         f" ({words}); key {key_name}"
     )
-    for i, (s, chart) in enumerate(zip(found, charts), 1):
+    for i, (s, chart) in enumerate(zip(found, charts, strict=False), 1):
         bars = chart.to_text().splitlines()[-1] if len(chart.bars) <= 4 else ""
         print(f"{i}. {' '.join(c.name for c in s.chords):28} {' '.join(s.numerals):24} {bars}")
     print(

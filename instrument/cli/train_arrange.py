@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     t0 = time.monotonic()
+    cpu0 = time.process_time()
     ens_name, train_p, valid_p, test_p, split_info = load_data(args)
     ensemble = load_ensemble(ens_name)
     if train_p and len(train_p[0].parts) != len(ensemble):
@@ -163,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     train_minutes = (time.monotonic() - t0) / 60 - load_minutes
+    cpu_minutes = (time.process_time() - cpu0) / 60
     valid_acc = max(h["valid"] for h in history)
     test_acc = T.accuracy(args.model, model, test_p) if test_p else None
     print(
@@ -198,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         "history": history,
         "metrics": {"valid_accuracy": valid_acc, "test_accuracy": test_acc},
         "train_minutes": round(train_minutes, 2),
+        "train_cpu_minutes": round(cpu_minutes, 2),
+        "load_minutes": round(load_minutes, 2),
         "threads": args.threads,
         "command": "instrument train arrange " + _argv_tail(),
         "date": datetime.date.today().isoformat(),

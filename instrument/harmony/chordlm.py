@@ -171,7 +171,7 @@ class BigramLM:
         self.firsts: Counter[str] = Counter()
         for s in train:
             seq = [BOS] + s + [EOS]
-            self.pairs.update(zip(seq, seq[1:]))
+            self.pairs.update(zip(seq, seq[1:], strict=False))
             self.firsts.update(seq[:-1])
         self.lam = lam
 
@@ -188,7 +188,7 @@ class BigramLM:
     def token_logprobs(self, seq: Sequence[str]) -> list[float]:
         seq = [BOS] + list(seq) + [EOS]
         out = []
-        for a, b in zip(seq, seq[1:]):
+        for a, b in zip(seq, seq[1:], strict=False):
             uni = math.exp(self.unigram.logp[b])
             cond = self.pairs[(a, b)] / self.firsts[a] if self.firsts[a] else 0.0
             out.append(math.log(self.lam * cond + (1 - self.lam) * uni))

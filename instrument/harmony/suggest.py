@@ -48,7 +48,8 @@ LEXICON: dict[str, tuple[float, float]] = {
     "alone": (-0.6, -0.5), "melanchol": (-0.8, -0.4), "grief": (-0.9, -0.5),
     "loss": (-0.8, -0.4), "lost": (-0.6, -0.2), "goodbye": (-0.6, -0.3), "rain": (-0.4, -0.3),
     "grey": (-0.4, -0.4), "gray": (-0.4, -0.4), "winter": (-0.3, -0.3), "cold": (-0.4, -0.2),
-    "night": (-0.2, -0.3), "midnight": (-0.1, -0.3), "dark": (-0.7, 0.1), "broken": (-0.8, -0.1), "heartbr": (-0.9, -0.2),
+    "night": (-0.2, -0.3), "midnight": (-0.1, -0.3), "dark": (-0.7, 0.1),
+    "broken": (-0.8, -0.1), "heartbr": (-0.9, -0.2),
     "angr": (-0.7, 0.9), "rage": (-0.8, 1.0), "fight": (-0.5, 0.9), "storm": (-0.5, 0.8),
     "fear": (-0.8, 0.5), "scar": (-0.7, 0.6), "tens": (-0.5, 0.6), "myster": (-0.3, 0.1),
     "haunt": (-0.6, 0.0), "danger": (-0.6, 0.7), "chase": (-0.3, 0.9), "war": (-0.7, 0.9),
@@ -94,7 +95,7 @@ def text_attributes(text: str, mode: str | None = None) -> Attributes:
                 colour = c
         if w in ("minor", "major") and mode is None:
             mode = w
-    valence = float(np.mean([v for v, _ in vals])) if vals else 0.2
+    valence = float(np.mean([v for v, _ in vals])) if vals else 0.1
     energy = float(np.mean([e for _, e in vals])) if vals else 0.0
     if mode is None:
         mode = "minor" if valence < -0.15 else "major"
@@ -107,7 +108,9 @@ def text_attributes(text: str, mode: str | None = None) -> Attributes:
     else:
         mood = "tense" if energy >= 0 else "sad"
     tempo = int(round(100 + 40 * energy))
-    return Attributes(mood, mode, tempo, round(energy, 3), round(valence, 3), colour, tuple(matched))
+    return Attributes(
+        mood, mode, tempo, round(energy, 3), round(valence, 3), colour, tuple(matched)
+    )
 
 
 # Chords the proposer may use: token -> (brightness 0..1, tension 0..1, function)
@@ -256,7 +259,7 @@ def suggest(
     def draw(k: int) -> list[tuple[list[str], float, float]]:
         props = [proposer.sample(length, rng) for _ in range(k)]
         logps = score([p for p, _ in props])
-        return [(p, lq, lp) for (p, lq), lp in zip(props, logps)]
+        return [(p, lq, lp) for (p, lq), lp in zip(props, logps, strict=False)]
 
     first = draw(pilot)
     stats.log_m = max((1 - lam) * (lp - lq) for _, lq, lp in first)

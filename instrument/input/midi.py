@@ -64,6 +64,14 @@ def quiet_audio_libraries() -> None:
 _alsa_handler = None
 
 
+def forget_jack_client(client) -> None:
+    """Make a client of a dead JACK server inert: closing it then would crash in libjack."""
+    if client is not None:
+        import jack
+
+        client._ptr = jack._ffi.NULL  # jack.Client.close (also run by __del__) skips NULL
+
+
 def jack_running() -> bool:
     """Whether a JACK server answers (without starting one)."""
     try:
@@ -270,6 +278,13 @@ class MidiInput:
             self._midi.open_port(names.index(self._alsa_source), PORT_NAME)
             self.status = InputStatus("connected", ports[names.index(self._alsa_source)], "alsa",
                                       self.status.reconnects + 1)
+
+    def abandon(self) -> None:
+        """Let go of a MIDI system that died (its server is gone): nothing is called on it."""
+        forget_jack_client(self._jack)
+        self._abandoned = (self._midi, self._jack)
+        self._midi = self._jack = None
+        self.status = InputStatus("closed", self.status.port, self.api, self.status.reconnects)
 
     def close(self) -> None:
         if self._midi is not None:

@@ -81,6 +81,7 @@ class Performer:
         self.clock = clock
         self.counters = Counters()
         self.listeners: list[Callable[[NoteEvent], None]] = []
+        self.raw_listeners: list[Callable[[list[int], float], None]] = []
         # (input channel, pitch) -> (output channel, part, setup it was assigned under)
         self.sounding: dict[tuple[int, int], tuple[int, int, Setup]] = {}
         self.closed = False  # set by the session before the synth is freed
@@ -109,11 +110,16 @@ class Performer:
         """Play one raw MIDI message received at ``t`` (seconds, monotonic). Never raises."""
         if self.closed:
             return
+        t = self.clock() if t is None else t
+        for fn in self.raw_listeners:
+            try:
+                fn(data, t)
+            except Exception:  # noqa: BLE001 - a broken listener must not stop the sound
+                pass
         msg = parse(data)
         if msg is None:
             self.counters.ignored += 1
             return
-        t = self.clock() if t is None else t
         if msg.kind == NOTE_ON:
             self._note_on(msg.channel, msg.a, msg.b, t)
         elif msg.kind == NOTE_OFF:

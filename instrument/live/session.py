@@ -15,7 +15,13 @@ from instrument.arrange import make_arranger
 from instrument.arrange.base import Arranger
 from instrument.ensemble import Ensemble, load_ensemble
 from instrument.errors import InstrumentError
-from instrument.input.midi import InputStatus, MidiInput, choose_api, jack_running
+from instrument.input.midi import (
+    InputStatus,
+    MidiInput,
+    choose_api,
+    forget_jack_client,
+    jack_running,
+)
 from instrument.live.performer import Performer
 from instrument.synth.fluid import Synth
 
@@ -69,10 +75,16 @@ class LiveSession:
         self._stream = None  # sounddevice stream, when PortAudio drives the audio
         self._jack_monitor = None
         self._xruns = 0
+        self._server_lost = False
+        self._next_retry = 0.0
+        self.audio_reconnects = 0
         self.closed = False
 
     # -- start/stop --------------------------------------------------------------------------
     def start(self) -> None:
+        self._open_io()
+
+    def _open_io(self) -> None:
         midi_api = None if self._want_midi == "none" else choose_api(self._midi_api)
         # Under JACK, MIDI comes in through FluidSynth's own port in the audio client, so a
         # note is rendered in the period it arrives (rtmidi's separate client costs a period).
@@ -118,7 +130,11 @@ class LiveSession:
         def on_xrun(_delay: float) -> None:
             self._xruns += 1
 
+        def on_shutdown(_status, _reason: str) -> None:
+            self._server_lost = True  # acted on in health(), in the main thread
+
         client.set_xrun_callback(on_xrun)
+        client.set_shutdown_callback(on_shutdown)
         client.activate()
         self._jack_monitor = client
 
@@ -131,7 +147,71 @@ class LiveSession:
         self.performer.switch(ensemble, arranger)
         return ensemble
 
+    def _jack_alive(self) -> bool:
+        """Whether the JACK server still knows our audio client.
+
+        Neither the shutdown callback nor the clock can be trusted when jackd dies: a new
+        server of the same name can take over the old one's shared memory. Asking the server
+        for our ports cannot be fooled.
+        """
+        if self._jack_monitor is None:
+            return not self._server_lost
+        try:
+            return bool(self._jack_monitor.get_ports("^instrument:")) and not self._server_lost
+        except Exception:  # noqa: BLE001 - a dead server makes the query fail
+            return False
+
+    def _reconnect_audio(self) -> None:
+        """After the JACK server went away: once it answers again, reopen audio and MIDI."""
+        now = time.monotonic()
+        if now < self._next_retry:
+            return
+        self._next_retry = now + 1.0
+        if not jack_running():
+            return
+        # Closing clients of a dead server can crash inside libjack: abandon them instead.
+        if self.midi is not None:
+            self.midi.abandon()
+        forget_jack_client(self._jack_monitor)
+        self.midi = self._jack_monitor = None
+        self.synth.abandon_driver()
+        try:
+            self._open_io()
+        except InstrumentError:
+            return
+        self._server_lost = False
+        self.audio_reconnects += 1
+
+    def _close_io(self) -> None:
+        for closer in (
+            lambda: self.midi.close() if self.midi else None,
+            self._close_monitor,
+            self.synth.stop_driver,
+        ):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - a dead server makes closing fail; go on
+                pass
+        self.midi = None
+
+    def _close_monitor(self) -> None:
+        if self._jack_monitor is not None:
+            monitor, self._jack_monitor = self._jack_monitor, None
+            monitor.deactivate()
+            monitor.close()
+
     def health(self) -> Health:
+        if self.audio == "jack" and not self.closed and not self._jack_alive():
+            if not self._server_lost:
+                self._server_lost = True
+                self.performer.release_all()  # what was held is gone with the server
+                self._next_retry = time.monotonic() + 1.0
+        if self._server_lost and not self.closed:
+            self._reconnect_audio()
+            if self._server_lost:
+                return Health(midi=InputStatus("lost", "audio server gone: retrying", "jack"),
+                              audio="jack (lost, retrying)", latency_ms=0.0, xruns=self._xruns,
+                              messages=["the JACK server went away; retrying every second"])
         midi = self.midi.poll() if self.midi else InputStatus("none", "computer keyboard", "-")
         periods = 2
         latency = 1000.0 * periods * self.period / self.sample_rate
@@ -152,19 +232,9 @@ class LiveSession:
         self.closed = True
         self.performer.panic()
         self.performer.closed = True
-        if self.midi is not None:
-            try:
-                self.midi.close()
-            except Exception:  # noqa: BLE001 - closing must go on to free the synth
-                pass
+        time.sleep(0.05)  # let the audio thread render the release once
+        self._close_io()
         if self._stream is not None:
             self._stream.stop()
             self._stream.close()
-        if self._jack_monitor is not None:
-            try:
-                self._jack_monitor.deactivate()
-                self._jack_monitor.close()
-            except Exception:  # noqa: BLE001
-                pass
-        time.sleep(0.05)  # let the audio thread render the release once
         self.synth.close()

@@ -147,11 +147,12 @@ class PracticeEngine:
         for loop in range(loops):
             offset = self.count_in_beats + loop * length - first * bpb
             for i, span in enumerate(chart.spans):
-                if first <= span.bar < end and span.chord != NO_CHORD:
-                    stop = min(span.end, end * bpb)
+                # a chord held into the section from before it is struck at its start
+                lo, hi = max(span.start, first * bpb), min(span.end, end * bpb)
+                if lo < hi and span.chord != NO_CHORD:
                     self.targets.append(
-                        Target(len(self.targets), i, loop, span.chord, span.start + offset,
-                               stop + offset, span.bar)
+                        Target(len(self.targets), i, loop, span.chord, lo + offset, hi + offset,
+                               max(span.bar, first))
                     )  # fmt: skip
         self.end_beat = self.count_in_beats + loops * length
         # windows[k]: the timeline beat from which a strike counts for target k
@@ -264,11 +265,7 @@ class PracticeEngine:
             bpb = self.chart.beats_per_bar
             out.append(Click(self.time_of(n), n, n % bpb == 0, n < self.count_in_beats))
             self.next_click += 1
-        if (
-            b >= self.end_beat
-            and self.next_unjudged >= len(self.targets)
-            and self.strike is None
-        ):
+        if b >= self.end_beat and self.next_unjudged >= len(self.targets) and self.strike is None:
             self.finished = True
         out.sort(key=lambda e: e.time)
         return out

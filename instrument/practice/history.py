@@ -156,8 +156,15 @@ class History:
         rows = self.db.execute(query.format(where=where), params).fetchall()
         return [
             SessionStats(
-                id=r[0], exercise=r[1], title=r[2], started=r[3], tempo=r[4], finished=bool(r[5]),
-                chords=r[6], correct=r[7], accuracy=(r[7] / r[6]) if r[6] else 0.0,
+                id=r[0],
+                exercise=r[1],
+                title=r[2],
+                started=r[3],
+                tempo=r[4],
+                finished=bool(r[5]),
+                chords=r[6],
+                correct=r[7],
+                accuracy=(r[7] / r[6]) if r[6] else 0.0,
                 mean_abs_timing_ms=r[8],
             )  # fmt: skip
             for r in rows
@@ -171,7 +178,9 @@ class History:
             (session,),
         ).fetchall()
 
-    def weakest_chords(self, exercise: str | None = None, n: int = 5) -> list[tuple[str, int, float]]:
+    def weakest_chords(
+        self, exercise: str | None = None, n: int = 5
+    ) -> list[tuple[str, int, float]]:
         """(chord, tries, accuracy) of the chords most often wrong, worst first."""
         where = "WHERE a.attempt = 1" + (" AND s.exercise = ?" if exercise else "")
         params = (exercise,) if exercise else ()

@@ -59,6 +59,8 @@ class TerminalView:
         if pos.counting_in:
             nxt = pos.following.chord.name if pos.following else "-"
             line = f"count-in ... first chord {nxt}"
+        elif pos.current is None and pos.following is None:
+            line = "end of the chart"
         else:
             cur = pos.current.chord.name if pos.current else "-"
             nxt = pos.following.chord.name if pos.following else "(end)"
@@ -145,7 +147,9 @@ class PracticeLoop:
         out += self.engine.process(now)
         for e in out:
             if isinstance(e, Click) and self.sound is not None:
-                self.sound(DRUM_CHANNEL, CLICK_HIGH if e.accent else CLICK_LOW, 110 if e.accent else 80)
+                self.sound(
+                    DRUM_CHANNEL, CLICK_HIGH if e.accent else CLICK_LOW, 110 if e.accent else 80
+                )
                 self._click_offs.append((now + 0.08, CLICK_HIGH if e.accent else CLICK_LOW))
             elif isinstance(e, ChordResult):
                 if self.history is not None and self.session is not None:

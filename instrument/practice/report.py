@@ -31,8 +31,7 @@ def progress_text(history: History, exercise: str | None = None) -> str:
     weak = history.weakest_chords(exercise)
     if weak:
         lines.append(
-            "chords to work on: "
-            + ", ".join(f"{c} ({acc:.0%} of {n})" for c, n, acc in weak)
+            "chords to work on: " + ", ".join(f"{c} ({acc:.0%} of {n})" for c, n, acc in weak)
         )
     return "\n".join(lines)
 
@@ -52,7 +51,7 @@ def plot_progress(stats: list[SessionStats], path: str | Path, title: str = "") 
     ax1.grid(alpha=0.3)
     timing = [s.mean_abs_timing_ms for s in stats]
     ax2.plot(
-        [i for i, t in zip(x, timing) if t is not None],
+        [i for i, t in zip(x, timing, strict=False) if t is not None],
         [t for t in timing if t is not None],
         "o-",
         color="tab:orange",

@@ -137,12 +137,33 @@ class Synth:
             raise InstrumentError("could not open FluidSynth's JACK MIDI input")
         fs.midi_driver = drv
 
+    def stop_driver(self) -> None:
+        """Close the audio (and MIDI) driver but keep the synth: to reopen after a server loss."""
+        fs = self._fs
+        if fs.midi_driver:
+            fluidsynth.delete_fluid_midi_driver(fs.midi_driver)
+            fs.midi_driver = None
+        if fs.audio_driver:
+            fluidsynth.delete_fluid_audio_driver(fs.audio_driver)
+            fs.audio_driver = None
+        self._driver_started = False
+
+    def abandon_driver(self) -> None:
+        """Forget the drivers of an audio server that died, without touching them.
+
+        Closing a JACK client whose server is gone can crash inside libjack; the dead
+        handles are small and are kept (never freed) so nothing calls into them again.
+        """
+        fs = self._fs
+        self._abandoned = [*getattr(self, "_abandoned", []), fs.audio_driver, fs.midi_driver,
+                           getattr(self, "_midi_handler", None)]
+        fs.audio_driver = fs.midi_driver = None
+        self._driver_started = False
+
     def close(self) -> None:
         """Silence everything and free FluidSynth (driver first, so no callback runs after)."""
         self.panic()
-        if self._fs.midi_driver:  # the MIDI side first: no callback may run into a dead synth
-            fluidsynth.delete_fluid_midi_driver(self._fs.midi_driver)
-            self._fs.midi_driver = None
+        self.stop_driver()  # the drivers first: no callback may run into a freed synth
         self._fs.delete()
 
     # -- real-time path ----------------------------------------------------------------------

@@ -1,0 +1,330 @@
+"""The live band: note events and a beat clock in, timed MIDI out to a Synth.
+
+Three threads, and the MIDI callback touches only the first:
+
+* the caller's MIDI callback calls ``Band.note_on`` / ``note_off``: each appends one tuple
+  to a deque and returns (no lock, no model, no synth call);
+* the planner worker (``Band._work``) wakes every ``tick`` seconds: it drains the input,
+  follows the chord (fingered chords from the lower zone, or a chart), plans each beat as
+  soon as the clock is within ``lookahead`` beats of it, and commits planned notes to the
+  dispatcher ``commit_ahead`` seconds before they are due. A plan that is not ready in time
+  is replaced by the style's rule-based beat (counted in ``stats``); a note whose due time
+  has passed when it would be committed is dropped and counted as late;
+* the dispatcher (``Dispatcher``) sleeps until the next due event and sends it to the
+  synth, recording how late each note-on went out.
+
+Until committed, planned notes can still change: a new fingered chord replans them, and a
+player note cancels the continuation. Beat positions become seconds only at commit, with
+the clock's tempo at that moment, so tap-tempo changes apply to notes already planned.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from instrument.accompany.fingered import FingeredChords
+from instrument.accompany.notes import BASS, COMP, DRUMS, MELODY, PART_PROGRAMS, BandNote
+from instrument.accompany.planner import BandPlanner
+from instrument.ensemble import CHANNELS, DRUM_CHANNEL, Ensemble
+from instrument.timing import BeatClock
+
+
+def band_channels(ensemble: Ensemble | None) -> dict[int, int]:
+    """MIDI channels for the band's parts: the last ones the ensemble leaves free."""
+    used = len(ensemble.parts) if ensemble is not None else 1
+    free = list(CHANNELS[used:])
+    if len(free) < 3:
+        free = list(CHANNELS[-3:])
+    return {MELODY: free[-3], BASS: free[-2], COMP: free[-1], DRUMS: DRUM_CHANNEL}
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    lateness: list[float] = field(default_factory=list)  # seconds, per note-on
+
+
+class Dispatcher:
+    """A precise scheduler thread: sends note events to ``synth`` at their due times.
+
+    Events are (due seconds, order, kind, channel, pitch, velocity, note id, part). A note-off
+    is only sent if no newer note-on of the same key came since, so overlapping notes of one
+    pitch never cut each other short.
+    """
+
+    def __init__(self, synth, now: Callable[[], float] = time.monotonic):
+        self.synth = synth
+        self.now = now
+        self._heap: list[tuple] = []
+        self._cv = threading.Condition()
+        self._order = itertools.count()
+        self._latest: dict[tuple[int, int], int] = {}  # (channel, pitch) -> note id sounding
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self.stats = DispatchStats()
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="band-dispatch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._running = False
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+
+    def commit(self, due: float, end: float, channel: int, pitch: int, velocity: int,
+               part: int) -> None:
+        """A note from ``due`` to ``end`` (seconds on ``now``'s clock)."""
+        nid = next(self._order)
+        with self._cv:
+            heapq.heappush(self._heap, (due, nid, 1, channel, pitch, velocity, nid, part))
+            heapq.heappush(self._heap, (end, next(self._order), 0, channel, pitch, 0, nid, part))
+            self._cv.notify()
+
+    def cancel(self, keep: Callable[[tuple], bool]) -> None:
+        """Drop the unsent events for which ``keep(event)`` is False."""
+        with self._cv:
+            self._heap = [e for e in self._heap if keep(e)]
+            heapq.heapify(self._heap)
+
+    def release(self, parts: set[int], when: float) -> None:
+        """Cancel ``parts``' note-ons from ``when`` on and end their sounding notes now."""
+        self.cancel(lambda e: not (e[7] in parts and (e[2] == 0 or e[0] >= when)))
+        sounding = [(ch, p) for (ch, p), nid in self._latest.items() if nid >= 0]
+        for ch, p in sounding:
+            self._latest[(ch, p)] = -1
+        for ch, p in sounding:
+            self.synth.noteoff(ch, p)
+
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._heap)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                if not self._running:
+                    return
+                now = self.now()
+                if not self._heap or self._heap[0][0] > now:
+                    wait = 0.05 if not self._heap else min(0.05, self._heap[0][0] - now)
+                    self._cv.wait(wait)
+                    continue
+                ev = heapq.heappop(self._heap)
+            self._send(ev)
+
+    def _send(self, ev: tuple) -> None:
+        due, _, kind, ch, pitch, vel, nid, _part = ev
+        if kind == 1:
+            self.synth.noteon(ch, pitch, vel)
+            self._latest[(ch, pitch)] = nid
+            self.stats.sent += 1
+            self.stats.lateness.append(self.now() - due)
+        elif self._latest.get((ch, pitch)) == nid:
+            self.synth.noteoff(ch, pitch)
+            self._latest[(ch, pitch)] = -1
+
+
+@dataclass
+class BandStats:
+    beats_planned: int = 0
+    late_plans: int = 0  # model plans replaced by the rule-based beat
+    late_notes: int = 0  # notes whose due time had passed at commit (dropped)
+    plan_seconds: list[float] = field(default_factory=list)
+
+
+class Band:
+    """Plays ``planner``'s band on ``synth`` following ``clock``.
+
+    chords: a ``FingeredChords`` reading the keyboard's lower zone (keys below its split are
+    the chord hand, the rest the player's melody), or None when the planner's chord track
+    is already filled (a chart). sync_start: the clock starts on the first chord played.
+    """
+
+    def __init__(self, synth, clock: BeatClock, planner: BandPlanner,
+                 chords: FingeredChords | None = None, channels: dict[int, int] | None = None,
+                 lookahead: float = 1.0, commit_ahead: float = 0.05, tick: float = 0.005,
+                 sync_start: bool = True, now: Callable[[], float] = time.monotonic):
+        self.synth = synth
+        self.clock = clock
+        self.planner = planner
+        self.detector = chords
+        self.channels = channels or band_channels(None)
+        self.lookahead = lookahead
+        self.commit_ahead = commit_ahead
+        self.tick = tick
+        self.sync_start = sync_start
+        self.now = now
+        self.dispatcher = Dispatcher(synth, now)
+        self.stats = BandStats()
+        self._inbox: deque[tuple[int, int, int, float]] = deque()
+        self._pending: list[BandNote] = []
+        self._next_beat: int | None = None
+        self._chord = None
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self.on_plan: Callable[[int, list[BandNote]], None] | None = None  # display hook
+
+    # -- MIDI callback side: append and return ---------------------------------------------
+    def note_on(self, pitch: int, velocity: int, when: float | None = None) -> None:
+        self._inbox.append((1, pitch, velocity, self.now() if when is None else when))
+
+    def note_off(self, pitch: int, when: float | None = None) -> None:
+        self._inbox.append((0, pitch, 0, self.now() if when is None else when))
+
+    def request_section(self, name: str) -> None:
+        self.planner.sections.request(name, self._beat(self.now()))
+
+    # -- set-up --------------------------------------------------------------------------------
+    def setup_programs(self) -> None:
+        for part, program in PART_PROGRAMS.items():
+            self.synth.program(self.channels[part], program)
+
+    def start(self) -> None:
+        self.dispatcher.start()
+        self._running = True
+        self._thread = threading.Thread(target=self._work, name="band-planner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self.dispatcher.stop()
+        for ch in set(self.channels.values()):
+            self.synth.cc(ch, 123, 0)  # all notes off
+
+    # -- the worker ------------------------------------------------------------------------------
+    def _beat(self, t: float) -> float:
+        return self.clock.state(t).beat
+
+    def _running_clock(self) -> bool:
+        s = self.clock.state(self.now())
+        return math.isfinite(s.next_beat_time)
+
+    def _work(self) -> None:
+        while self._running:
+            self.step()
+            time.sleep(self.tick)
+
+    def step(self) -> None:
+        """One pass of the worker (also called directly by tests and simulations)."""
+        now = self.now()
+        self._drain(now)
+        if not self._running_clock():
+            return
+        state = self.clock.state(now)
+        if self._next_beat is None:
+            self._next_beat = math.floor(state.beat) if state.beat >= 0 else math.ceil(
+                state.beat - 1e-9)
+            self._next_beat = max(self._next_beat, -self.planner.count_in)
+        while self._next_beat <= state.beat + self.lookahead:
+            b = self._next_beat
+            self._next_beat += 1
+            if b >= self.planner.sections.end_beat():
+                break
+            t0 = time.perf_counter()
+            notes = self.planner.plan(b, state.beat)
+            self.stats.plan_seconds.append(time.perf_counter() - t0)
+            self.stats.beats_planned += 1
+            now = self.now()
+            state = self.clock.state(now)
+            if state.beat + self.commit_ahead * state.tempo / 60 > b:  # plan came too late
+                self.stats.late_plans += 1
+                self.planner.forget_band_from(b)
+                notes = self.planner.fallback(b)
+            self._pending += notes
+            if self.on_plan is not None:
+                self.on_plan(b, notes)
+        self._commit(now)
+
+    def _drain(self, now: float) -> None:
+        while self._inbox:
+            is_on, pitch, velocity, t = self._inbox.popleft()
+            if self.detector is not None and pitch < self.detector.split:
+                (self.detector.note_on if is_on else self.detector.note_off)(pitch, t)
+                continue
+            if not self._running_clock():
+                continue
+            beat = self._beat(t)
+            if is_on:
+                self.planner.player_on(pitch, beat)
+                self._stop_continuation(beat, t)
+            else:
+                self.planner.player_off(pitch, beat)
+        if self.detector is not None:
+            self._follow_chord(now)
+
+    def _stop_continuation(self, beat: float, t: float) -> None:
+        self._pending = [n for n in self._pending if not (n.part == MELODY and n.onset >= beat)]
+        self.dispatcher.release({MELODY}, t)
+        self.planner.forget_melody_from(beat)
+
+    def _follow_chord(self, now: float) -> None:
+        found = self.detector.chord(now)
+        if found is None or found == self._chord:
+            return
+        self._chord = found
+        _, tones = found
+        if not self._running_clock():
+            if not self.sync_start or not hasattr(self.clock, "start"):
+                return
+            self.clock.start(now + self.commit_ahead)  # sync start: the band starts here
+        beat = self._beat(self.detector.played_at)
+        # a chord played a little after the beat belongs to that beat
+        x = math.floor(beat) if beat - math.floor(beat) < 0.25 else beat
+        x = max(x, 0.0)
+        chords = self.planner.chords
+        if chords.starts and x < chords.starts[-1]:
+            x = chords.starts[-1]
+        chords.add(x, tones)
+        self._replan_from(x, now)
+
+    def _replan_from(self, x: float, now: float) -> None:
+        """The chord changed at beat ``x``: replan bass and comping from there."""
+        if self._next_beat is None:
+            return
+        parts = {BASS, COMP}
+        self._pending = [n for n in self._pending if not (n.part in parts and n.onset >= x)]
+        self.dispatcher.release(parts, now)
+        self.planner.forget_band_from(x, parts)
+        state = self.clock.state(now)
+        for b in range(math.floor(x), self._next_beat):
+            kept = []
+            for n in self.planner.plan(b, state.beat, remember=False):
+                if n.part not in parts or n.onset + n.duration <= state.beat:
+                    continue
+                if n.onset < state.beat:  # already due: restrike what is left of it now
+                    n = BandNote(n.part, n.pitch, n.velocity, state.beat,
+                                 n.onset + n.duration - state.beat)
+                if n.onset >= x:
+                    kept.append(n)
+            self.planner.remember(kept)
+            self._pending += kept
+
+    def _commit(self, now: float) -> None:
+        state = self.clock.state(now)
+        spb = 60.0 / state.tempo
+        horizon = state.beat + self.commit_ahead / spb
+        keep = []
+        for n in self._pending:
+            if n.onset > horizon:
+                keep.append(n)
+                continue
+            due = now + (n.onset - state.beat) * spb
+            if due < now - 1e-3:
+                self.stats.late_notes += 1
+                continue
+            self.dispatcher.commit(due, due + n.duration * spb, self.channels[n.part], n.pitch,
+                                   n.velocity, n.part)
+        self._pending = keep

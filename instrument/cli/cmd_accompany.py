@@ -1,0 +1,104 @@
+"""``instrument accompany IN.mid --chart CHART.txt -o OUT.mid``: the band, offline."""
+
+from __future__ import annotations
+
+import argparse
+
+from instrument.paths import MODELS
+
+DEFAULT_MODEL = MODELS / "accompany-lstm.pt"
+
+
+def add_band_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``accompany`` and ``jam``."""
+    p.add_argument("--style", default="model",
+                   help="model, or a rule-based style: block, arpeggio, alberti, walking, pop8")
+    p.add_argument("--rules", default="block",
+                   help="with --style model: the style that plays drums, intro, ending and "
+                   "stands in for a late plan")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="accompaniment model weights")
+    p.add_argument("--continue-beats", type=int, default=8,
+                   help="continue the player's phrase for up to N beats when they stop (0: off)")
+    p.add_argument("--continue-after", type=float, default=1.0,
+                   help="beats of silence before the band continues the phrase")
+    p.add_argument("--temperature", type=float, default=0.9)
+    p.add_argument("--top-k", type=int, default=64)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-drums", action="store_true", help="leave out the drum groove")
+    p.add_argument("--intro", type=int, default=0, metavar="BARS", help="intro bars")
+    p.add_argument("--count-in", type=int, default=0, metavar="BARS", help="count-in bars")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "accompany",
+        help="accompany a MIDI melody over a chord chart (offline)",
+        description="Play the band against IN.mid (the player's part; its quarter notes are "
+        "the chart's beats) over the chord chart, as it would live, and write the player's "
+        "part, the continuation, bass, comping and drums as a multitrack MIDI file.",
+    )
+    p.add_argument("input", help="the player's part (MIDI file)")
+    p.add_argument("--chart", required=True, help="chord chart (text: | C | Am | F G | C |)")
+    p.add_argument("-o", "--out", required=True, help="output MIDI file")
+    add_band_options(p)
+    p.set_defaults(func=run)
+
+
+def make_planner(args: argparse.Namespace, chords, beats_per_bar: int):
+    """The BandPlanner the options describe (loads the model for --style model)."""
+    from instrument.accompany.planner import BandPlanner, Sections
+    from instrument.accompany.styles import make_style
+
+    generator = None
+    if args.style == "model":
+        import torch
+
+        from instrument.accompany.generator import ModelGenerator
+        from instrument.accompany.model import load_model
+
+        torch.set_num_threads(1)
+        generator = ModelGenerator(load_model(args.model), temperature=args.temperature,
+                                   top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        style = make_style(args.rules)
+    else:
+        style = make_style(args.style)
+    if args.continue_beats < 0:
+        from instrument.errors import InstrumentError
+
+        raise InstrumentError("--continue-beats must be 0 or more")
+    return BandPlanner(chords, beats_per_bar, style, generator,
+                       sections=Sections(beats_per_bar, intro_bars=args.intro),
+                       continue_after=args.continue_after, continue_beats=args.continue_beats,
+                       drums=not args.no_drums, count_in=args.count_in * beats_per_bar)
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrument.accompany.offline import (
+        Accompaniment,
+        accompany,
+        chart_track,
+        read_player,
+        section_requests,
+        write_multitrack,
+    )
+    from instrument.harmony.chart import load_chart
+
+    chart = load_chart(args.chart)
+    player = read_player(args.input)
+    chords = chart_track(chart)
+    bpb = chart.beats_per_bar
+    planner = make_planner(args, chords, bpb)
+    section_requests(chart, planner.sections)
+    total = int(chart.total_beats)
+    band = accompany(player, planner, total)
+    result = Accompaniment(player, band, chords, chart.tempo, bpb, total)
+    write_multitrack(args.out, result)
+    parts = {}
+    for n in band:
+        parts[n.part] = parts.get(n.part, 0) + 1
+    from instrument.accompany.notes import PART_NAMES
+
+    summary = ", ".join(f"{PART_NAMES[p]} {k}" for p, k in sorted(parts.items()))
+    print(f"wrote {args.out}: {len(chart.bars)} bars at {chart.tempo:g} BPM; {summary}")
+    return 0

@@ -1,0 +1,146 @@
+"""``instrument practice CHART``: play a chord chart, get feedback per chord, keep history."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "practice",
+        help="practise a chord chart with feedback per chord; --report shows progress",
+        description="Play along with a chart (a built-in exercise, a .chart file, a MusicXML "
+        "lead sheet or a POP909 song): count-in, metronome, each chord judged right or wrong "
+        "with its timing; every attempt is kept in a local history database.",
+    )
+    p.add_argument("chart", nargs="?", help="exercise name, .chart file, .mxl, or pop909:NNN")
+    p.add_argument("--list", action="store_true", help="list the built-in exercises")
+    p.add_argument("--show", action="store_true", help="print the chart and exit")
+    p.add_argument("--report", action="store_true", help="print progress and write a plot")
+    p.add_argument("--plot", metavar="PNG", help="where --report writes its plot")
+    p.add_argument("--exercise", help="--report: only this exercise")
+    p.add_argument("--tempo-scale", type=float, default=1.0, help="0.5 = half speed")
+    p.add_argument("--loop", metavar="SECTION", help="a section name or bars like 5-8")
+    p.add_argument("--loops", type=int, default=1, help="times through (default 1)")
+    p.add_argument("--wait", action="store_true", help="the chart waits for the right chord")
+    p.add_argument("--count-in", type=int, default=1, help="bars of count-in (default 1)")
+    p.add_argument("--no-metronome", action="store_true")
+    p.add_argument("--strict-bass", action="store_true", help="inversions count as wrong")
+    p.add_argument(
+        "--midi-in",
+        default=None,
+        help="MIDI input (substring of its name); 'none' to type chord names",
+    )
+    p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
+    p.add_argument(
+        "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
+    )
+    p.add_argument("--soundfont", default=None)
+    p.add_argument("--history", metavar="DB", help="history database (default in ~/.local)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrument.errors import InstrumentError
+    from instrument.practice.exercises import exercise_names, parse_section, resolve_chart
+    from instrument.practice.history import History
+
+    if args.list:
+        print("\n".join(exercise_names()))
+        return 0
+    if args.report:
+        return report(args)
+    if not args.chart:
+        raise InstrumentError("name a chart to practise (see `instrument practice --list`)")
+    chart, exercise = resolve_chart(args.chart)
+    if args.show:
+        print(chart.to_text(), end="")
+        return 0
+    if not 0.1 <= args.tempo_scale <= 4 or args.loops < 1 or not 0 <= args.count_in <= 8:
+        raise InstrumentError("--tempo-scale 0.1-4, --loops >= 1, --count-in 0-8")
+    section = parse_section(args.loop, chart) if args.loop else None
+    from instrument.practice.engine import PracticeEngine
+
+    engine = PracticeEngine(
+        chart, tempo_scale=args.tempo_scale, section=section, loops=args.loops,
+        wait=args.wait, count_in_bars=args.count_in, metronome=not args.no_metronome,
+        strict_bass=args.strict_bass,
+    )  # fmt: skip
+    with History(args.history) as history:
+        session_id = history.start_session(exercise, chart.title, engine.tempo, args.wait)
+        print(f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
+              + (", wait mode" if args.wait else ""), flush=True)  # fmt: skip
+        summary = _play(args, engine, history, session_id)
+    return 0 if summary["chords"] else 1
+
+
+def _play(args, engine, history, session_id) -> dict:
+    import signal
+
+    from instrument.practice.live import PracticeLoop, TypedChords, attach_live_session
+
+    def stop(_sig, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    typed = args.midi_in == "none"
+    if typed and args.audio == "none":
+        loop = PracticeLoop(engine, history, session_id)
+        print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
+        TypedChords(loop).start()
+        try:
+            return loop.run(duration=args.duration)
+        except KeyboardInterrupt:
+            return engine.summary()
+
+    from instrument.arrange import make_arranger
+    from instrument.ensemble import Ensemble, Part
+    from instrument.live.session import LiveSession
+    from instrument.synth import find_soundfont
+
+    piano = Ensemble("piano", "Piano", (Part("Piano", 0, 100, 64, 0, 127, 0),))
+    live = LiveSession(
+        piano, make_arranger("zone", piano), find_soundfont(args.soundfont),
+        audio=args.audio, midi_in=args.midi_in, midi_api=args.midi_api,
+    )  # fmt: skip
+
+    def sound(channel: int, pitch: int, velocity: int) -> None:
+        if velocity:
+            live.synth.noteon(channel, pitch, velocity)
+        else:
+            live.synth.noteoff(channel, pitch)
+
+    try:
+        live.start()
+        loop = PracticeLoop(engine, history, session_id, sound=sound)
+        if typed:
+            print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
+            TypedChords(loop, sound=sound).start()
+        else:
+            h = live.health()
+            print(f"MIDI {h.midi.state} {h.midi.port}, audio {h.audio}", flush=True)
+            attach_live_session(loop, live)
+        try:
+            return loop.run(duration=args.duration)
+        except KeyboardInterrupt:
+            return engine.summary()
+    finally:
+        live.close()
+
+
+def report(args) -> int:
+    from pathlib import Path
+
+    from instrument.paths import state_dir
+    from instrument.practice.history import History
+    from instrument.practice.report import plot_progress, progress_text
+
+    with History(args.history) as history:
+        print(progress_text(history, args.exercise))
+        stats = history.sessions(args.exercise)
+        if stats:
+            png = Path(args.plot) if args.plot else state_dir() / "practice-progress.png"
+            plot_progress(stats, png, title=args.exercise or "all exercises")
+            print(f"plot: {png}")
+    return 0

@@ -1,0 +1,128 @@
+"""Annotated audio for evaluating the listener: POP909 excerpts rendered through FluidSynth.
+
+Each song gets one fixed rendering condition drawn from its id (so every run hears the
+same audio): SoundFont, master gain (loud ones clip), added white or pink noise at an
+SNR, and a synthetic room (exponentially decaying noise, RT60 up to 1.2 s). Renders are
+cached as FLAC under ``.cache/listen/renders`` in the repository (ignored by git).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from instrument.paths import ROOT
+
+CACHE = ROOT / ".cache" / "listen" / "renders"
+SAMPLE_RATE = 44100
+
+
+@dataclass(frozen=True)
+class Condition:
+    """How one excerpt is rendered. gain: FluidSynth master gain; snr_db: noise level
+    (inf for none); pink: pink rather than white noise; rt60: reverb decay (s, 0 for
+    dry); wet: reverb mix 0..1."""
+
+    soundfont: str
+    gain: float
+    snr_db: float
+    pink: bool
+    rt60: float
+    wet: float
+
+    def describe(self) -> str:
+        noise = "no noise" if not np.isfinite(self.snr_db) else (
+            f"{'pink' if self.pink else 'white'} noise {self.snr_db:.0f} dB SNR")
+        room = "dry" if self.rt60 == 0 else f"reverb RT60 {self.rt60:.1f} s wet {self.wet:.2f}"
+        return f"{self.soundfont}, gain {self.gain:.2f}, {noise}, {room}"
+
+
+def condition_for(song_id: str, soundfonts: list[Path]) -> Condition:
+    """The rendering condition of one song, fixed by its id."""
+    seed = int(hashlib.sha256(f"listen-{song_id}".encode()).hexdigest()[:8], 16)
+    rng = np.random.default_rng(seed)
+    sf = soundfonts[int(rng.integers(len(soundfonts)))]
+    gain = float(rng.choice([0.2, 0.4, 0.7, 1.5]))  # 1.5 drives the mix into clipping
+    snr = float(rng.choice([np.inf, 30.0, 20.0, 12.0]))
+    rt60 = float(rng.choice([0.0, 0.4, 0.8, 1.2]))
+    return Condition(sf.name, gain, snr, bool(rng.integers(2)), rt60,
+                     float(rng.uniform(0.15, 0.4)) if rt60 else 0.0)  # fmt: skip
+
+
+def render_excerpt(midi_path: Path, start: float, duration: float, cond: Condition,
+                   soundfont_path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # fmt: skip
+    """Render ``duration`` s of a MIDI file from ``start`` s, with the condition's effects.
+
+    Returns float32 (frames, 2), clipped to [-1, 1] as a converter would.
+    """
+    import scipy.signal
+
+    from instrument.midifile import read_midi
+    from instrument.synth import Synth
+    from instrument.synth.fluid import _send
+
+    midi = read_midi(midi_path)
+    end = start + duration
+    synth = Synth(soundfont_path, sample_rate=sample_rate, gain=cond.gain)
+    try:
+        chunks, pos, t = [], 0, 0.0
+        for msg in midi:
+            t += msg.time
+            due = int(round(min(t, end) * sample_rate))
+            if due > pos:
+                chunks.append(synth.render(due - pos))
+                pos = due
+            if t >= end:
+                break
+            if not msg.is_meta:
+                _send(synth, msg)
+        total = int(round(end * sample_rate))
+        if total > pos:
+            chunks.append(synth.render(total - pos))
+        audio = np.concatenate(chunks)[int(round(start * sample_rate)) :]
+    finally:
+        synth.close()
+    rng = np.random.default_rng(int(cond.gain * 1000 + cond.rt60 * 10))
+    audio = audio.astype(np.float64)
+    if cond.rt60 > 0:
+        n = int(cond.rt60 * sample_rate)
+        decay = np.exp(-6.9 * np.arange(n) / n)  # -60 dB at rt60
+        ir = rng.standard_normal((n, 2)) * decay[:, None]
+        ir /= np.sqrt((ir**2).sum(axis=0))
+        wet = np.stack([scipy.signal.fftconvolve(audio[:, c], ir[:, c])[: len(audio)]
+                        for c in range(2)], axis=1)  # fmt: skip
+        audio = (1 - cond.wet) * audio + cond.wet * wet
+    if np.isfinite(cond.snr_db):
+        noise = rng.standard_normal(audio.shape)
+        if cond.pink:  # 1/f power: shape white noise by 1/sqrt(f)
+            spec = np.fft.rfft(noise, axis=0)
+            f = np.maximum(np.fft.rfftfreq(len(noise), 1 / sample_rate), 20.0)
+            noise = np.fft.irfft(spec / np.sqrt(f)[:, None], n=len(noise), axis=0)
+        p_sig = np.mean(audio**2) + 1e-12
+        noise *= np.sqrt(p_sig / 10 ** (cond.snr_db / 10) / np.mean(noise**2))
+        audio = audio + noise
+    return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+def cached_excerpt(song_id: str, midi_path: Path, start: float, duration: float,
+                   soundfonts: list[Path]) -> tuple[np.ndarray, int, Condition]:  # fmt: skip
+    """The rendered excerpt of one song from the cache, rendering it on first use."""
+    import soundfile
+
+    cond = condition_for(song_id, soundfonts)
+    key = hashlib.sha256(json.dumps([song_id, start, duration, asdict(cond)]).encode())
+    path = CACHE / f"pop909-{song_id}-{start:g}-{duration:g}-{key.hexdigest()[:10]}.flac"
+    if path.exists():
+        audio, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+        return audio, sr, cond
+    sf_path = next(p for p in soundfonts if p.name == cond.soundfont)
+    audio = render_excerpt(midi_path, start, duration, cond, sf_path)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.flac")
+    soundfile.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16")
+    tmp.replace(path)
+    return audio, SAMPLE_RATE, cond

@@ -1,0 +1,1 @@
+"""Practice mode: charts to play along with, chords judged as they are played, history."""

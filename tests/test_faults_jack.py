@@ -1,0 +1,114 @@
+"""Faults on stage, for real under JACK: the server dies and returns, the CPU is hogged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from instrument.jackserver import JackServer
+
+pytestmark = pytest.mark.jack
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _ports(client) -> set[str]:
+    return {p.name for p in client.get_ports()}
+
+
+def _start_app(server_name: str) -> subprocess.Popen:
+    env = dict(os.environ, JACK_DEFAULT_SERVER=server_name)
+    return subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
+         "--ensemble", "quartet", "--arranger", "zone"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def _note_sounds(probe, pitch: int = 60) -> bool:
+    probe.send([0x90, pitch, 100])
+    ok = _wait_for(lambda: probe.level(4800) > 0.01, timeout=3)
+    probe.send([0x80, pitch, 0])
+    return ok
+
+
+def _probe_app():
+    import jack
+
+    from instrument.jackprobe import Probe
+
+    watcher = jack.Client("fault-watch", no_start_server=True)
+    assert _wait_for(lambda: "instrument:midi_00" in _ports(watcher), 30), "app not up"
+    watcher.close()
+    probe = Probe("fault-probe", n_inputs=1, seconds=60).activate()
+    probe.connect_to("instrument:midi_00", ["instrument:left"])
+    return probe
+
+
+def test_audio_server_goes_away_and_comes_back(jack_server):
+    name = f"fault-{os.getpid()}"
+    server = JackServer(name=name).start()
+    app = _start_app(name)
+    try:
+        probe = _probe_app()
+        assert _note_sounds(probe)
+        from instrument.input.midi import forget_jack_client
+
+        forget_jack_client(probe.client)  # its server is about to die: never close it
+        server.stop()
+        time.sleep(2.0)
+        assert app.poll() is None, "the app must survive the server's death"
+        server = JackServer(name=name).start()
+        probe = _probe_app()  # waits until the app has reconnected
+        assert _note_sounds(probe), "no sound after the server came back"
+        probe.close()
+    finally:
+        app.terminate()
+        _, err = app.communicate(timeout=15)
+        server.stop()
+    assert app.returncode == 0
+    assert "lost, retrying" in err
+    assert "Traceback" not in err
+
+
+def test_cpu_hog_and_xruns_are_counted_and_survived(jack_server):
+    import jack
+
+    app = _start_app(jack_server.name)
+    hogs = []
+    try:
+        probe = _probe_app()
+        assert _note_sounds(probe, 62)
+        # A client that overruns its period forces xruns; two busy processes hog the CPU.
+        stall = jack.Client("stall", no_start_server=True)
+        stall.set_process_callback(lambda frames: time.sleep(0.02))
+        stall.activate()
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        time.sleep(1.5)
+        for h in hogs:
+            h.kill()
+        stall.deactivate()
+        stall.close()
+        time.sleep(0.5)
+        assert probe.xruns > 0, "the stalling client should have caused xruns"
+        assert _note_sounds(probe, 64), "no sound after the overload"
+        probe.close()
+    finally:
+        for h in hogs:
+            h.kill()
+        app.terminate()
+        _, err = app.communicate(timeout=15)
+    counts = [int(line.rsplit("xruns", 1)[1]) for line in err.splitlines() if "xruns" in line]
+    assert counts and max(counts) > 0, f"the app did not report xruns: {err[-500:]}"
+    assert app.returncode == 0

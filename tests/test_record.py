@@ -1,0 +1,77 @@
+"""`instrument play --record`: a take killed with SIGKILL is still on disk, bar the last second."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mido
+import pytest
+
+from instrument.live.record import read_journal, recover
+
+pytestmark = pytest.mark.jack
+
+
+def _notes_in(path) -> list[int]:
+    return [m.note for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity > 0]
+
+
+def test_sigkill_mid_take_loses_at_most_the_last_second(jack_server, tmp_path):
+    import jack
+
+    from instrument.jackprobe import Probe
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
+         "--ensemble", "quartet", "--arranger", "zone", "--record", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        watcher = jack.Client("rec-watcher", no_start_server=True)
+        deadline = time.monotonic() + 30
+        while "instrument:midi_00" not in {p.name for p in watcher.get_ports()}:
+            assert time.monotonic() < deadline and proc.poll() is None, "app did not start"
+            time.sleep(0.1)
+        watcher.close()
+        time.sleep(0.5)  # the recorder starts after the ports appear
+        keys = Probe("rec-keys", n_inputs=0).activate()
+        keys.connect_to("instrument:midi_00", [])
+        played = list(range(48, 72))
+        for pitch in played:
+            keys.send([0x90, pitch, 90])
+            time.sleep(0.05)
+            keys.send([0x80, pitch, 0])
+            time.sleep(0.05)
+        keys.send([0x90, 80, 90])  # held when the power goes
+        time.sleep(1.3)  # more than one MIDI rewrite and several journal syncs
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        keys.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    takes = list(tmp_path.glob("take-*"))
+    assert len(takes) == 1
+    take = takes[0]
+    assert sorted(_notes_in(take / "arranged.mid")) == sorted([*played, 80])
+    assert sorted(_notes_in(take / "input.mid")) == sorted([*played, 80])
+    name, raw, notes = read_journal(take)
+    assert name == "quartet" and len(notes) == len(played) + 1
+    (take / "arranged.mid").unlink()
+    assert recover(take) == (len(raw), len(notes))
+    assert sorted(_notes_in(take / "arranged.mid")) == sorted([*played, 80])
+
+
+def test_torn_journal_lines_are_skipped(tmp_path):
+    take = tmp_path / "take-x"
+    take.mkdir()
+    (take / "journal.txt").write_text(
+        "# ensemble choir\nin 0.1 903c64\non 0.1 60 100 0 0\noff 0.5 60 0 0 0\non 0.6 6"
+    )
+    name, raw, notes = read_journal(take)
+    assert name == "choir" and raw == [(0.1, [0x90, 60, 100])]
+    assert notes == [(0.1, 0.5, 60, 100, 0)]
