@@ -24,7 +24,7 @@ def make_piece(path, seed: int = 3) -> list[tuple[float, int]]:
     notes = []
     for beat in range(16):
         chord = sorted({int(p) for p in rng.integers(40, 84, size=4)})
-        for i, p in enumerate(chord):
+        for p in chord:
             track.append(mido.Message("note_on", note=p, velocity=80, time=0))
             notes.append((beat * 0.5, p))
         for i, p in enumerate(chord):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from instrument.arrange import default_arranger_name, make_arranger
 from instrument.arrange.base import Arranger
 from instrument.ensemble import Ensemble, available_ensembles, load_defaults, load_ensemble
+from instrument.errors import InstrumentError
 
 
 def add_band_options(p: argparse.ArgumentParser) -> None:
@@ -18,6 +20,19 @@ def add_band_options(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_band(args: argparse.Namespace) -> tuple[Ensemble, Arranger]:
+    """The ensemble and arranger asked for, else the defaults.
+
+    An arranger named on the command line must work (else a one-line error); the default
+    one may fall back to the zone split when its model file is unusable, and says so.
+    """
     ensemble = load_ensemble(args.ensemble or load_defaults().get("ensemble", "quartet"))
-    name = args.arranger or default_arranger_name(ensemble)
-    return ensemble, make_arranger(name, ensemble)
+    if args.arranger:
+        return ensemble, make_arranger(args.arranger, ensemble)
+    name = default_arranger_name(ensemble)
+    try:
+        return ensemble, make_arranger(name, ensemble)
+    except InstrumentError as e:
+        print(f"instrument: warning: {e}; falling back to the zone arranger", file=sys.stderr)
+        arranger = make_arranger("zone", ensemble)
+        arranger.name = f"zone (fallback: {name} unusable)"
+        return ensemble, arranger

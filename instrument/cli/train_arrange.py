@@ -208,6 +208,14 @@ def run(args: argparse.Namespace) -> int:
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
         "torch": torch.__version__,
     }
+    if args.dataset == "pop":
+        card["data"]["note"] = (
+            "No five-part pop data set exists here: labels derived from POP909 by a fixed "
+            "rule (melody->Brass, bridge->Strings, piano: lowest note of each onset group "
+            "below MIDI 55->Bass, other piano notes >= MIDI 60->Guitar, the rest->Piano; "
+            "instrument.datasets.corpus.pop_band_parts). The model learns that rule plus "
+            "the melody/bridge/accompaniment roles of POP909."
+        )
     M.save(out, args.model, model, config, card)
     if not args.out:
         zone = MODELS / f"{ensemble.name}-zone.json"

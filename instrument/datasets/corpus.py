@@ -201,13 +201,45 @@ def score_piece(score, piece_id: str, part_names: tuple[str, ...]) -> Piece:
     return Piece.from_notes(piece_id, part_names, notes, a[:, 3].astype(np.int64), a[:, 0])
 
 
+def _musicxml_without_harmony(path: Path) -> str:
+    """The MusicXML text of a score with its <harmony> elements removed.
+
+    The When in Rome quartet scores carry Roman numerals as MusicXML harmony ("F.I6"),
+    which music21 rejects; part assignment needs only the notes.
+    """
+    import zipfile
+
+    if path.suffix == ".mxl":
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.endswith((".xml", ".musicxml"))
+                     and not n.startswith("META-INF")]
+            if not names:
+                raise InstrumentError(f"no MusicXML inside {path}")
+            text = z.read(names[0]).decode("utf-8", errors="replace")
+    else:
+        text = path.read_text(errors="replace")
+    return re.sub(r"<harmony\b.*?</harmony>", "", text, flags=re.S)
+
+
 def _parse_score(path: Path):
+    import zipfile
+
     import music21
 
     try:
         return music21.converter.parse(str(path))
-    except Exception as e:  # music21 raises many unrelated types for a bad file
-        raise InstrumentError(f"cannot parse score {path}: {type(e).__name__}: {e}") from None
+    except Exception as first:  # music21 raises many unrelated types for a bad file
+        if path.suffix in (".mxl", ".xml", ".musicxml"):
+            try:
+                text = _musicxml_without_harmony(path)
+                return music21.converter.parseData(text, format="musicxml")
+            except (InstrumentError, zipfile.BadZipFile):
+                pass
+            except Exception:
+                pass
+        raise InstrumentError(
+            f"cannot parse score {path}: {type(first).__name__}: {first}"
+        ) from None
 
 
 def bach_sources() -> dict[str, Path]:

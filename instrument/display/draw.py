@@ -117,8 +117,17 @@ def draw_stage(surface: pygame.Surface, model: StageModel, now: float) -> None:
         _draw_help(surface, layout, fonts)
 
 
+_rendered: dict[tuple, pygame.Surface] = {}
+
+
 def _text(surface, font, text, colour, pos, anchor="topleft") -> pygame.Rect:
-    img = font.render(text, True, colour)
+    # Rendering text is the costliest drawing call; the same strings recur every frame.
+    key = (id(font), text, colour)
+    img = _rendered.get(key)
+    if img is None:
+        if len(_rendered) > 512:
+            _rendered.clear()
+        img = _rendered[key] = font.render(text, True, colour)
     rect = img.get_rect(**{anchor: pos})
     surface.blit(img, rect)
     return rect
@@ -155,17 +164,31 @@ def _draw_roll(surface, layout, model, now) -> None:
     surface.set_clip(clip)
 
 
+_keyboards: dict[tuple[int, int], pygame.Surface] = {}
+
+
+def _draw_key(surface, layout, pitch: int, colour, top: int) -> None:
+    x, w = layout.key_x(pitch)
+    h = layout.keyboard.height * (0.6 if pitch % 12 in BLACK_KEYS else 1.0)
+    pygame.draw.rect(surface, colour, (x, top, max(1, w - 1), int(h)))
+
+
 def _draw_keyboard(surface, layout, model) -> None:
     r = layout.keyboard
-    pygame.draw.rect(surface, (10, 10, 12), r)
-    for pitch in range(LOW, HIGH + 1):
-        x, w = layout.key_x(pitch)
-        black = pitch % 12 in BLACK_KEYS
-        colour = (60, 60, 64) if black else (235, 235, 235)
-        if pitch in model.held:
-            colour = part_colour(model.held[pitch])
-        h = r.height * (0.6 if black else 1.0)
-        pygame.draw.rect(surface, colour, (x, r.top, max(1, w - 1), int(h)))
+    idle = _keyboards.get(r.size)
+    if idle is None:  # the unlit keyboard is drawn once per window size
+        idle = pygame.Surface(r.size)
+        idle.fill((10, 10, 12))
+        shifted = Layout(layout.width, layout.height)
+        for pitch in range(LOW, HIGH + 1):
+            black = pitch % 12 in BLACK_KEYS
+            _draw_key(idle, shifted, pitch, (60, 60, 64) if black else (235, 235, 235), 0)
+        _keyboards.clear()
+        _keyboards[r.size] = idle
+    surface.blit(idle, r)
+    for pitch, part in list(model.held.items()):
+        if LOW <= pitch <= HIGH:
+            _draw_key(surface, layout, pitch, part_colour(part), r.top)
 
 
 def _draw_panel(surface, layout, fonts, model, now) -> None:

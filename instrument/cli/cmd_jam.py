@@ -1,0 +1,181 @@
+"""``instrument jam``: play with the band live.
+
+The keyboard plays through the usual live session (``instrument.live``: MIDI in, arranged
+onto the ensemble, FluidSynth out). The band listens to the same MIDI stream and plays on
+the channels the ensemble leaves free. Chords come from the keyboard's lower zone
+(fingered, below ``--split``; the band starts on the first chord) or from ``--chart``
+(the band starts after a count-in). Commands on standard input, one per line:
+``t`` tap tempo, ``a`` / ``b`` main A / B (with a fill), ``e`` ending, ``s`` stop at the
+end of the bar, ``q`` quit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from instrument.cli.cmd_accompany import add_band_options
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("jam", help="play live with the band (accompaniment, continuation)")
+    add_band_options(p)
+    p.add_argument("--chart", default=None, help="chord chart to play (default: fingered chords)")
+    p.add_argument("--tempo", type=float, default=None, help="BPM (default: the chart's, or 100)")
+    p.add_argument("--meter", type=int, default=None, help="beats per bar (default: chart or 4)")
+    p.add_argument("--split", type=int, default=60,
+                   help="fingered chords: keys below this MIDI note are the chord hand")
+    p.add_argument("--ensemble", "-e", default="pop909", help="the player's own sound")
+    p.add_argument("--arranger", "-a", default="zone")
+    p.add_argument("--soundfont", default=None)
+    p.add_argument("--midi-in", default=None,
+                   help="MIDI input (substring of its name); 'none' for no keyboard")
+    p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
+    p.add_argument("--audio", default="auto",
+                   help="auto, jack, pulseaudio, alsa, sounddevice or none")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--play-file", default=None, metavar="MIDI",
+                   help="play this MIDI file into the jam as if from the keyboard")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from instrument.accompany.band import Band, band_channels
+    from instrument.accompany.clock import InternalClock
+    from instrument.accompany.fingered import FingeredChords
+    from instrument.accompany.notes import ChordTrack
+    from instrument.accompany.offline import chart_track
+    from instrument.arrange import make_arranger
+    from instrument.cli.cmd_accompany import make_planner
+    from instrument.ensemble import load_ensemble
+    from instrument.harmony.chart import load_chart
+    from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
+    from instrument.live.session import LiveSession
+    from instrument.synth import find_soundfont
+
+    chart = load_chart(args.chart) if args.chart else None
+    tempo = args.tempo or (chart.tempo if chart else 100.0)
+    bpb = args.meter or (chart.beats_per_bar if chart else 4)
+    count_in = args.count_in if args.count_in or not chart else 1
+    clock = InternalClock(tempo, bpb, count_in_bars=count_in)
+    chords = chart_track(chart) if chart else ChordTrack()
+    args.count_in = count_in
+    planner = make_planner(args, chords, bpb)
+    if chart is not None:
+        from instrument.accompany.offline import section_requests
+
+        section_requests(chart, planner.sections)
+    detector = None if chart else FingeredChords(split=args.split)
+    ensemble = load_ensemble(args.ensemble)
+    session = LiveSession(ensemble, make_arranger(args.arranger, ensemble),
+                          find_soundfont(args.soundfont), audio=args.audio,
+                          midi_in=args.midi_in, midi_api=args.midi_api)
+    band = Band(session.synth, clock, planner, detector, channels=band_channels(ensemble),
+                sync_start=chart is None)
+
+    def listen(data: list[int], t: float) -> None:  # MIDI thread: only enqueue
+        msg = parse(data)
+        if msg is None:
+            return
+        if msg.kind == NOTE_ON:
+            band.note_on(msg.a, msg.b, t)
+        elif msg.kind == NOTE_OFF:
+            band.note_off(msg.a, t)
+
+    def stop(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        session.start()
+        session.performer.raw_listeners.append(listen)
+        band.setup_programs()
+        band.start()
+        if chart is not None:
+            clock.start(time.monotonic() + 0.2)
+        print(f"instrument jam: {tempo:g} BPM, {bpb}/4, style {args.style}, chords from "
+              f"{'chart ' + args.chart if chart else f'keys below {args.split}'}; "
+              "commands: t a b e s q", flush=True)
+        if args.play_file:
+            _feed_file(session, args.play_file)
+        _loop(band, clock, args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        band.stop()
+        session.close()
+    s = band.stats
+    lat = sorted(band.dispatcher.stats.lateness)
+    p99 = lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else 0.0
+    print(f"instrument jam: {s.beats_planned} beats planned, {s.late_plans} late plans, "
+          f"{s.late_notes} late notes, {band.dispatcher.stats.sent} notes sent, "
+          f"dispatch lateness p99 {p99:.2f} ms", flush=True)
+    return 0
+
+
+def _loop(band, clock, duration: float | None) -> None:
+    """Commands from stdin and a line per bar (the planned chords) until done."""
+    import select
+
+    end = time.monotonic() + duration if duration else float("inf")
+    last_bar = None
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    while time.monotonic() < end:
+        now = time.monotonic()
+        state = clock.state(now)
+        if clock.running and state.beat >= band.planner.sections.end_beat():
+            return
+        if clock.running and state.bar != last_bar and state.beat >= 0:
+            last_bar = state.bar
+            print(_bar_line(band, state.bar, clock.beats_per_bar, clock.tempo), flush=True)
+        if interactive and select.select([sys.stdin], [], [], 0.05)[0]:
+            cmd = sys.stdin.readline().strip().lower()
+            if cmd == "q":
+                return
+            if cmd == "t":
+                clock.tap(time.monotonic())
+            elif cmd in ("a", "b"):
+                band.request_section(cmd.upper())
+            elif cmd == "e":
+                band.request_section("ending")
+            elif cmd == "s":
+                band.request_section("stop")
+        else:
+            time.sleep(0.05)
+
+
+def _bar_line(band, bar: int, bpb: int, tempo: float) -> str:
+    """This bar and the next as the band has them planned: chords per beat."""
+    from instrument.harmony.naming import name_chord
+
+    def name(t) -> str:
+        chord = None if t.is_rest else name_chord([36 + t.bass] + [60 + pc for pc in t.pcs])
+        return "N" if chord is None else chord.name
+
+    cells = []
+    for b in range(bar * bpb, (bar + 2) * bpb, bpb):
+        cells.append(" ".join(name(band.planner.chords.at(b + k)) for k in range(bpb)))
+    section, _ = band.planner.sections.at(bar * bpb)
+    return f"bar {bar + 1} [{section}] {tempo:.0f} BPM  | {cells[0]} | next: {cells[1]} |"
+
+
+def _feed_file(session, path: str) -> None:
+    import threading
+
+    from instrument.midifile import keyboard_events, read_midi
+
+    events = keyboard_events(read_midi(path))
+
+    def feed() -> None:
+        start = time.monotonic()
+        for t, data in events:
+            delay = start + t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if session.closed:
+                return
+            session.performer.handle(data)
+
+    threading.Thread(target=feed, name="play-file", daemon=True).start()
