@@ -56,6 +56,7 @@ class StageModel:
     notes: list[RollNote] = field(default_factory=list)
     held: dict[int, int] = field(default_factory=dict)  # pitch -> part
     chord: str = ""
+    chord_notes: frozenset[int] = frozenset()  # the held notes ``chord`` was named from
     next_chords: list[str] = field(default_factory=list)
     beat: BeatState | None = None
     feedback: Feedback | None = None

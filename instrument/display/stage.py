@@ -128,6 +128,8 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
                 _update_status(model, session)
                 next_health = now + 0.25
             model.update(now)
+            if mode == "play":
+                _name_held_chord(model)
             if on_frame is not None:
                 on_frame(model, now)
             draw_stage(screen, model, now)
@@ -141,6 +143,17 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
         keys.close()
         pygame.display.quit()
     return model
+
+
+def _name_held_chord(model: StageModel) -> None:
+    """In play mode the chord panel names what the hands hold (three notes or more)."""
+    from instrument.harmony.naming import name_chord
+
+    held = frozenset(model.held)
+    if len(held) >= 3 and held != model.chord_notes:
+        chord = name_chord(held)
+        model.chord = str(chord) if chord is not None else model.chord
+        model.chord_notes = held
 
 
 def _update_status(model: StageModel, session) -> None:
