@@ -20,6 +20,11 @@ def read_midi(path: str | os.PathLike) -> mido.MidiFile:
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:
         reason = str(e) or type(e).__name__
         raise InstrumentError(f"not a readable MIDI file: {path} ({reason})") from None
+    if not 0 < midi.ticks_per_beat < 0x8000:
+        # 0 would divide by zero; the high bit means SMPTE time code, which mido reads as
+        # negative ticks per beat and so as negative times.
+        raise InstrumentError(f"MIDI file has an unusable time division "
+                              f"({midi.ticks_per_beat}): {path}")
     if midi.type == 2:
         raise InstrumentError(f"MIDI type 2 (independent sequences) is not supported: {path}")
     if not any(m.type == "note_on" and m.velocity for t in midi.tracks for m in t):

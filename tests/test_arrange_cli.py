@@ -14,12 +14,38 @@ def test_train_on_a_midi_folder_writes_model_and_card(tmp_path, capsys):
     for i in range(10):
         melody = [(480 * j, 480, 72 + (i + j) % 5, 80) for j in range(16)]
         bass = [(960 * j, 960, 40 + (i + j) % 4, 70) for j in range(8)]
-        write_midi(folder / f"song{i}.mid", [("Melody", 0, melody), ("Bridge", 1, bass),
-                                             ("Piano", 2, bass)])
+        write_midi(
+            folder / f"song{i}.mid",
+            [("Melody", 0, melody), ("Bridge", 1, bass), ("Piano", 2, bass)],
+        )
     out = tmp_path / "trio-lstm.pt"
-    code = main(["train", "arrange", "--midi-dir", str(folder), "--ensemble", "pop909",
-                 "--epochs", "1", "--steps", "2", "--hidden", "8", "--layers", "1",
-                 "--variants", "1", "--no-progress", "--out", str(out), "--threads", "1"])
+    code = main(
+        [
+            "train",
+            "arrange",
+            "--midi-dir",
+            str(folder),
+            "--ensemble",
+            "pop909",
+            "--epochs",
+            "1",
+            "--steps",
+            "2",
+            "--hidden",
+            "8",
+            "--layers",
+            "1",
+            "--variants",
+            "1",
+            "--dagger-epochs",
+            "0",
+            "--no-progress",
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ]
+    )
     assert code == 0
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["ensemble"] == "pop909" and card["model"] == "lstm"
@@ -38,3 +64,25 @@ def test_train_on_a_folder_of_part_less_files_is_a_clear_error(tmp_path, capsys)
     write_midi(tmp_path / "solo.mid", [("Piano", 0, [(0, 480, 60, 64)])])
     assert main(["train", "arrange", "--midi-dir", str(tmp_path), "--ensemble", "choir"]) == 2
     assert "no usable multitrack MIDI files" in capsys.readouterr().err
+
+
+def test_eval_prints_one_json_object(data_dir, capsys):
+    code = main(
+        [
+            "eval",
+            "arrange",
+            "--dataset",
+            "bach",
+            "--split",
+            "test",
+            "--limit",
+            "2",
+            "--json",
+            "--no-write",
+        ]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"] == "bach" and result["split"] == "test"
+    assert {"zone", "closest"} <= set(result["accuracy"])
+    assert all(0.0 <= a <= 1.0 for a in result["accuracy"].values())

@@ -153,3 +153,36 @@ def test_default_arranger_is_lstm_when_shipped():
         ens = load_ensemble(name)
         expected = "lstm" if (MODELS / f"{name}-lstm.pt").exists() else "zone"
         assert default_arranger_name(ens) == expected
+
+
+def test_bilstm_plan_is_replayed_note_by_note(tmp_path):
+    from instrument.arrange.neural import BiLSTMArranger
+
+    pieces = [toy_piece(seed=s) for s in range(3)]
+    config = dict(
+        hidden=8,
+        layers=1,
+        embed=4,
+        lr=1e-2,
+        batch=2,
+        window=64,
+        variants=1,
+        steps=5,
+        dagger_epochs=0,
+    )
+    model, _ = T.train(
+        "bilstm", pieces[:2], pieces[2:], 4, config, epochs=1, progress=False, log=lambda *_: None
+    )
+    path = tmp_path / "choir-bilstm.pt"
+    M.save(path, "bilstm", model, config, {"parts": ["S", "A", "T", "B"]})
+    arranger = BiLSTMArranger(load_ensemble("choir"), path=path)
+    piece = toy_piece(seed=5)
+    notes = [
+        Note(int(p), 64, float(t), None, float(e))
+        for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)
+    ]
+    planned = arranger.plan(notes)
+    assert planned == T.offline_predict(model, piece).tolist()
+    # the replay hands out the planned parts even when notes of a chord arrive reordered
+    replay = [arranger.assign(n) for n in notes[:4][::-1]] + [arranger.assign(n) for n in notes[4:]]
+    assert replay == planned[:4][::-1] + planned[4:]

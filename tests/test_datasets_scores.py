@@ -85,8 +85,9 @@ def test_tied_notes_are_one_note_and_chords_give_one_note_per_pitch():
 
 def test_cache_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTRUMENT_CACHE", str(tmp_path))
-    piece = corpus.Piece.from_notes("x/y", ("A", "B"), np.array([[0, 1, 60, 64], [0, 1, 50, 64]]),
-                                    np.array([0, 1]))
+    piece = corpus.Piece.from_notes(
+        "x/y", ("A", "B"), np.array([[0, 1, 60, 64], [0, 1, 50, 64]]), np.array([0, 1])
+    )
     corpus._save("toyset", piece)
     again = corpus._load_cached("toyset", "x/y")
     assert again is not None and again.id == "x/y" and again.parts == ("A", "B")

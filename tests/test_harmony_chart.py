@@ -115,3 +115,11 @@ def test_malformed_charts_name_the_line(text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(InstrumentError, match="not found"):
         load_chart(tmp_path / "nope.chart")
+
+
+def test_chords_are_spelled_for_the_key():
+    chart = parse_chart("key: Db\n| Db | Gb | Ab7 | Bbm |")
+    assert chart.to_text().splitlines()[-1] == "| Db | Gb | Ab7 | Bbm |"
+    sharp = parse_chart("key: E\n| E | A#dim | D#m7b5 | F#/A# |")
+    assert sharp.to_text().splitlines()[-1] == "| E | A#dim | D#m7b5 | F#/A# |"
+    assert parse_chart(sharp.to_text()) == sharp

@@ -5,17 +5,17 @@ Three threads, and the MIDI callback touches only the first:
 * the caller's MIDI callback calls ``Band.note_on`` / ``note_off``: each appends one tuple
   to a deque and returns (no lock, no model, no synth call);
 * the planner worker (``Band._work``) wakes every ``tick`` seconds: it drains the input,
-  follows the chord (fingered chords from the lower zone, or a chart), plans each beat as
-  soon as the clock is within ``lookahead`` beats of it, and commits planned notes to the
-  dispatcher ``commit_ahead`` seconds before they are due. A plan that is not ready in time
-  is replaced by the style's rule-based beat (counted in ``stats``); a note whose due time
-  has passed when it would be committed is dropped and counted as late;
-* the dispatcher (``Dispatcher``) sleeps until the next due event and sends it to the
-  synth, recording how late each note-on went out.
+  follows the chord (fingered chords from the lower zone, the listener, or a chart), and
+  plans each beat as soon as the clock is within ``lookahead`` beats of it. A plan not
+  ready ``margin`` seconds before its beat is replaced by the style's rule-based beat
+  (counted in ``stats``); a note whose time has passed when its plan is ready is dropped
+  and counted as late;
+* the dispatcher (``Dispatcher``) holds the planned notes in beats, converts them to
+  seconds with the clock at the last moment and sends each to the synth when due,
+  recording how late each note-on went out. Planning never delays it.
 
-Until committed, planned notes can still change: a new fingered chord replans them, and a
-player note cancels the continuation. Beat positions become seconds only at commit, with
-the clock's tempo at that moment, so tap-tempo changes apply to notes already planned.
+Until sent, planned notes can still change: a new fingered chord replans bass and comping,
+and a player note cancels the continuation.
 """
 
 from __future__ import annotations
@@ -30,9 +30,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from instrument.accompany.fingered import FingeredChords
-from instrument.accompany.notes import BASS, COMP, DRUMS, MELODY, PART_PROGRAMS, BandNote
+from instrument.accompany.notes import (
+    BASS,
+    COMP,
+    DRUMS,
+    MELODY,
+    PART_PROGRAMS,
+    BandNote,
+    tones_of,
+)
 from instrument.accompany.planner import BandPlanner
 from instrument.ensemble import CHANNELS, DRUM_CHANNEL, Ensemble
+from instrument.errors import InstrumentError
 from instrument.timing import BeatClock
 
 
@@ -45,6 +54,39 @@ def band_channels(ensemble: Ensemble | None) -> dict[int, int]:
     return {MELODY: free[-3], BASS: free[-2], COMP: free[-1], DRUMS: DRUM_CHANNEL}
 
 
+class ListenedChords:
+    """The listener's chord (``instrument.listen.tracker.Listener.chord``, a Harte label)
+    as the band's chord source, in place of ``FingeredChords``: no key is a chord key."""
+
+    split = -1
+
+    def __init__(self, listener):
+        self.listener = listener
+        self.played_at = 0.0
+        self._label: str | None = None
+        self._found = None
+
+    def note_on(self, pitch: int, now: float) -> None:  # the listener hears, keys do not count
+        pass
+
+    def note_off(self, pitch: int, now: float) -> None:
+        pass
+
+    def chord(self, now: float):
+        from instrument.harmony.chords import parse_chord
+
+        label = self.listener.chord
+        if label != self._label:
+            self._label = label
+            try:
+                chord = parse_chord(label)
+            except InstrumentError:
+                return self._found
+            if chord.root is not None:  # silence or no harmony: the chord in force goes on
+                self._found, self.played_at = (chord, tones_of(chord)), now
+        return self._found
+
+
 @dataclass
 class DispatchStats:
     sent: int = 0
@@ -52,20 +94,31 @@ class DispatchStats:
 
 
 class Dispatcher:
-    """A precise scheduler thread: sends note events to ``synth`` at their due times.
+    """A precise scheduler thread: sends the band's notes to ``synth`` when they are due.
 
-    Events are (due seconds, order, kind, channel, pitch, velocity, note id, part). A note-off
-    is only sent if no newer note-on of the same key came since, so overlapping notes of one
-    pitch never cut each other short.
+    Notes are kept in beats and turned into time only here, at the last moment, with the
+    clock's current tempo (a tap-tempo change moves notes already planned). A note-off is
+    only sent if no newer note-on of the same key came since, so overlapping notes of one
+    pitch never cut each other short. Events: (beat, order, kind 1 on / 0 off, channel,
+    pitch, velocity, note id, part).
     """
 
-    def __init__(self, synth, now: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        synth,
+        clock: BeatClock,
+        now: Callable[[], float] = time.monotonic,
+        max_wait: float = 0.01,
+    ):
         self.synth = synth
+        self.clock = clock
         self.now = now
+        self.max_wait = max_wait  # re-read the clock at least this often (tempo changes)
         self._heap: list[tuple] = []
         self._cv = threading.Condition()
         self._order = itertools.count()
         self._latest: dict[tuple[int, int], int] = {}  # (channel, pitch) -> note id sounding
+        self._part_of: dict[int, int] = {}  # sounding note id -> part
         self._running = False
         self._thread: threading.Thread | None = None
         self.stats = DispatchStats()
@@ -82,57 +135,68 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
 
-    def commit(self, due: float, end: float, channel: int, pitch: int, velocity: int,
-               part: int) -> None:
-        """A note from ``due`` to ``end`` (seconds on ``now``'s clock)."""
-        nid = next(self._order)
+    def commit(self, notes: list[BandNote], channels: dict[int, int]) -> None:
         with self._cv:
-            heapq.heappush(self._heap, (due, nid, 1, channel, pitch, velocity, nid, part))
-            heapq.heappush(self._heap, (end, next(self._order), 0, channel, pitch, 0, nid, part))
+            for n in notes:
+                nid = next(self._order)
+                ch = channels[n.part]
+                heapq.heappush(self._heap, (n.onset, nid, 1, ch, n.pitch, n.velocity, nid, n.part))
+                heapq.heappush(
+                    self._heap,
+                    (n.onset + n.duration, next(self._order), 0, ch, n.pitch, 0, nid, n.part),
+                )
             self._cv.notify()
 
-    def cancel(self, keep: Callable[[tuple], bool]) -> None:
-        """Drop the unsent events for which ``keep(event)`` is False."""
+    def release(self, parts: set[int], from_beat: float) -> None:
+        """Drop ``parts``' notes from ``from_beat`` on and end their sounding notes now."""
         with self._cv:
-            self._heap = [e for e in self._heap if keep(e)]
+            self._heap = [
+                e for e in self._heap if not (e[7] in parts and (e[2] == 0 or e[0] >= from_beat))
+            ]
             heapq.heapify(self._heap)
-
-    def release(self, parts: set[int], when: float) -> None:
-        """Cancel ``parts``' note-ons from ``when`` on and end their sounding notes now."""
-        self.cancel(lambda e: not (e[7] in parts and (e[2] == 0 or e[0] >= when)))
-        sounding = [(ch, p) for (ch, p), nid in self._latest.items() if nid >= 0]
+        sounding = [
+            (ch, p)
+            for (ch, p), nid in list(self._latest.items())
+            if nid >= 0 and self._part_of.get(nid) in parts
+        ]
         for ch, p in sounding:
             self._latest[(ch, p)] = -1
-        for ch, p in sounding:
             self.synth.noteoff(ch, p)
 
     def pending(self) -> int:
         with self._cv:
             return len(self._heap)
 
-    def _run(self) -> None:
+    def dispatch(self, now: float) -> float:
+        """Send everything due at ``now``; returns seconds until the next event (or inf)."""
+        state = self.clock.state(now)
+        spb = 60.0 / state.tempo
         while True:
             with self._cv:
-                if not self._running:
-                    return
-                now = self.now()
-                if not self._heap or self._heap[0][0] > now:
-                    wait = 0.05 if not self._heap else min(0.05, self._heap[0][0] - now)
-                    self._cv.wait(wait)
-                    continue
+                if not self._heap or self._heap[0][0] > state.beat:
+                    return (self._heap[0][0] - state.beat) * spb if self._heap else math.inf
                 ev = heapq.heappop(self._heap)
-            self._send(ev)
+            self._send(ev, (state.beat - ev[0]) * spb)
 
-    def _send(self, ev: tuple) -> None:
-        due, _, kind, ch, pitch, vel, nid, _part = ev
+    def _run(self) -> None:
+        while self._running:
+            wait = self.dispatch(self.now())
+            with self._cv:
+                if self._running:
+                    self._cv.wait(min(wait, self.max_wait))
+
+    def _send(self, ev: tuple, late: float) -> None:
+        _, _, kind, ch, pitch, vel, nid, part = ev
         if kind == 1:
             self.synth.noteon(ch, pitch, vel)
             self._latest[(ch, pitch)] = nid
+            self._part_of[nid] = part
             self.stats.sent += 1
-            self.stats.lateness.append(self.now() - due)
+            self.stats.lateness.append(late)
         elif self._latest.get((ch, pitch)) == nid:
             self.synth.noteoff(ch, pitch)
             self._latest[(ch, pitch)] = -1
+            self._part_of.pop(nid, None)
 
 
 @dataclass
@@ -147,28 +211,37 @@ class Band:
     """Plays ``planner``'s band on ``synth`` following ``clock``.
 
     chords: a ``FingeredChords`` reading the keyboard's lower zone (keys below its split are
-    the chord hand, the rest the player's melody), or None when the planner's chord track
-    is already filled (a chart). sync_start: the clock starts on the first chord played.
+    the chord hand, the rest the player's melody), a ``ListenedChords``, or None when the
+    planner's chord track is already filled (a chart). clock: any ``BeatClock`` (the
+    internal one, or the listener). sync_start: an internal clock starts on the first chord.
     """
 
-    def __init__(self, synth, clock: BeatClock, planner: BandPlanner,
-                 chords: FingeredChords | None = None, channels: dict[int, int] | None = None,
-                 lookahead: float = 1.0, commit_ahead: float = 0.05, tick: float = 0.005,
-                 sync_start: bool = True, now: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        synth,
+        clock: BeatClock,
+        planner: BandPlanner,
+        chords: FingeredChords | None = None,
+        channels: dict[int, int] | None = None,
+        lookahead: float = 1.0,
+        margin: float = 0.05,
+        tick: float = 0.005,
+        sync_start: bool = True,
+        now: Callable[[], float] = time.monotonic,
+    ):
         self.synth = synth
         self.clock = clock
         self.planner = planner
         self.detector = chords
         self.channels = channels or band_channels(None)
         self.lookahead = lookahead
-        self.commit_ahead = commit_ahead
+        self.margin = margin
         self.tick = tick
         self.sync_start = sync_start
         self.now = now
-        self.dispatcher = Dispatcher(synth, now)
+        self.dispatcher = Dispatcher(synth, clock, now)
         self.stats = BandStats()
         self._inbox: deque[tuple[int, int, int, float]] = deque()
-        self._pending: list[BandNote] = []
         self._next_beat: int | None = None
         self._chord = None
         self._running = False
@@ -225,8 +298,9 @@ class Band:
             return
         state = self.clock.state(now)
         if self._next_beat is None:
-            self._next_beat = math.floor(state.beat) if state.beat >= 0 else math.ceil(
-                state.beat - 1e-9)
+            self._next_beat = (
+                math.floor(state.beat) if state.beat >= 0 else math.ceil(state.beat - 1e-9)
+            )
             self._next_beat = max(self._next_beat, -self.planner.count_in)
         while self._next_beat <= state.beat + self.lookahead:
             b = self._next_beat
@@ -239,14 +313,13 @@ class Band:
             self.stats.beats_planned += 1
             now = self.now()
             state = self.clock.state(now)
-            if state.beat + self.commit_ahead * state.tempo / 60 > b:  # plan came too late
+            if state.beat + self.margin * state.tempo / 60 > b:  # plan came too late
                 self.stats.late_plans += 1
                 self.planner.forget_band_from(b)
                 notes = self.planner.fallback(b)
-            self._pending += notes
+            self._commit(notes, state.beat)
             if self.on_plan is not None:
                 self.on_plan(b, notes)
-        self._commit(now)
 
     def _drain(self, now: float) -> None:
         while self._inbox:
@@ -266,8 +339,7 @@ class Band:
             self._follow_chord(now)
 
     def _stop_continuation(self, beat: float, t: float) -> None:
-        self._pending = [n for n in self._pending if not (n.part == MELODY and n.onset >= beat)]
-        self.dispatcher.release({MELODY}, t)
+        self.dispatcher.release({MELODY}, beat)
         self.planner.forget_melody_from(beat)
 
     def _follow_chord(self, now: float) -> None:
@@ -279,7 +351,7 @@ class Band:
         if not self._running_clock():
             if not self.sync_start or not hasattr(self.clock, "start"):
                 return
-            self.clock.start(now + self.commit_ahead)  # sync start: the band starts here
+            self.clock.start(now + self.margin)  # sync start: the band starts here
         beat = self._beat(self.detector.played_at)
         # a chord played a little after the beat belongs to that beat
         x = math.floor(beat) if beat - math.floor(beat) < 0.25 else beat
@@ -295,8 +367,7 @@ class Band:
         if self._next_beat is None:
             return
         parts = {BASS, COMP}
-        self._pending = [n for n in self._pending if not (n.part in parts and n.onset >= x)]
-        self.dispatcher.release(parts, now)
+        self.dispatcher.release(parts, x)
         self.planner.forget_band_from(x, parts)
         state = self.clock.state(now)
         for b in range(math.floor(x), self._next_beat):
@@ -305,26 +376,16 @@ class Band:
                 if n.part not in parts or n.onset + n.duration <= state.beat:
                     continue
                 if n.onset < state.beat:  # already due: restrike what is left of it now
-                    n = BandNote(n.part, n.pitch, n.velocity, state.beat,
-                                 n.onset + n.duration - state.beat)
+                    n = BandNote(
+                        n.part, n.pitch, n.velocity, state.beat, n.onset + n.duration - state.beat
+                    )
                 if n.onset >= x:
                     kept.append(n)
             self.planner.remember(kept)
-            self._pending += kept
+            self._commit(kept, state.beat)
 
-    def _commit(self, now: float) -> None:
-        state = self.clock.state(now)
-        spb = 60.0 / state.tempo
-        horizon = state.beat + self.commit_ahead / spb
-        keep = []
-        for n in self._pending:
-            if n.onset > horizon:
-                keep.append(n)
-                continue
-            due = now + (n.onset - state.beat) * spb
-            if due < now - 1e-3:
-                self.stats.late_notes += 1
-                continue
-            self.dispatcher.commit(due, due + n.duration * spb, self.channels[n.part], n.pitch,
-                                   n.velocity, n.part)
-        self._pending = keep
+    def _commit(self, notes: list[BandNote], beat: float) -> None:
+        """Hand notes to the dispatcher; those already due at ``beat`` are late: dropped."""
+        ok = [n for n in notes if n.onset >= beat]
+        self.stats.late_notes += len(notes) - len(ok)
+        self.dispatcher.commit(ok, self.channels)

@@ -64,8 +64,7 @@ class InternalClock:
         self.count_in = count_in_bars * beats_per_bar
         self.taps = TapTempo()
         # (t0 seconds or None while stopped, beat at t0, tempo)
-        self._anchor: tuple[float | None, float, float] = (None, -self.count_in,
-                                                           check_tempo(tempo))
+        self._anchor: tuple[float | None, float, float] = (None, -self.count_in, check_tempo(tempo))
 
     @property
     def tempo(self) -> float:
@@ -128,5 +127,10 @@ class InternalClock:
             nxt = float("inf")
         else:
             nxt = now + (float(int(beat // 1) + 1) - beat) * spb
-        return BeatState(tempo=tempo, beat=beat, beats_per_bar=self.beats_per_bar,
-                         next_beat_time=nxt, confidence=1.0)
+        return BeatState(
+            tempo=tempo,
+            beat=beat,
+            beats_per_bar=self.beats_per_bar,
+            next_beat_time=nxt,
+            confidence=1.0,
+        )

@@ -2,11 +2,11 @@
 
 Keys below ``split`` are the chord hand. The held pitch classes are matched exactly
 against chord templates in every inversion (the root need not be the lowest key); when
-two roots fit the same keys (C6 = Am7) the one in the bass wins (chord naming is
-``instrument.harmony.naming``'s; this module adds the exact-fit and holding rules). The chord is held after
-the keys are released, a set of keys that is no chord (a melody note crossing into the
-lower zone, a half-changed hand) keeps the chord, and a new chord counts only when the
-keys have been still for ``settle`` seconds, so a rolled chord is read once.
+two roots fit the same keys (C6 = Am7) the one in the bass wins (the naming is
+``instrument.harmony.naming``'s; this module adds the exact-fit and holding rules). The
+chord is held after the keys are released, a set of keys that is no chord (a melody note
+crossing into the lower zone, a half-changed hand) keeps the chord, and a new chord counts
+only when the keys have been still for ``settle`` seconds, so a rolled chord is read once.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from instrument.accompany.model import AccompanyLSTM, Stepper, sample
-from instrument.accompany.notes import STEPS_PER_BEAT, ChordTrack
+from instrument.accompany.notes import MELODY, STEPS_PER_BEAT, ChordTrack
 from instrument.accompany.tokens import (
     BEAT,
     STEP0,
@@ -38,12 +38,24 @@ class ModelGenerator:
     """Samples beats from an ``AccompanyLSTM``.
 
     temperature, top_k, top_p: sampling (see ``model.sample``). context_beats: how many
-    past beats are read before each plan. seed: for repeatable offline output.
+    past beats are read before each plan. melody_bias: added to the melody tokens' logits
+    when continuing: after the player's silence the model (like the songs it learnt from)
+    expects the rest to go on, and the point of continuing is to answer. seed: for
+    repeatable offline output.
     """
 
-    def __init__(self, model: AccompanyLSTM, temperature: float = 0.9, top_k: int = 64,
-                 top_p: float = 0.95, context_beats: int = 8, seed: int = 0):
+    def __init__(
+        self,
+        model: AccompanyLSTM,
+        temperature: float = 0.5,
+        top_k: int = 64,
+        top_p: float = 0.9,
+        context_beats: int = 8,
+        melody_bias: float = 3.0,
+        seed: int = 0,
+    ):
         self.model = model.eval()
+        self.melody_bias = melody_bias
         self.stepper = Stepper(self.model)
         self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
         self.context_beats = context_beats
@@ -71,8 +83,14 @@ class ModelGenerator:
         return ok
 
     @torch.inference_mode()
-    def plan(self, beat: int, history: np.ndarray, chords: ChordTrack, beats_per_bar: int,
-             parts: Sequence[int]) -> list[tuple[int, int, int, int]]:
+    def plan(
+        self,
+        beat: int,
+        history: np.ndarray,
+        chords: ChordTrack,
+        beats_per_bar: int,
+        parts: Sequence[int],
+    ) -> list[tuple[int, int, int, int]]:
         """Notes of beat ``beat`` for ``parts``: (part, pitch, duration steps, onset step).
 
         history: int (n, 4) rows (onset step, duration steps, part, pitch) of what sounded
@@ -89,12 +107,16 @@ class ModelGenerator:
         last = logits[0, -1]
         t0 = beat * STEPS_PER_BEAT
         here = np.arange(t0, t0 + STEPS_PER_BEAT)
-        step_gates = self.stepper.cond_gates(torch.from_numpy(
-            conditions_from_rows(chord_rows(chords, here), here, beats_per_bar)))
+        step_gates = self.stepper.cond_gates(
+            torch.from_numpy(conditions_from_rows(chord_rows(chords, here), here, beats_per_bar))
+        )
         out: list[tuple[int, int, int, int]] = []
         step: int | None = None
         seen: set[tuple[int, int]] = set()
+        bias = self.melody_bias * self._part_masks[MELODY] if MELODY in parts else None
         for _ in range(MAX_TOKENS_PER_BEAT):
+            if bias is not None:
+                last = last + bias
             masked = last.masked_fill(~self._allowed(parts, step), float("-inf"))
             tok = sample(masked, self.temperature, self.top_k, self.top_p, self.rng)
             if tok == BEAT:

@@ -52,8 +52,9 @@ def scale_consistency(notes: np.ndarray) -> float:
     return best / len(notes)
 
 
-def groove_consistency(notes: np.ndarray, beats_per_bar: int, first_bar: int = 0,
-                       n_bars: int | None = None) -> float:
+def groove_consistency(
+    notes: np.ndarray, beats_per_bar: int, first_bar: int = 0, n_bars: int | None = None
+) -> float:
     """Over bars ``first_bar`` .. (all bars touched by the notes when ``n_bars`` is None)."""
     res = beats_per_bar * STEPS_PER_BEAT
     if n_bars is None:
@@ -74,8 +75,9 @@ def note_density(notes: np.ndarray, n_beats: int) -> float:
     return len(notes) / n_beats if n_beats else float("nan")
 
 
-def all_metrics(notes: np.ndarray, chords: ChordTrack, beats_per_bar: int, first_beat: int,
-                n_beats: int) -> dict[str, float]:
+def all_metrics(
+    notes: np.ndarray, chords: ChordTrack, beats_per_bar: int, first_beat: int, n_beats: int
+) -> dict[str, float]:
     """The five measures of ``notes`` over beats ``first_beat .. first_beat + n_beats - 1``."""
     lo, hi = first_beat * STEPS_PER_BEAT, (first_beat + n_beats) * STEPS_PER_BEAT
     sel = notes[(notes[:, 0] >= lo) & (notes[:, 0] < hi)]
@@ -83,7 +85,8 @@ def all_metrics(notes: np.ndarray, chords: ChordTrack, beats_per_bar: int, first
         "chord_tone_ratio": chord_tone_ratio(sel, chords),
         "pitch_class_entropy": pitch_class_entropy(sel),
         "scale_consistency": scale_consistency(sel),
-        "groove_consistency": groove_consistency(sel, beats_per_bar, first_beat // beats_per_bar,
-                                                 n_beats // beats_per_bar),
+        "groove_consistency": groove_consistency(
+            sel, beats_per_bar, first_beat // beats_per_bar, n_beats // beats_per_bar
+        ),
         "note_density": note_density(sel, n_beats),
     }

@@ -9,6 +9,7 @@ half precision): it must plan a beat in a few milliseconds on a laptop CPU.
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -20,20 +21,32 @@ from instrument.errors import InstrumentError
 
 
 class AccompanyLSTM(nn.Module):
-    def __init__(self, vocab: int = VOCAB, cond_dim: int = COND_DIM, d_model: int = 256,
-                 n_layers: int = 2, dropout: float = 0.1):
+    def __init__(
+        self,
+        vocab: int = VOCAB,
+        cond_dim: int = COND_DIM,
+        d_model: int = 256,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+    ):
         super().__init__()
-        self.config = dict(vocab=vocab, cond_dim=cond_dim, d_model=d_model, n_layers=n_layers,
-                           dropout=dropout)
+        self.config = dict(
+            vocab=vocab, cond_dim=cond_dim, d_model=d_model, n_layers=n_layers, dropout=dropout
+        )
         self.embed = nn.Embedding(vocab, d_model)
         self.cond = nn.Linear(cond_dim, d_model)
-        self.lstm = nn.LSTM(d_model, d_model, n_layers, batch_first=True,
-                            dropout=dropout if n_layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            d_model, d_model, n_layers, batch_first=True, dropout=dropout if n_layers > 1 else 0.0
+        )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(d_model, vocab)
 
-    def forward(self, tokens: torch.Tensor, cond: torch.Tensor,
-                state: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        cond: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ):
         """tokens: long (B, T); cond: float (B, T, cond_dim) -> logits (B, T, vocab), state."""
         x = self.drop(self.embed(tokens) + self.cond(cond))
         y, state = self.lstm(x, state)
@@ -42,15 +55,21 @@ class AccompanyLSTM(nn.Module):
     def loss(self, tokens: torch.Tensor, cond: torch.Tensor, targets: torch.Tensor):
         """Mean cross-entropy over targets that are not PAD (0)."""
         logits, _ = self(tokens, cond)
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
-                               ignore_index=0)
+        return F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=0
+        )
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
 
-def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-           generator: torch.Generator | None = None) -> int:
+def sample(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> int:
     """One token from 1-D ``logits`` with temperature, top-k and nucleus (top-p) sampling.
 
     Only the ``top_k`` most likely tokens (all when 0) are candidates; of those, the
@@ -84,12 +103,16 @@ class Stepper:
             self.token_gates = model.embed.weight @ w0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
             self.cond_w = model.cond.weight.T @ w0.T  # (cond_dim, 4d)
             self.cond_b = model.cond.bias @ w0.T
-            self.w_hh = [getattr(lstm, f"weight_hh_l{k}").T.contiguous()
-                         for k in range(lstm.num_layers)]
-            self.w_ih = [None] + [getattr(lstm, f"weight_ih_l{k}").T.contiguous()
-                                  for k in range(1, lstm.num_layers)]
-            self.bias = [None] + [getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")
-                                  for k in range(1, lstm.num_layers)]
+            self.w_hh = [
+                getattr(lstm, f"weight_hh_l{k}").T.contiguous() for k in range(lstm.num_layers)
+            ]
+            self.w_ih = [None] + [
+                getattr(lstm, f"weight_ih_l{k}").T.contiguous() for k in range(1, lstm.num_layers)
+            ]
+            self.bias = [None] + [
+                getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")
+                for k in range(1, lstm.num_layers)
+            ]
             self.head_w = model.head.weight.T.contiguous()
             self.head_b = model.head.bias.clone()
 
@@ -132,8 +155,9 @@ def load_model(path: str | Path) -> AccompanyLSTM:
         raise InstrumentError(
             f"accompaniment model not found: {p} (train it: instrument train accompany)"
         ) from None
-    except (RuntimeError, OSError, KeyError, ValueError) as e:
-        raise InstrumentError(f"not a readable accompaniment model: {p} ({e})") from None
+    except (RuntimeError, OSError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InstrumentError(f"not a readable accompaniment model: {p} ({reason})") from None
     model = AccompanyLSTM(**blob["config"])
     model.load_state_dict({k: v.float() for k, v in blob["state"].items()})
     model.eval()

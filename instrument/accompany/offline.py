@@ -79,8 +79,11 @@ def read_player(path: str | os.PathLike) -> list[PlayerNote]:
                 open_.setdefault(key, []).append((tick, msg.velocity))
             elif open_.get(key):
                 start, vel = open_[key].pop(0)
-                notes.append(PlayerNote(start / midi.ticks_per_beat, tick / midi.ticks_per_beat,
-                                        msg.note, vel))
+                notes.append(
+                    PlayerNote(
+                        start / midi.ticks_per_beat, tick / midi.ticks_per_beat, msg.note, vel
+                    )
+                )
     notes.sort(key=lambda n: (n.onset, n.pitch))
     return notes
 
@@ -90,14 +93,16 @@ def section_requests(chart, sections: Sections) -> None:
     each change prepared by a fill; the chart's last bar is the ending."""
     bpb = chart.beats_per_bar
     for s in chart.sections[1:]:
-        name = "B" if any(w in s.name.lower() for w in ("chorus", "b")) else "A"
+        label = s.name.lower()
+        name = "B" if "chorus" in label or label in ("b", "main b") else "A"
         sections.request(name, s.start * bpb - bpb / 2)
     if len(chart.bars) >= 2:
         sections.request("ending", chart.total_beats - bpb - 0.5)
 
 
-def accompany(player: list[PlayerNote], planner: BandPlanner, total_beats: int,
-              lookahead: float = 1.0) -> list[BandNote]:
+def accompany(
+    player: list[PlayerNote], planner: BandPlanner, total_beats: int, lookahead: float = 1.0
+) -> list[BandNote]:
     """Replay ``player`` against ``planner`` as live; returns the band's notes.
 
     Beat ``b`` is planned at beat ``b - lookahead`` knowing the player's notes that began
@@ -138,8 +143,9 @@ def write_multitrack(path: str | os.PathLike, result: Accompaniment) -> Path:
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
     meta = mido.MidiTrack()
     meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(result.tempo), time=0))
-    meta.append(mido.MetaMessage("time_signature", numerator=result.beats_per_bar, denominator=4,
-                                 time=0))
+    meta.append(
+        mido.MetaMessage("time_signature", numerator=result.beats_per_bar, denominator=4, time=0)
+    )
     midi.tracks.append(meta)
     offset = max([0.0] + [-n.onset for n in result.band])  # a count-in starts before beat 0
 
@@ -161,8 +167,12 @@ def write_multitrack(path: str | os.PathLike, result: Accompaniment) -> Path:
             now = tick
         midi.tracks.append(t)
 
-    track("Player", OFFLINE_CHANNELS["player"], PART_PROGRAMS[MELODY],
-          [(n.onset, n.end - n.onset, n.pitch, n.velocity) for n in result.player])
+    track(
+        "Player",
+        OFFLINE_CHANNELS["player"],
+        PART_PROGRAMS[MELODY],
+        [(n.onset, n.end - n.onset, n.pitch, n.velocity) for n in result.player],
+    )
     for part in (MELODY, BASS, COMP, DRUMS):
         notes = [(n.onset, n.duration, n.pitch, n.velocity) for n in result.band if n.part == part]
         if notes:
@@ -201,8 +211,10 @@ def pop909_example(song, out_dir: str | os.PathLike, bars: int | None = None) ->
     chart_path.write_text(chart.to_text())
     mel = song.part_notes((MELODY,))
     mel = mel[mel[:, 0] < n_bars * bpb * STEPS_PER_BEAT]
-    player = [PlayerNote(r[0] / STEPS_PER_BEAT, (r[0] + r[1]) / STEPS_PER_BEAT, int(r[3]), 90)
-              for r in mel]
+    player = [
+        PlayerNote(r[0] / STEPS_PER_BEAT, (r[0] + r[1]) / STEPS_PER_BEAT, int(r[3]), 90)
+        for r in mel
+    ]
     res = Accompaniment(player, [], ChordTrack(), chart.tempo, bpb, n_bars * bpb)
     midi_path = write_multitrack(out / "melody.mid", res)
     return midi_path, chart_path

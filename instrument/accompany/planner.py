@@ -91,10 +91,18 @@ class BandPlanner:
     count_in: beats before beat 0 that get a stick click. drums: play the style's groove.
     """
 
-    def __init__(self, chords: ChordTrack, beats_per_bar: int, style: Style,
-                 generator: ModelGenerator | None = None, sections: Sections | None = None,
-                 continue_after: float = 1.0, continue_beats: int = 8, drums: bool = True,
-                 count_in: int = 0):
+    def __init__(
+        self,
+        chords: ChordTrack,
+        beats_per_bar: int,
+        style: Style,
+        generator: ModelGenerator | None = None,
+        sections: Sections | None = None,
+        continue_after: float = 1.0,
+        continue_beats: int = 8,
+        drums: bool = True,
+        count_in: int = 0,
+    ):
         self.chords = chords
         self.bpb = beats_per_bar
         self.style = style
@@ -145,8 +153,10 @@ class BandPlanner:
             self.history.popleft()
         now_step = round(now_beat * STEPS_PER_BEAT)
         held = {id(r) for r in self._open.values()}  # still sounding: lasts until now
-        rows = [[r[0], max(1, now_step - r[0]) if id(r) in held else r[1], r[2], r[3]]
-                for r in self.history]
+        rows = [
+            [r[0], max(1, now_step - r[0]) if id(r) in held else r[1], r[2], r[3]]
+            for r in self.history
+        ]
         return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
     def plan(self, b: int, now_beat: float, remember: bool = True) -> list[BandNote]:
@@ -166,8 +176,9 @@ class BandPlanner:
         use_model = self.generator is not None and section not in ("intro", "ending")
         if use_model and not self.chords.at(b).is_rest:
             parts = (BASS, COMP, MELODY) if cont else (BASS, COMP)
-            ev = self.generator.plan(b, self._history_array(b, now_beat), self.chords,
-                                     self.bpb, parts)
+            ev = self.generator.plan(
+                b, self._history_array(b, now_beat), self.chords, self.bpb, parts
+            )
             out = [n for n in out if n.part == DRUMS] + band_notes_from_events(ev)
         elif cont and not self.chords.at(b).is_rest:
             out += self._rule_melody(b)
@@ -192,9 +203,15 @@ class BandPlanner:
     def remember(self, notes: list[BandNote]) -> None:
         for n in notes:
             if n.part in (BASS, COMP, MELODY):
-                self.history.append([round(n.onset * STEPS_PER_BEAT),
-                                     max(1, round(n.duration * STEPS_PER_BEAT)), n.part, n.pitch,
-                                     1])
+                self.history.append(
+                    [
+                        round(n.onset * STEPS_PER_BEAT),
+                        max(1, round(n.duration * STEPS_PER_BEAT)),
+                        n.part,
+                        n.pitch,
+                        1,
+                    ]
+                )
 
     def forget_melody_from(self, beat: float) -> None:
         """The player came back: the band's continuation notes from ``beat`` never sounded."""
@@ -203,8 +220,11 @@ class BandPlanner:
     def forget_band_from(self, beat: float, parts: set[int] | None = None) -> None:
         """Take the band's notes of ``parts`` (all) from ``beat`` on out of the history."""
         step = beat * STEPS_PER_BEAT
-        self.history = deque(r for r in self.history
-                             if not (r[4] and r[0] >= step and (parts is None or r[2] in parts)))
+        self.history = deque(
+            r
+            for r in self.history
+            if not (r[4] and r[0] >= step and (parts is None or r[2] in parts))
+        )
 
     def _rule_melody(self, b: int) -> list[BandNote]:
         """Without a model, the continuation is a chord-tone answer: two eighths per beat."""
@@ -212,8 +232,9 @@ class BandPlanner:
         centre = 72
         pcs = sorted(tones.pcs)
         line = [centre - 5 + (pc - (centre - 5)) % 12 for pc in pcs]
-        return [BandNote(MELODY, line[(b * 2 + k) % len(line)], 84, b + k / 2, 0.45)
-                for k in range(2)]
+        return [
+            BandNote(MELODY, line[(b * 2 + k) % len(line)], 84, b + k / 2, 0.45) for k in range(2)
+        ]
 
     def _count_in(self, b: int) -> list[BandNote]:
         if b < -self.count_in:

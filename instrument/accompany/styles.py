@@ -97,8 +97,9 @@ class Style:
         return [BandNote(BASS, bass_pitch(pc), vel, b, span - 0.05)]
 
     # -- one beat ----------------------------------------------------------------------------
-    def beat(self, b: int, bpb: int, chords: ChordTrack, section: str = "A",
-             crash: bool = False) -> list[BandNote]:
+    def beat(
+        self, b: int, bpb: int, chords: ChordTrack, section: str = "A", crash: bool = False
+    ) -> list[BandNote]:
         """The notes of beat ``b`` (integer beat from the first downbeat) in ``section``."""
         pos = b % bpb
         tones = chords.at(b)
@@ -142,8 +143,9 @@ class Arpeggio(Style):
         line = [*v, v[0] + 12, *reversed(v[1:])]  # up, then back down
         n = 4 if busy else 2
         return [
-            BandNote(COMP, line[(pos * n + k) % len(line)], 70 if k == 0 else 60, b + k / n,
-                     1 / n - 0.02)
+            BandNote(
+                COMP, line[(pos * n + k) % len(line)], 70 if k == 0 else 60, b + k / n, 1 / n - 0.02
+            )
             for k in range(n)
         ]
 

@@ -178,20 +178,23 @@ def chord_rows(chords: ChordTrack, steps: np.ndarray) -> np.ndarray:
     return out
 
 
-def conditions(table: np.ndarray, steps: np.ndarray, beats_per_bar: int,
-               shift: int = 0) -> np.ndarray:
+def conditions(
+    table: np.ndarray, steps: np.ndarray, beats_per_bar: int, shift: int = 0
+) -> np.ndarray:
     """Condition vectors (len(steps), COND_DIM) float32 for tokens at absolute ``steps``.
 
     table: ``chord_table`` rows (steps past its end read as no chord).
     """
     inside = (steps >= 0) & (steps < len(table))
-    rows = np.where(inside[:, None], table[np.clip(steps, 0, len(table) - 1)],
-                    np.array([-1, -1, 0, -1, 0]))
+    rows = np.where(
+        inside[:, None], table[np.clip(steps, 0, len(table) - 1)], np.array([-1, -1, 0, -1, 0])
+    )
     return conditions_from_rows(rows, steps, beats_per_bar, shift)
 
 
-def conditions_from_rows(rows: np.ndarray, steps: np.ndarray, beats_per_bar: int,
-                         shift: int = 0) -> np.ndarray:
+def conditions_from_rows(
+    rows: np.ndarray, steps: np.ndarray, beats_per_bar: int, shift: int = 0
+) -> np.ndarray:
     """Condition vectors from per-token chord rows (see ``chord_table``) and steps."""
     n = len(steps)
     out = np.zeros((n, COND_DIM), dtype=np.float32)
@@ -213,7 +216,12 @@ def band_notes_from_events(ev: list[tuple[int, int, int, int]]) -> list[BandNote
     """(part, pitch, dur steps, abs step) tuples -> BandNotes in beats."""
     vel = {BASS: 88, COMP: 68, MELODY: 92}
     return [
-        BandNote(part, pitch, vel[part] + (8 if step % STEPS_PER_BEAT == 0 else 0),
-                 step / STEPS_PER_BEAT, dur / STEPS_PER_BEAT - 0.02)
+        BandNote(
+            part,
+            pitch,
+            vel[part] + (8 if step % STEPS_PER_BEAT == 0 else 0),
+            step / STEPS_PER_BEAT,
+            dur / STEPS_PER_BEAT - 0.02,
+        )
         for part, pitch, dur, step in ev
     ]

@@ -16,8 +16,14 @@ import numpy as np
 import torch
 
 from instrument.accompany.data import GridSong
-from instrument.accompany.tokens import BEAT, STEPS_PER_BEAT, chord_table, conditions, events, \
-    event_tokens
+from instrument.accompany.tokens import (
+    BEAT,
+    STEPS_PER_BEAT,
+    chord_table,
+    conditions,
+    event_tokens,
+    events,
+)
 
 
 @dataclass
@@ -43,8 +49,9 @@ def window(song: Encoded, start: int, length: int, shift: int) -> tuple[np.ndarr
     return event_tokens(ev, shift), conditions(song.table, ev[:, 4], song.beats_per_bar, shift)
 
 
-def batches(songs: list[Encoded], batch: int, seq_len: int, rng: np.random.Generator,
-            augment: bool = True):
+def batches(
+    songs: list[Encoded], batch: int, seq_len: int, rng: np.random.Generator, augment: bool = True
+):
     """Endless (x, cond, y) training batches: long (B, T), float (B, T, C), long (B, T)."""
     weights = np.array([len(s.ev) for s in songs], dtype=np.float64)
     weights /= weights.sum()
@@ -61,13 +68,17 @@ def batches(songs: list[Encoded], batch: int, seq_len: int, rng: np.random.Gener
             xs.append(tok[:-1])
             ys.append(tok[1:])
             cs.append(cond[:-1])
-        yield (torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(cs)),
-               torch.from_numpy(np.stack(ys)))
+        yield (
+            torch.from_numpy(np.stack(xs)),
+            torch.from_numpy(np.stack(cs)),
+            torch.from_numpy(np.stack(ys)),
+        )
 
 
 @torch.no_grad()
-def evaluate_nll(model, songs: list[Encoded], seq_len: int = 256, max_windows: int = 150,
-                 batch: int = 16) -> float:
+def evaluate_nll(
+    model, songs: list[Encoded], seq_len: int = 256, max_windows: int = 150, batch: int = 16
+) -> float:
     """Mean per-token negative log-likelihood (nats) over consecutive windows, untransposed."""
     model.eval()
     xs, cs, ys = [], [], []
@@ -86,16 +97,26 @@ def evaluate_nll(model, songs: list[Encoded], seq_len: int = 256, max_windows: i
         c = torch.from_numpy(np.stack([cs[k] for k in j]))
         y = torch.from_numpy(np.stack([ys[k] for k in j]))
         logits, _ = model(x, c)
-        nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
-                                                y.reshape(-1), ignore_index=0, reduction="sum")
+        nll = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), y.reshape(-1), ignore_index=0, reduction="sum"
+        )
         total += float(nll)
         count += int((y != 0).sum())
     return total / max(count, 1)
 
 
-def train(model, train_songs: list[Encoded], valid_songs: list[Encoded], minutes: float = 15.0,
-          batch: int = 32, seq_len: int = 192, lr: float = 3e-3, seed: int = 0,
-          log=print, eval_every: float = 240.0) -> dict:
+def train(
+    model,
+    train_songs: list[Encoded],
+    valid_songs: list[Encoded],
+    minutes: float = 15.0,
+    batch: int = 32,
+    seq_len: int = 192,
+    lr: float = 3e-3,
+    seed: int = 0,
+    log=print,
+    eval_every: float = 240.0,
+) -> dict:
     """Train for ``minutes`` of wall-clock time; returns the history and the best weights.
 
     Keeps the weights with the lowest validation NLL (checked every ``eval_every`` seconds).
@@ -127,15 +148,22 @@ def train(model, train_songs: list[Encoded], valid_songs: list[Encoded], minutes
         step += 1
         tokens_seen += int((y != 0).sum())
         if step % 50 == 0:
-            log(f"step {step} {elapsed:6.0f}s loss {float(loss):.3f} lr {rate:.2e} "
-                f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s")
+            log(
+                f"step {step} {elapsed:6.0f}s loss {float(loss):.3f} lr {rate:.2e} "
+                f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s"
+            )
         if time.monotonic() - last_eval >= eval_every:
             best = _checkpoint(model, valid_songs, step, elapsed, history, best, log)
             last_eval = time.monotonic()
     best = _checkpoint(model, valid_songs, step, time.monotonic() - t0, history, best, log)
     model.load_state_dict(best[1])
-    return {"history": history, "valid_nll": best[0], "steps": step, "tokens": tokens_seen,
-            "seconds": time.monotonic() - t0}
+    return {
+        "history": history,
+        "valid_nll": best[0],
+        "steps": step,
+        "tokens": tokens_seen,
+        "seconds": time.monotonic() - t0,
+    }
 
 
 def _checkpoint(model, valid_songs, step, elapsed, history, best, log):

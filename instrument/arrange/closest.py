@@ -1,8 +1,11 @@
 """The closest-pitch baseline: a note goes to the part whose last pitch is nearest.
 
-Parts whose note is still sounding pay a penalty, so that a chord spreads over the parts
-instead of piling onto one. Before a part has played, its last pitch is taken to be the
-centre of its range (the paper's "entry hints" in the form a live player can give).
+Before a part has played, its last pitch is taken to be the centre of its range (the
+paper's "entry hints" in the form a live player can give). Parts whose note is still
+sounding may pay a penalty (``sounding_penalty``). The default is the paper's plain rule,
+no penalty: a penalty of 12 semitones lowered accuracy from 63% to 29% (Bach test split)
+and from 59% to 29% (quartet validation split), because notes struck together arrive low
+to high and the penalty pushes each upper note away from its own voice.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from instrument.ensemble import Ensemble
 class ClosestPitchArranger(Arranger):
     name = "closest"
 
-    def __init__(self, ensemble: Ensemble, sounding_penalty: float = 12.0):
+    def __init__(self, ensemble: Ensemble, sounding_penalty: float = 0.0):
         super().__init__(ensemble)
         self.sounding_penalty = sounding_penalty
         self.reset()

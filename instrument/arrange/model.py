@@ -73,7 +73,9 @@ def load(path: Path, kind: str, n_parts: int) -> tuple[nn.Module, dict, dict]:
     if not path.exists():
         raise InstrumentError(f"no trained model {path} (train it: instrument train arrange)")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        # TorchVersion: cards written before the version was stored as a plain string
+        with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if ckpt["kind"] != kind:
             raise ValueError(f"it holds a {ckpt['kind']!r} model, not {kind!r}")
         model = build(kind, n_parts, ckpt["config"])

@@ -115,11 +115,15 @@ class LSTMArranger(Arranger):
 class BiLSTMArranger(Arranger):
     """Offline BiLSTM for whole files (``instrument render --arranger bilstm``).
 
-    It needs the whole piece, so live (``assign``) it defers to the online LSTM if one is
-    shipped for the ensemble, else to the zone split; ``assign_all`` is the real thing.
+    It needs the whole piece: ``assign_all`` arranges a note list at once, and ``plan``
+    does so ahead of a note-by-note replay (a renderer calls ``plan`` with the file's
+    notes, then ``assign`` hands out the planned parts in order, matched by pitch).
+    Notes that were not planned (live playing) go to the online LSTM if one is shipped
+    for the ensemble, else to the zone split.
     """
 
     name = "bilstm"
+    LOOKAHEAD = 16  # planned notes searched for the pitch of an incoming note
 
     def __init__(self, ensemble: Ensemble, path=None):
         super().__init__(ensemble)
@@ -128,11 +132,28 @@ class BiLSTMArranger(Arranger):
             self.online: Arranger = LSTMArranger(ensemble)
         except InstrumentError:
             self.online = ZoneArranger(ensemble)
+        self._plan: list[tuple[int, int]] = []  # (pitch, part) in playing order
+        self._next = 0
+
+    def plan(self, notes: Sequence[Note]) -> list[int]:
+        """Arrange ``notes`` (sorted by time, pitch) now; later ``assign`` calls replay it."""
+        parts = self.assign_all(notes)
+        self._plan = [(n.pitch, p) for n, p in zip(notes, parts, strict=True)]
+        self._next = 0
+        return parts
 
     def reset(self) -> None:
         self.online.reset()
 
     def assign(self, note: Note) -> int:
+        for i in range(self._next, min(self._next + self.LOOKAHEAD, len(self._plan))):
+            if self._plan[i][0] == note.pitch:
+                part = self._plan[i][1]
+                # mark it used; skipped entries stay available for a later match
+                self._plan[i] = (-1, part)
+                while self._next < len(self._plan) and self._plan[self._next][0] < 0:
+                    self._next += 1
+                return part
         return self.online.assign(note)
 
     def release(self, pitch: int, part: int, time: float) -> None:

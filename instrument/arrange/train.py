@@ -136,6 +136,7 @@ def train(
     max_minutes: float = 14.0,
     progress: bool = True,
     log=print,
+    init: dict | None = None,
 ):
     """Train and return (best model, history). ``config``: hidden, layers, embed, lr, batch,
     window, variants, steps (per epoch; 0 = one pass over the notes), dagger_epochs."""
@@ -145,6 +146,8 @@ def train(
     rng = np.random.default_rng(seed)
     t0 = time.monotonic()
     model = M.build(kind, n_parts, config)
+    if init is not None:  # go on training an earlier model (same architecture)
+        model.load_state_dict(init)
     opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
     seqs = make_sequences(kind, train_pieces, n_parts, config["variants"], rng)
     notes = sum(len(s.pitch) for s in seqs)
@@ -155,7 +158,14 @@ def train(
     )
     best, best_acc, bad, history = None, -1.0, 0, []
     dagger_left = config.get("dagger_epochs", 0) if kind == "lstm" else 0
-    own_history, epoch, limit = False, 0, epochs
+    # epochs=0 with dagger epochs: go straight to training on the model's own histories
+    own_history = kind == "lstm" and epochs == 0 and dagger_left > 0
+    epoch, limit = 0, dagger_left if own_history else epochs
+    if init is not None:  # the earlier model is the one to beat
+        model.eval()
+        best_acc = accuracy(kind, model, valid_pieces)
+        best = {k: v.clone() for k, v in model.state_dict().items()}
+        log(f"initial model: valid accuracy {best_acc:.4f}")
     while epoch < limit:
         epoch += 1
         epoch_seqs = seqs
@@ -204,7 +214,9 @@ def train(
             best = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             bad += 1
-        out_of_time = minutes > max_minutes
+        # stop before an epoch that would end past the budget
+        epoch_minutes = minutes - (history[-2]["minutes"] if len(history) > 1 else 0.0)
+        out_of_time = minutes + epoch_minutes > max_minutes
         if out_of_time:
             log(f"stopping: time budget of {max_minutes} min reached")
         if not own_history:
@@ -212,7 +224,7 @@ def train(
             teacher_done = minutes > max_minutes * (0.75 if dagger_left else 1.0)
             if bad >= patience:
                 log(f"early stop: no better validation accuracy for {patience} epochs")
-            if bad >= patience or epoch == limit or teacher_done:
+            if bad >= patience or epoch == limit or teacher_done or out_of_time:
                 if not dagger_left or out_of_time:
                     break
                 log(f"continuing up to {dagger_left} epochs on the model's own histories")

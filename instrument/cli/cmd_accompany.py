@@ -11,19 +11,33 @@ DEFAULT_MODEL = MODELS / "accompany-lstm.pt"
 
 def add_band_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``accompany`` and ``jam``."""
-    p.add_argument("--style", default="model",
-                   help="model, or a rule-based style: block, arpeggio, alberti, walking, pop8")
-    p.add_argument("--rules", default="block",
-                   help="with --style model: the style that plays drums, intro, ending and "
-                   "stands in for a late plan")
+    p.add_argument(
+        "--style",
+        default="model",
+        help="model, or a rule-based style: block, arpeggio, alberti, walking, pop8",
+    )
+    p.add_argument(
+        "--rules",
+        default="block",
+        help="with --style model: the style that plays drums, intro, ending and "
+        "stands in for a late plan",
+    )
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="accompaniment model weights")
-    p.add_argument("--continue-beats", type=int, default=8,
-                   help="continue the player's phrase for up to N beats when they stop (0: off)")
-    p.add_argument("--continue-after", type=float, default=1.0,
-                   help="beats of silence before the band continues the phrase")
-    p.add_argument("--temperature", type=float, default=0.9)
-    p.add_argument("--top-k", type=int, default=64)
-    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument(
+        "--continue-beats",
+        type=int,
+        default=8,
+        help="continue the player's phrase for up to N beats when they stop (0: off)",
+    )
+    p.add_argument(
+        "--continue-after",
+        type=float,
+        default=1.0,
+        help="beats of silence before the band continues the phrase",
+    )
+    p.add_argument("--temperature", type=float, default=0.5, help="model sampling temperature")
+    p.add_argument("--top-k", type=int, default=64, help="model sampling: top-k candidates")
+    p.add_argument("--top-p", type=float, default=0.9, help="model sampling: nucleus size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-drums", action="store_true", help="leave out the drum groove")
     p.add_argument("--intro", type=int, default=0, metavar="BARS", help="intro bars")
@@ -58,8 +72,13 @@ def make_planner(args: argparse.Namespace, chords, beats_per_bar: int):
         from instrument.accompany.model import load_model
 
         torch.set_num_threads(1)
-        generator = ModelGenerator(load_model(args.model), temperature=args.temperature,
-                                   top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        generator = ModelGenerator(
+            load_model(args.model),
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            seed=args.seed,
+        )
         style = make_style(args.rules)
     else:
         style = make_style(args.style)
@@ -67,10 +86,17 @@ def make_planner(args: argparse.Namespace, chords, beats_per_bar: int):
         from instrument.errors import InstrumentError
 
         raise InstrumentError("--continue-beats must be 0 or more")
-    return BandPlanner(chords, beats_per_bar, style, generator,
-                       sections=Sections(beats_per_bar, intro_bars=args.intro),
-                       continue_after=args.continue_after, continue_beats=args.continue_beats,
-                       drums=not args.no_drums, count_in=args.count_in * beats_per_bar)
+    return BandPlanner(
+        chords,
+        beats_per_bar,
+        style,
+        generator,
+        sections=Sections(beats_per_bar, intro_bars=args.intro),
+        continue_after=args.continue_after,
+        continue_beats=args.continue_beats,
+        drums=not args.no_drums,
+        count_in=args.count_in * beats_per_bar,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,19 +25,29 @@ def register(subparsers) -> None:
     p.add_argument("--chart", default=None, help="chord chart to play (default: fingered chords)")
     p.add_argument("--tempo", type=float, default=None, help="BPM (default: the chart's, or 100)")
     p.add_argument("--meter", type=int, default=None, help="beats per bar (default: chart or 4)")
-    p.add_argument("--split", type=int, default=60,
-                   help="fingered chords: keys below this MIDI note are the chord hand")
+    p.add_argument(
+        "--split",
+        type=int,
+        default=60,
+        help="fingered chords: keys below this MIDI note are the chord hand",
+    )
     p.add_argument("--ensemble", "-e", default="pop909", help="the player's own sound")
     p.add_argument("--arranger", "-a", default="zone")
     p.add_argument("--soundfont", default=None)
-    p.add_argument("--midi-in", default=None,
-                   help="MIDI input (substring of its name); 'none' for no keyboard")
+    p.add_argument(
+        "--midi-in", default=None, help="MIDI input (substring of its name); 'none' for no keyboard"
+    )
     p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
-    p.add_argument("--audio", default="auto",
-                   help="auto, jack, pulseaudio, alsa, sounddevice or none")
+    p.add_argument(
+        "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    p.add_argument("--play-file", default=None, metavar="MIDI",
-                   help="play this MIDI file into the jam as if from the keyboard")
+    p.add_argument(
+        "--play-file",
+        default=None,
+        metavar="MIDI",
+        help="play this MIDI file into the jam as if from the keyboard",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     from instrument.live.session import LiveSession
     from instrument.synth import find_soundfont
 
+    # The MIDI callback and the dispatcher need the GIL promptly while the planner samples
+    # (the default switch interval is 5 ms).
+    sys.setswitchinterval(0.0005)
     chart = load_chart(args.chart) if args.chart else None
     tempo = args.tempo or (chart.tempo if chart else 100.0)
     bpb = args.meter or (chart.beats_per_bar if chart else 4)
@@ -69,11 +82,22 @@ def run(args: argparse.Namespace) -> int:
         section_requests(chart, planner.sections)
     detector = None if chart else FingeredChords(split=args.split)
     ensemble = load_ensemble(args.ensemble)
-    session = LiveSession(ensemble, make_arranger(args.arranger, ensemble),
-                          find_soundfont(args.soundfont), audio=args.audio,
-                          midi_in=args.midi_in, midi_api=args.midi_api)
-    band = Band(session.synth, clock, planner, detector, channels=band_channels(ensemble),
-                sync_start=chart is None)
+    session = LiveSession(
+        ensemble,
+        make_arranger(args.arranger, ensemble),
+        find_soundfont(args.soundfont),
+        audio=args.audio,
+        midi_in=args.midi_in,
+        midi_api=args.midi_api,
+    )
+    band = Band(
+        session.synth,
+        clock,
+        planner,
+        detector,
+        channels=band_channels(ensemble),
+        sync_start=chart is None,
+    )
 
     def listen(data: list[int], t: float) -> None:  # MIDI thread: only enqueue
         msg = parse(data)
@@ -95,9 +119,12 @@ def run(args: argparse.Namespace) -> int:
         band.start()
         if chart is not None:
             clock.start(time.monotonic() + 0.2)
-        print(f"instrument jam: {tempo:g} BPM, {bpb}/4, style {args.style}, chords from "
-              f"{'chart ' + args.chart if chart else f'keys below {args.split}'}; "
-              "commands: t a b e s q", flush=True)
+        print(
+            f"instrument jam: {tempo:g} BPM, {bpb}/4, style {args.style}, chords from "
+            f"{'chart ' + args.chart if chart else f'keys below {args.split}'}; "
+            "commands: t a b e s q",
+            flush=True,
+        )
         if args.play_file:
             _feed_file(session, args.play_file)
         _loop(band, clock, args.duration)
@@ -109,9 +136,12 @@ def run(args: argparse.Namespace) -> int:
     s = band.stats
     lat = sorted(band.dispatcher.stats.lateness)
     p99 = lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else 0.0
-    print(f"instrument jam: {s.beats_planned} beats planned, {s.late_plans} late plans, "
-          f"{s.late_notes} late notes, {band.dispatcher.stats.sent} notes sent, "
-          f"dispatch lateness p99 {p99:.2f} ms", flush=True)
+    print(
+        f"instrument jam: {s.beats_planned} beats planned, {s.late_plans} late plans, "
+        f"{s.late_notes} late notes, {band.dispatcher.stats.sent} notes sent, "
+        f"dispatch lateness p99 {p99:.2f} ms",
+        flush=True,
+    )
     return 0
 
 

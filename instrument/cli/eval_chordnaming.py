@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     table = markdown_table(["method", "root", "root + triad type", "root + quality", "bass"], rows)
     print(table)
-    print(f"{tally.n} Roman numerals in {used} chorales; {len(failed)} analyses unusable")
+    print(f"{tally.n} Roman numerals in {used} chorales ({tally.transposed} transposed editions);"
+          f" {len(failed)} analyses unusable")  # fmt: skip
     if args.write:
         limit = f" --limit {args.limit}" if args.limit else ""
         md = f"""## Chord naming vs When in Rome (Bach chorales)
@@ -53,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
 Agreement of `instrument.harmony.naming.name_chord` with the Roman-numeral analyses of
 When in Rome (`Corpus/Early_Choral/Bach,_Johann_Sebastian/Chorales/NNN/analysis.txt`),
 aligned by offset with the music21 corpus scores; {tally.n} numerals in {used} chorales
-({len(failed)} analyses music21 could not align or parse). Reference chord = the
+({len(failed)} analyses music21 could not align or parse). {tally.transposed} corpus
+scores are transposed editions of the analysed chorale: their reference chords are
+transposed by the shift that best matches the numerals' bass notes to the lowest
+sounding notes (no chord naming involved, the same for every row). Reference chord = the
 numeral's root, quality (its pitch classes mapped to our nearest quality) and bass.
 "Triad type" compares major/minor/diminished/augmented/suspended families (a V7 named V
 counts); "quality" needs the exact quality (sevenths included). Chorales are
@@ -61,6 +65,12 @@ four-voice counterpoint: passing and suspended tones sound at many onsets, so th
 reading (the chord heard longest over the numeral) is the fairer one.
 
 {table}
+
+Where we differ from the analysts: {tally.rate("sixth_reading"):.1%} of the numerals are
+seventh chords over their third (ii6/5, iiø6/5) that the namer reads, as lead sheets do,
+as an added-sixth chord on the bass (F-A-C-D as F6, not Dm7/F; see
+`instrument/harmony/naming.py`); music21's `Chord.root()` follows the classical
+reading there. The other disagreements are not broken down here.
 
 Command: `instrument eval chord-naming --write{limit}`. Machine: 2-core CPU VM, no GPU.
 Date: 2026-11-22.

@@ -124,9 +124,11 @@ tokens). Perplexity per chord change on the held-out songs (the song end counted
 {args.n} distinct 4-bar progressions each, seed 0. Proposals come from the mood-shaped
 Markov proposer; rejection sampling keeps x with probability (p(x)/q(x))^(1-lam)/M.
 Acceptance rate = kept / proposed (duplicates of an earlier suggestion count as kept but
-are not shown). Diversity within each prompt's {args.n}: distinct progressions, distinct
-chord bigrams (distinct-2) and mean pairwise Hamming distance. Plausibility: mean
-chord-model log-probability per chord of the kept progressions against all proposals.
+are not shown, so the {args.n} shown are distinct by construction: "distinct
+progressions" only checks that). Diversity within each prompt's {args.n}: distinct chord
+bigrams (distinct-2) and mean pairwise Hamming distance (share of positions that
+differ). Plausibility: mean chord-model log-probability per chord of the kept
+progressions against all proposals.
 
 {table2}
 
@@ -137,7 +139,9 @@ Mood kept through the filter (share of minor-family chords):
 The text is read by a keyword lexicon only: no sentence-embedding model is used, because
 none was shown to help on this vocabulary and the lexicon's behaviour is inspectable.
 
-Command: `instrument train chordlm` then `instrument eval suggest --write`.
+The GRU is `models/chordlm-gru` (95,726 parameters; `model_card.json` has its training
+curve): `instrument train chordlm` with the defaults (`--epochs 20 --hidden 128
+--seed 0`), best validation epoch kept. Figures: `instrument eval suggest --write`.
 Machine: 2-core CPU VM, no GPU. Date: 2026-11-22.
 """
         write_section("results.md", "suggest", md)

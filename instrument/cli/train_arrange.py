@@ -15,7 +15,6 @@ import argparse
 import datetime
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -61,7 +60,12 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", choices=sorted(DATASET_ENSEMBLE), help="built-in data set")
     p.add_argument("--midi-dir", help="train on your own multitrack MIDI files (tracks = parts)")
     p.add_argument("--ensemble", help="ensemble to train for (default: the data set's)")
-    p.add_argument("--model", choices=["lstm", "bilstm"], default="lstm")
+    p.add_argument(
+        "--model",
+        choices=["lstm", "bilstm", "zone"],
+        default="lstm",
+        help="zone: only fit the zone split (also written when training lstm/bilstm)",
+    )
     p.add_argument("--data", help="music data folder (default ../shared/data)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=40, help="most teacher-forced epochs")
@@ -70,6 +74,7 @@ def register(subparsers) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--limit", type=int, help="use only the first N pieces of each split")
     p.add_argument("--out", help="checkpoint path (default models/<ensemble>-<model>.pt)")
+    p.add_argument("--init", help="go on training this checkpoint (same model and sizes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     for key in (
         "hidden",
@@ -121,12 +126,10 @@ def load_data(args) -> tuple[str, list, list, list, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
 
     from instrument.arrange import model as M
     from instrument.arrange import train as T
-    from instrument.arrange.zone import fit_boundaries
     from instrument.ensemble import load_ensemble
     from instrument.paths import MODELS
 
@@ -135,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
     cpu0 = time.process_time()
     ens_name, train_p, valid_p, test_p, split_info = load_data(args)
     ensemble = load_ensemble(ens_name)
+    if args.model == "zone":
+        path = write_zone(ensemble, train_p, args.dataset or "midi", split_info)
+        print(f"wrote {path}")
+        return 0
     if train_p and len(train_p[0].parts) != len(ensemble):
         raise InstrumentError(
             f"the data has {len(train_p[0].parts)} parts, ensemble "
@@ -146,6 +153,11 @@ def run(args: argparse.Namespace) -> int:
     for key in config:
         if getattr(args, key, None) is not None:
             config[key] = getattr(args, key)
+    init, init_card = None, None
+    if args.init:
+        prior, prior_config, init_card = M.load(Path(args.init), args.model, len(ensemble))
+        config.update({k: prior_config[k] for k in ("hidden", "layers", "embed")})
+        init = prior.state_dict()
     print(
         f"training {args.model} for {ensemble.name!r} ({len(ensemble)} parts): "
         f"{len(train_p)}/{len(valid_p)}/{len(test_p)} pieces, config {json.dumps(config)}"
@@ -162,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience,
         max_minutes=args.max_minutes,
         progress=not args.no_progress,
+        init=init,
     )
     train_minutes = (time.monotonic() - t0) / 60 - load_minutes
     cpu_minutes = (time.process_time() - cpu0) / 60
@@ -172,11 +185,6 @@ def run(args: argparse.Namespace) -> int:
         + (f", test accuracy {test_acc:.4f}" if test_acc is not None else "")
     )
 
-    boundaries = fit_boundaries(
-        np.concatenate([p.pitch for p in train_p]),
-        np.concatenate([p.part for p in train_p]),
-        len(ensemble),
-    )
     out = Path(args.out) if args.out else MODELS / f"{ensemble.name}-{args.model}.pt"
     card = {
         "ensemble": ensemble.name,
@@ -203,11 +211,16 @@ def run(args: argparse.Namespace) -> int:
         "train_cpu_minutes": round(cpu_minutes, 2),
         "load_minutes": round(load_minutes, 2),
         "threads": args.threads,
-        "command": "instrument train arrange " + _argv_tail(),
+        "command": command_line(args),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
     }
+    if init_card is not None:
+        card["initialised_from"] = {
+            k: init_card.get(k)
+            for k in ("command", "train_minutes", "train_cpu_minutes", "history", "date")
+        }
     if args.dataset == "pop":
         card["data"]["note"] = (
             "No five-part pop data set exists here: labels derived from POP909 by a fixed "
@@ -218,20 +231,7 @@ def run(args: argparse.Namespace) -> int:
         )
     M.save(out, args.model, model, config, card)
     if not args.out:
-        zone = MODELS / f"{ensemble.name}-zone.json"
-        zone.write_text(
-            json.dumps(
-                {
-                    "ensemble": ensemble.name,
-                    "boundaries": boundaries,
-                    "data": card["data"]["dataset"],
-                    "split": split_info,
-                    "method": "instrument.arrange.zone.fit_boundaries on the train split",
-                },
-                indent=1,
-            )
-            + "\n"
-        )
+        write_zone(ensemble, train_p, card["data"]["dataset"], split_info)
     print(
         f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {out.with_suffix('.json')}; "
         f"{train_minutes:.1f} min of training"
@@ -239,8 +239,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _argv_tail() -> str:
-    args = sys.argv[1:]
-    if "arrange" in args:
-        args = args[args.index("arrange") + 1 :]
-    return " ".join(args)
+def command_line(args: argparse.Namespace) -> str:
+    """The options this run was given, as a command that repeats it."""
+    parts = ["instrument train arrange"]
+    for key, value in vars(args).items():
+        if key in ("func", "command", "target") or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts.append(flag if value is True else f"{flag} {value}")
+    return " ".join(parts)
+
+
+def write_zone(ensemble, train_pieces, dataset: str, split_info: dict) -> Path:
+    """Fit the zone split on the training notes; write ``models/<ensemble>-zone.json``."""
+    import numpy as np
+
+    from instrument.arrange.zone import fit_boundaries, zone_path
+
+    pitches = np.concatenate([p.pitch for p in train_pieces])
+    parts = np.concatenate([p.part for p in train_pieces])
+    boundaries = fit_boundaries(pitches, parts, len(ensemble))
+    path = zone_path(ensemble)
+    data = {
+        "ensemble": ensemble.name,
+        "boundaries": boundaries,
+        "data": dataset,
+        "split": split_info,
+        "method": "instrument.arrange.zone.fit_boundaries on the train split",
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         "bigram_lambda": bigram.lam,
         "history": history,
         "seed": args.seed,
+        "machine": "2-core CPU VM (shared), torch CPU, 2 threads",
         "command": f"instrument train chordlm --epochs {args.epochs} --hidden {args.hidden} "
         f"--seed {args.seed}",
     }

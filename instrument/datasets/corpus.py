@@ -211,8 +211,11 @@ def _musicxml_without_harmony(path: Path) -> str:
 
     if path.suffix == ".mxl":
         with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith((".xml", ".musicxml"))
-                     and not n.startswith("META-INF")]
+            names = [
+                n
+                for n in z.namelist()
+                if n.endswith((".xml", ".musicxml")) and not n.startswith("META-INF")
+            ]
             if not names:
                 raise InstrumentError(f"no MusicXML inside {path}")
             text = z.read(names[0]).decode("utf-8", errors="replace")

@@ -31,7 +31,7 @@ from functools import cached_property
 from pathlib import Path
 
 from instrument.errors import InstrumentError
-from instrument.harmony.chords import Chord, parse_chord
+from instrument.harmony.chords import Chord, key_names, parse_chord
 
 HOLD = None  # a slot in ``Chart.bars`` that holds the previous chord ("-")
 _HEADER_RE = re.compile(r"([A-Za-z][\w ]*?)\s*:\s*(.*)")
@@ -154,7 +154,9 @@ class Chart:
         return Chart(bars, self.tempo, self.meter, self.title, None, self.sections, self.meta)
 
     def to_text(self, bars_per_line: int = 4) -> str:
-        """Serialise; ``parse_chart(chart.to_text()) == chart``."""
+        """Serialise; ``parse_chart(chart.to_text()) == chart``. Chords are spelled for the
+        chart's key when it has one (F# in E major, Gb in Db major)."""
+        names = key_names(self.key)
         lines = []
         if self.title:
             lines.append(f"title: {self.title}")
@@ -172,7 +174,7 @@ class Chart:
                 row = []
             if b in starts:
                 lines.append(f"[{starts[b]}]")
-            row.append(" ".join("-" if c is HOLD else c.name for c in bar))
+            row.append(" ".join("-" if c is HOLD else c.spell(names) for c in bar))
         lines.append("| " + " | ".join(row) + " |")
         return "\n".join(lines) + "\n"
 

@@ -6,6 +6,7 @@ numeral the reference chord is its root, quality and bass; ours is named from th
 of the chorale: at the numeral's onset (``onset``), and as the chord sounding longest
 over the numeral's span (``span``, passing tones then weigh less). Two baselines name the
 root from the same onset notes: the lowest note, and music21's ``Chord.root()``.
+Where the corpus score is a transposed edition, the reference is transposed to match.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CHORALES = Path("when-in-rome/Corpus/Early_Choral/Bach,_Johann_Sebastian/Chorale
 @dataclass
 class Tally:
     n: int = 0
+    transposed: int = 0  # chorales whose score is in another key than the analysis
     hits: Counter = field(default_factory=Counter)
 
     def add(self, **hits: bool) -> None:
@@ -60,6 +62,15 @@ def reference_chord(rn) -> Chord:
     return Chord(root, closest_quality(intervals), rn.bass().pitchClass)
 
 
+def transposition(refs: list[Chord], basses: list[int]) -> int:
+    """Semitones from the analysis's key to the score's (some music21 editions are
+    transposed): the shift that makes the numerals' bass notes agree most often with the
+    lowest sounding notes. It uses no chord naming, so it is the same for every method."""
+    votes = [sum((r.bass_pc + t) % 12 == b for r, b in zip(refs, basses, strict=True))
+             for t in range(12)]  # fmt: skip
+    return max(range(12), key=lambda t: (votes[t], t == 0))
+
+
 def score_chorale(folder: Path, tally: Tally) -> int:
     """Add one chorale's numerals to ``tally``; returns how many were scored."""
     import music21
@@ -72,17 +83,21 @@ def score_chorale(folder: Path, tally: Tally) -> int:
         (float(c.getOffsetInHierarchy(score)), float(c.quarterLength), c)
         for c in score.chordify().recurse().getElementsByClass("Chord")
     ]
-    numerals = list(analysis.recurse().getElementsByClass("RomanNumeral"))
-    count = 0
-    for rn in numerals:
+    aligned = []  # (numeral, start, end, onset chord)
+    for rn in analysis.recurse().getElementsByClass("RomanNumeral"):
         start = float(rn.getOffsetInHierarchy(analysis))
-        end = start + float(rn.quarterLength)
         at = [s for s in slices if s[0] <= start < s[0] + s[1]]
-        if not at:
-            continue
-        onset_chord = at[0][2]
+        if at:
+            aligned.append((rn, start, start + float(rn.quarterLength), at[0][2]))
+    if not aligned:
+        return 0
+    refs = [reference_chord(rn) for rn, *_ in aligned]
+    shift = transposition(refs, [min(p.midi for p in c.pitches) % 12 for *_, c in aligned])
+    tally.transposed += shift != 0
+    count = 0
+    for (_, start, end, onset_chord), ref in zip(aligned, refs, strict=True):
         pitches = [p.midi for p in onset_chord.pitches]
-        ref = reference_chord(rn)
+        ref = ref.transpose(shift)
         ours = name_chord(pitches)
         weights: Counter = Counter()
         for s0, dur, c in slices:
@@ -105,6 +120,11 @@ def score_chorale(folder: Path, tally: Tally) -> int:
             span_exact=same(span, "exact"),
             lowest_root=min(pitches) % 12 == ref.root,
             music21_root=onset_chord.root().pitchClass == ref.root,
+            # the same notes read as an added-sixth chord on the bass (ii6/5 as IV6)
+            sixth_reading=ours is not None
+            and ours.quality in ("6", "m6")
+            and ref.quality in ("m7", "m7b5")
+            and ref.root == (ours.root + 9) % 12,
         )
         count += 1
     return count

@@ -321,6 +321,24 @@ def _spell_above(root_name: str, pc: int, fallback: tuple[str, ...]) -> str:
     return fallback[pc] if "?" in name or name in ("Fb", "Cb", "E#", "B#") else name
 
 
+_SHARP_KEYS = {"G", "D", "A", "E", "B", "F#", "C#", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m"}
+_FLAT_KEYS = {"F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb", "Dm", "Gm", "Cm", "Fm", "Bbm", "Ebm", "Abm"}
+
+
+def key_names(key: str | None) -> tuple[str, ...] | None:
+    """The spelling table for a key like ``"E"``, ``"Bbm"`` or ``"F#:maj"`` (sharps for sharp
+    keys, flats for flat keys); None for C, A minor or an unknown key (default spelling)."""
+    if not key:
+        return None
+    k = key.strip().replace(":maj", "").replace(":min", "m").replace("minor", "m")
+    k = k.replace(" ", "").replace("major", "")
+    if k in _SHARP_KEYS:
+        return SHARP_NAMES
+    if k in _FLAT_KEYS:
+        return FLAT_NAMES
+    return None
+
+
 def _interval_degree(semitones: int) -> str:
     return ("1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7")[semitones % 12]
 

@@ -77,11 +77,18 @@ def chart_from_pop909(song: str | os.PathLike, title: str = "") -> Chart:
             break
         bars.append(bar_slots([chord_at(times[b + k]) for k in range(per_bar)]))
     tempo = 60.0 / float(np.median(np.diff(times)))
+    key = None
+    if (folder / "key_audio.txt").exists():
+        keys = read_spans(folder / "key_audio.txt")
+        if keys:  # "Gb:maj" -> "Gb", "E:min" -> "Em"
+            tonic, _, mode = keys[0][2].partition(":")
+            key = tonic + ("m" if mode.startswith("min") else "")
     return Chart(
         tuple(_trim(bars)),
         tempo=round(tempo, 1),
         meter=(per_bar, 4),
         title=title or f"POP909 {folder.name}",
+        key=key,
     )
 
 
@@ -157,5 +164,6 @@ def chart_from_musicxml(path: str | os.PathLike, title: str = "") -> Chart:
             i = int(np.searchsorted(times, t + 1e-6, side="right")) - 1
             beats.append(changes[i][1] if i >= 0 else NO_CHORD)
         bars.append(bar_slots(beats))
-    name = title or (score.metadata.title if score.metadata and score.metadata.title else p.stem)
+    name = title or (score.metadata.title if score.metadata and score.metadata.title else "")
+    name = name or p.stem.replace("_", " ")
     return Chart(tuple(_trim(bars)), tempo=tempo, meter=(num, den), title=str(name))

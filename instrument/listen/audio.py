@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,11 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """Audio file -> (float32 (frames, channels), sample rate). WAV, FLAC, OGG, ... (libsndfile)."""
     import soundfile
 
+    p = Path(path)
+    if not p.exists():
+        raise InstrumentError(f"audio file not found: {path}")
+    if p.is_dir():
+        raise InstrumentError(f"not an audio file (a directory): {path}")
     try:
         audio, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
     except FileNotFoundError:

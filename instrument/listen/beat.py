@@ -5,8 +5,9 @@ DBN (Böck, Krebs & Widmer 2016): the phase advances one frame per frame; at the
 beat the interval may change, with probability falling off exponentially in the tempo
 ratio. The beat state (phase 0) is rewarded in proportion to how far the onset
 novelty there exceeds a threshold, the other states are neutral, so spectral flux (high
-on every note, not only on beats) can drive it. Only the forward probabilities are kept (about 11,000 numbers), so
-memory is constant, and each decision uses the frames up to now.
+on every note, not only on beats) can drive it. Only the forward probabilities are
+kept (about 11,000 numbers), so memory is constant, and each decision uses the frames up
+to now.
 
 The next beat is *predicted* from the most probable state, so a beat is announced when
 it falls, not after it has been heard.
@@ -82,6 +83,36 @@ def _normalize(onset, out, mean, peak, k_mean, k_peak):
     return mean, peak
 
 
+@numba.njit(cache=True)
+def _announce(time, taus, phase, dt, delay, warmup, horizon, state, pred, announced):
+    """Predict the next beat at each frame; mark the frames that announce one.
+
+    A frame's novelty refers to ``delay`` before its end. A beat is announced when it is
+    predicted to fall before the next decision (the next frame, or for the last frame of
+    a call, the next call: ``horizon`` s), and not within 0.6 beats of the last one.
+    state: [last announced beat time, predicted next beat time], updated.
+    """
+    last, nxt = state[0], state[1]
+    n = len(time)
+    for k in range(n):
+        period = taus[k] * dt
+        p = time[k] - delay + (taus[k] - phase[k]) * dt
+        if phase[k] == 0:
+            p = time[k] - delay  # on a beat state right now
+        if p - last < 0.6 * period:
+            p = last + period  # already announced this one
+        nxt = p
+        pred[k] = p
+        if time[k] < warmup:
+            continue  # too little heard to place a beat
+        ahead = max(dt, horizon) if k == n - 1 else dt
+        if p <= time[k] + ahead:
+            last = p
+            announced[k] = True
+            nxt = p + period
+    state[0], state[1] = last, nxt
+
+
 @dataclass(frozen=True, slots=True)
 class Beat:
     """One announced beat. time: seconds; index: beats since the start; bpm: tempo then."""
@@ -97,13 +128,19 @@ class BeatTracker:
 
     fps: frames per second of the novelty. min_bpm/max_bpm: tempo range. prior_bpm and
     prior_octaves: a log-normal preference over tempo (centre, width in octaves) that
-    settles the octave when the music allows both (ballads at 70 BPM also pulse at 140).
+    settles the octave when the music allows both (ballads at 70 BPM also pulse at 140);
+    the centre is the geometric mean tempo of the POP909 train split (79 BPM; its spread is
+    0.36 octave, widened so 120 BPM songs are not pulled to 80). prior_weight: nats per
+    second of log-prior (0.6, chosen on all 91 POP909 valid songs: beat F 0.803 and
+    downbeat F 0.548, against 0.813 and 0.512 at 1.0). gain, threshold: the beat-state
+    weight exp(gain * (novelty - threshold)), novelty normalised to [0, 1] by its running
+    peak.
     onset_delay: seconds between a sound's start and the frame end where its novelty
     peaks (half the onset window), so beat times refer to the sound.
     """
 
     def __init__(self, fps: float, min_bpm: float = 40.0, max_bpm: float = 200.0,
-                 prior_bpm: float = 80.0, prior_octaves: float = 0.6, prior_weight: float = 1.0,
+                 prior_bpm: float = 79.0, prior_octaves: float = 0.6, prior_weight: float = 0.6,
                  transition_lambda: float = 100.0, gain: float = 4.0, threshold: float = 0.3,
                  onset_delay: float = 0.023):  # fmt: skip
         self.fps = float(fps)
@@ -129,6 +166,7 @@ class BeatTracker:
         self.gain = float(gain)
         self.threshold = float(threshold)
         self.onset_delay = float(onset_delay)
+        self.warmup = 1.0  # seconds of audio before the first beat is announced
         self._alpha = np.zeros(self.n_states)
         self._scratch = np.zeros(self.n_states)
         self.reset()
@@ -158,8 +196,13 @@ class BeatTracker:
         )
         return np.clip(a, 0.0, 1.0)
 
-    def process(self, onset: np.ndarray, time: np.ndarray) -> list[Beat]:
-        """Feed frames (novelty and frame-end times, seconds); returns beats announced."""
+    def process(self, onset: np.ndarray, time: np.ndarray, horizon: float = 0.0) -> list[Beat]:
+        """Feed frames (novelty and frame-end times, seconds); returns beats announced.
+
+        horizon: seconds until the caller's next call (its block length): beats predicted
+        to fall before then are announced now, with their predicted times, so a beat is
+        never announced late because the audio comes in large blocks.
+        """
         n = len(onset)
         if n == 0:
             return []
@@ -170,26 +213,21 @@ class BeatTracker:
         _forward(self._alpha, self._scratch, act, self.taus, self.offsets, self.trans,
                  self._lo, self._hi, self.gain, self.threshold, out_tau, out_phase,
                  out_conf)  # fmt: skip
+        taus = self.taus[out_tau]
+        announced = np.zeros(n, np.bool_)
+        pred = np.empty(n)
+        state = np.array([self._last_beat, self.next_beat_time])
+        _announce(time.astype(np.float64), taus, out_phase, 1.0 / self.fps, self.onset_delay,
+                  self.warmup, horizon, state, pred, announced)  # fmt: skip
+        self._last_beat, self.next_beat_time = float(state[0]), float(state[1])
+        self._period = float(taus[-1]) / self.fps
+        self.bpm = 60.0 / self._period
+        self.confidence = float(out_conf[-1])
         beats: list[Beat] = []
-        dt = 1.0 / self.fps
-        for k in range(n):
-            tau = self.taus[out_tau[k]]
-            period = tau * dt
-            # The frame's novelty refers to onset_delay before its end.
-            pred = time[k] - self.onset_delay + (tau - out_phase[k]) * dt
-            if out_phase[k] == 0:
-                pred = time[k] - self.onset_delay  # on a beat state right now
-            self._period = period
-            self.bpm = 60.0 / period
-            self.confidence = float(out_conf[k])
-            if pred - self._last_beat < 0.6 * period:
-                pred = self._last_beat + period  # already announced this one
-            self.next_beat_time = pred
-            if pred <= time[k] + dt:  # falls before the next decision: announce now
-                self._last_beat = pred
-                beats.append(Beat(pred, self._n_beats, self.bpm, self.confidence))
-                self._n_beats += 1
-                self.next_beat_time = pred + period
+        for k in np.flatnonzero(announced):
+            bpm = 60.0 * self.fps / float(taus[k])
+            beats.append(Beat(float(pred[k]), self._n_beats, bpm, float(out_conf[k])))
+            self._n_beats += 1
         return beats
 
     @property

@@ -65,7 +65,8 @@ class ChordModel:
 
     def save(self, path: str | os.PathLike, **card: object) -> None:
         d = {"treble": self.treble.tolist(), "bass": self.bass.tolist(),
-             "bias": self.bias.tolist(), "no_chord": self.no_chord, "scale": self.scale}  # fmt: skip
+             "bias": self.bias.tolist(), "no_chord": self.no_chord,
+             "scale": self.scale}  # fmt: skip
         Path(path).write_text(json.dumps(d | card, indent=1) + "\n")
 
     def _stack(self) -> np.ndarray:
@@ -88,7 +89,7 @@ class ChordModel:
         n = np.full((len(x), 1), self.no_chord)
         # Silence (all-zero chroma) gives no evidence for any triad: N then.
         silent = chroma.sum(axis=1) < 0.5
-        s[silent] = -1.0
+        s[silent] = self.no_chord - 10.0
         return np.hstack([n, s])
 
 
@@ -112,8 +113,11 @@ class ChordTracker:
         self.reset()
 
     def reset(self) -> None:
-        self._alpha = np.full(25, 1.0 / 25)
+        # Start sure of "no chord", so the first frames need real evidence to name one.
+        self._alpha = np.full(25, 0.1 / 24)
+        self._alpha[0] = 0.9
         self.index = 0
+        self.frame_chords = np.zeros(0, np.int64)  # chord index of each frame of the last call
 
     @property
     def label(self) -> str:
@@ -128,21 +132,53 @@ class ChordTracker:
         """
         if len(time) == 0:
             return []
-        s = self.model.scores(chroma, bass, self._w) * self.model.scale
+        prior = np.zeros(25)
         if key_prior is not None and self.key_weight:
-            s = s + self.key_weight * key_prior[None, :]
-        s -= s.max(axis=1, keepdims=True)
-        like = np.exp(s)
+            prior = self.key_weight * key_prior
         lo, hi = self.beat_window
-        since = time - last_beat
-        p = np.where((since >= lo) & (since <= hi), self.p_on, self.p_off)
-        best = np.empty(len(s), np.int64)
-        _chord_forward(self._alpha, like, p, best)
+        best = np.empty(len(time), np.int64)
+        _chord_track(chroma, bass, self._w, self._b, self.model.no_chord, self.model.scale,
+                     prior, time - last_beat, lo, hi, self.p_on, self.p_off, self._alpha,
+                     best)  # fmt: skip
+        self.frame_chords = best
         changes = []
         for k in np.flatnonzero(np.diff(np.concatenate([[self.index], best])) != 0):
             changes.append((float(time[k]), CHORD_LABELS[best[k]]))
         self.index = int(best[-1])
         return changes
+
+
+@numba.njit(cache=True)
+def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on, p_off,
+                 alpha, best):  # fmt: skip
+    """Score each frame (as ``ChordModel.scores``) and filter the chord HMM forward.
+
+    since: seconds from the latest beat to each frame; the change probability is p_on
+    within [lo, hi] of it, p_off elsewhere. alpha: (25,) forward state, updated.
+    """
+    n = chroma.shape[0]
+    like = np.empty((n, 25))
+    p = np.empty(n)
+    for k in range(n):
+        silent = chroma[k].sum() < 0.5
+        s = np.empty(25)
+        s[0] = no_chord
+        for i in range(24):
+            if silent:
+                s[1 + i] = no_chord - 10.0
+                continue
+            v = b[i]
+            for j in range(12):
+                v += w[i, j] * chroma[k, j] + w[i, 12 + j] * bass[k, j]
+            s[1 + i] = v
+        top = -1e300
+        for i in range(25):
+            s[i] = s[i] * scale + prior[i]
+            top = max(top, s[i])
+        for i in range(25):
+            like[k, i] = np.exp(s[i] - top)
+        p[k] = p_on if lo <= since[k] <= hi else p_off
+    _chord_forward(alpha, like, p, best)
 
 
 @numba.njit(cache=True)
@@ -172,6 +208,7 @@ class KeyTracker:
 
     def __init__(self, fps: float, half_life: float = 15.0):
         self.decay = 0.5 ** (1.0 / (half_life * fps))
+        self.every = max(1, int(fps / 4))  # re-decide the key four times a second
         prof = []
         for base in (KK_MAJOR, KK_MINOR):
             z = (base - base.mean()) / base.std()
@@ -183,6 +220,8 @@ class KeyTracker:
         self._acc = np.zeros(12)
         self.index = -1
         self.strength = 0.0
+        self._since = 0
+        self._prior = np.zeros(25)
 
     @property
     def label(self) -> str:
@@ -191,13 +230,15 @@ class KeyTracker:
         return f"{PITCH_NAMES[self.index % 12]}:{QUALITIES[self.index // 12]}"
 
     def process(self, chroma: np.ndarray, bass: np.ndarray) -> None:
-        if len(chroma) == 0:
-            return
         n = len(chroma)
-        w = self.decay ** np.arange(n - 1, -1, -1)
-        self._acc = self._acc * self.decay**n + w @ (chroma + 0.5 * bass)
-        if self._acc.sum() < 1e-6:
+        if n == 0:
             return
+        # Block sums decayed as a whole: exact enough for a 15 s half-life, and cheap.
+        self._acc = self._acc * self.decay**n + (chroma.sum(axis=0) + 0.5 * bass.sum(axis=0))
+        self._since += n
+        if self._since < self.every or self._acc.sum() < 1e-6:
+            return
+        self._since = 0
         z = self._acc - self._acc.mean()
         sd = z.std()
         if sd < 1e-9:
@@ -205,9 +246,13 @@ class KeyTracker:
         r = self._profiles @ (z / sd) / 12.0
         self.index = int(np.argmax(r))
         self.strength = float(r[self.index])
+        self._prior = self._chord_prior()
 
     def chord_prior(self) -> np.ndarray:
         """(25,) log-prior bonus for chords diatonic to the current key (0 for N)."""
+        return self._prior
+
+    def _chord_prior(self) -> np.ndarray:
         p = np.zeros(25)
         if self.index < 0:
             return p

@@ -102,6 +102,9 @@ def score(ref: Reference, est: Estimate) -> dict[str, float]:
     import mir_eval
 
     out: dict[str, float] = {}
+    minutes = ref.duration / 60.0
+    out["changes_per_min"] = (len(est.chord_labels) - 1) / minutes
+    out["ref_changes_per_min"] = (len(ref.chord_labels) - 1) / minutes
     eb = mir_eval.beat.trim_beats(np.sort(est.beats))
     rb = mir_eval.beat.trim_beats(ref.beats)
     out["beat_f"] = mir_eval.beat.f_measure(rb, eb)
@@ -131,7 +134,16 @@ def score(ref: Reference, est: Estimate) -> dict[str, float]:
 def pool(rows: list[dict[str, float]]) -> dict[str, float]:
     """Mean of the beat metrics over excerpts; chord WCSR pooled by duration."""
     out = {}
-    for k in ("beat_f", "cmlt", "amlt", "downbeat_f", "tempo_acc1", "tempo_acc2"):
+    for k in (
+        "beat_f",
+        "cmlt",
+        "amlt",
+        "downbeat_f",
+        "tempo_acc1",
+        "tempo_acc2",
+        "changes_per_min",
+        "ref_changes_per_min",
+    ):
         out[k] = float(np.mean([r[k] for r in rows]))
     for m in CHORD_METRICS:
         out[m] = sum(r[f"_hit_{m}"] for r in rows) / max(sum(r[f"_dur_{m}"] for r in rows), 1e-9)
@@ -140,7 +152,7 @@ def pool(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 60.0,
                     limit: int | None = None, baseline: bool = True, progress=None,
-                    **options) -> dict:  # fmt: skip
+                    ids: list[str] | None = None, **options) -> dict:  # fmt: skip
     """Render (cached) and score every song of a POP909 split, listener and baseline.
 
     Returns {"songs": [per-song rows], "listener": pooled, "baseline": pooled, ...}.
@@ -158,7 +170,7 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
         soundfonts = list_soundfonts()[:1]
     if not soundfonts:
         raise InstrumentError("no GM SoundFont found: install fluid-soundfont-gm (./setup.sh)")
-    ids = split_ids("pop909", split)[:limit]
+    ids = (ids or split_ids("pop909", split))[:limit]
     rows, base_rows = [], []
     for n, sid in enumerate(ids):
         song = pop909.load_song(pop909.song_dir(sid))
@@ -171,7 +183,7 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
                "bpm": est.bpm, "key": est.extra.get("key"), **score(ref, est)}  # fmt: skip
         rows.append(row)
         if baseline:
-            b = librosa_baseline(audio, sr)
+            b = cached_baseline(sid, s, duration, cond, audio, sr, librosa_baseline)
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
         if progress:
             progress(n + 1, len(ids), row)
@@ -181,3 +193,68 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
         out["baseline"] = pool(base_rows)
         out["baseline_songs"] = base_rows
     return out
+
+
+def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr, run):
+    """The baseline's estimate of one render, from the cache (it never changes)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from instrument.listen.renders import CACHE
+
+    key = hashlib.sha256(json.dumps([song_id, start, duration, asdict(cond)]).encode())
+    path = CACHE.parent / "baseline" / f"{song_id}-{key.hexdigest()[:10]}.json"
+    if path.exists():
+        d = json.loads(path.read_text())
+        return Estimate(np.array(d["beats"]), np.array(d["downbeats"]), d["bpm"],
+                        np.array(d["iv"]).reshape(-1, 2), d["labels"])  # fmt: skip
+    est = run(audio, sr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"beats": est.beats.tolist(), "downbeats": est.downbeats.tolist(),
+                                "bpm": est.bpm, "iv": est.chord_intervals.tolist(),
+                                "labels": est.chord_labels}))  # fmt: skip
+    return est
+
+
+def real_audio_report(folder=None) -> tuple[str, list[dict]]:
+    """Tempo, key and main chords the listener finds in ``real-audio/`` (no labels).
+
+    The trumpet recording is a loop, so it is also run looped four times, as it is meant
+    to be played.
+    """
+    import collections
+
+    from instrument.errors import InstrumentError
+    from instrument.listen.audio import read_audio
+    from instrument.paths import data_dir
+    from instrument.report import markdown_table
+
+    folder = folder or data_dir() / "real-audio"
+    files = sorted(folder.glob("*.ogg")) if folder.is_dir() else []
+    if not files:
+        raise InstrumentError(f"no recordings found in {folder}")
+    rows = []
+    for f in files:
+        audio, sr = read_audio(f)
+        runs = [("", audio)]
+        if "trumpet" in f.name:
+            runs.append((" (looped ×4)", np.tile(audio, (4, 1))))
+        for suffix, a in runs:
+            est = run_listener(a, sr)
+            dur = collections.Counter()
+            for (s, e), lab in zip(est.chord_intervals, est.chord_labels, strict=True):
+                dur[lab] += e - s
+            total = sum(dur.values())
+            top = ", ".join(f"{lab} {v / total:.0%}" for lab, v in dur.most_common(4))
+            rows.append({"file": f.stem + suffix, "seconds": round(len(a) / sr, 1),
+                         "bpm": round(est.bpm, 1), "key": est.extra["key"],
+                         "chords": top, "changes_per_min": round(
+                             60 * (len(est.chord_labels) - 1) / (len(a) / sr), 1)})  # fmt: skip
+    table = markdown_table(
+        ["recording", "s", "tempo found (BPM)", "key found", "main chords (share of time)",
+         "chord changes / min"],
+        [[r["file"], r["seconds"], r["bpm"], r["key"], r["chords"], r["changes_per_min"]]
+         for r in rows],
+    )  # fmt: skip
+    return table, rows

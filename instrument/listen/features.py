@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-import scipy.ndimage
+import scipy.fft
 import scipy.signal
-import scipy.sparse
 
 # Pitches (MIDI numbers) that feed the chroma: bass range and the rest.
 BASS_PITCHES = (28, 55)  # E1 .. F#3 (exclusive end)
@@ -82,15 +82,20 @@ class Frames:
 class FrameFeatures:
     """Mixdown, DC removal, framing and the two spectra, for one input sample rate.
 
-    sample_rate: Hz of the incoming audio. fps: analysis frames per second (the hop is
-    ``round(sample_rate / fps)``). Short window (~46 ms) for onsets, long (~186 ms) for
-    chroma, both ending at the newest sample.
+    sample_rate: Hz of the incoming audio; above 32 kHz it is decimated (anti-alias FIR,
+    causal) to about 22-24 kHz, which keeps everything up to 10 kHz and halves the FFTs.
+    fps: analysis frames per second (the hop is ``round(rate / fps)``). Short window
+    (~46 ms) for onsets, long (~186 ms) for chroma, both ending at the newest sample.
     """
 
     def __init__(self, sample_rate: float, fps: float = 100.0, chroma_every: int = 2):
         if not np.isfinite(sample_rate) or sample_rate < 8000:
             raise ValueError(f"sample rate {sample_rate} Hz is too low for listening")
-        self.sample_rate = float(sample_rate)
+        self.input_rate = float(sample_rate)
+        self.down = max(1, int(sample_rate // 22050))
+        sample_rate = self.input_rate / self.down
+        self._taps = scipy.signal.firwin(31, 0.9 / self.down).astype(np.float32)
+        self.sample_rate = float(sample_rate)  # the analysis rate
         self.hop = int(round(sample_rate / fps))
         self.fps = self.sample_rate / self.hop
         self.n_onset = _pow2(0.046 * sample_rate)
@@ -105,9 +110,12 @@ class FrameFeatures:
         fall = np.hanning(2 * (self.n_chroma - len(rise)))[self.n_chroma - len(rise) :]
         self._win_chroma = np.concatenate([rise, fall]).astype(np.float32)
         fb, fb_freqs = _log_filterbank(self.n_onset, sample_rate, 12, 30.0, 16000.0)
-        self._fb_t = scipy.sparse.csr_matrix(fb.T)  # (bands, bins): applied as fb_t @ mag.T
+        self._n_bins_on = int(np.flatnonzero(fb.any(axis=1)).max()) + 1
+        self._fb = np.ascontiguousarray(fb[: self._n_bins_on])  # only bins any band uses
         self._bass_bands = fb_freqs < 250.0
-        self._pitch_map_t = scipy.sparse.csr_matrix(_pitch_map(self.n_chroma, sample_rate).T)
+        pm = _pitch_map(self.n_chroma, sample_rate)
+        self._n_bins_ch = int(np.flatnonzero(pm.any(axis=1)).max()) + 1
+        self._pitch_map = np.ascontiguousarray(pm[: self._n_bins_ch])
         pitches = np.arange(24, 108)
         self._bass_fold = np.zeros((len(pitches), 12), np.float32)
         self._treble_fold = np.zeros((len(pitches), 12), np.float32)
@@ -117,35 +125,37 @@ class FrameFeatures:
             if TREBLE_PITCHES[0] <= p < TREBLE_PITCHES[1]:
                 self._treble_fold[j, p % 12] = 1.0
         # One-pole DC blocker (20 Hz corner): a DC offset must not read as bass energy.
-        r = float(np.exp(-2 * np.pi * 20.0 / sample_rate))
-        self._dc_b = np.array([1.0, -1.0])
-        self._dc_a = np.array([1.0, -r])
+        self._dc_r = float(np.exp(-2 * np.pi * 20.0 / self.input_rate))
         self.reset()
 
     def reset(self) -> None:
         self._hist = np.zeros(self.n_chroma, np.float32)  # newest samples, last = newest
         self._pending = np.zeros(0, np.float32)
-        self._dc_zi = np.zeros(1)
+        self._dc_state = np.zeros(2)  # last input, last output of the DC blocker
+        self._fir_hist = np.zeros(len(self._taps) - 1, np.float32)
+        self._fir_phase = np.zeros(1, np.int64)
         self._prev_bands = None
         self._n_frames = 0
-        self._last_chroma = np.zeros((1, 12), np.float32)
-        self._last_bass = np.zeros((1, 12), np.float32)
+        self._last_chroma = np.zeros(12, np.float32)
+        self._last_bass = np.zeros(12, np.float32)
 
     @property
     def frames_done(self) -> int:
         return self._n_frames
 
     def _mono(self, block: np.ndarray) -> np.ndarray:
-        x = np.asarray(block)
-        if x.ndim == 2:
-            x = x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
-        elif x.ndim != 1:
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[:, None]
+        elif x.ndim != 2:
             raise ValueError(f"audio block must be (frames,) or (frames, channels), not {x.shape}")
-        x = np.nan_to_num(x.astype(np.float64, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
-        # Anything louder than full scale is clipped like a converter would.
-        np.clip(x, -1.0, 1.0, out=x)
-        y, self._dc_zi = scipy.signal.lfilter(self._dc_b, self._dc_a, x, zi=self._dc_zi)
-        return y.astype(np.float32)
+        out = np.empty(len(x), np.float32)
+        _condition(x, out, self._dc_state, self._dc_r)
+        if self.down == 1:
+            return out
+        dec = np.empty(len(x) // self.down + 1, np.float32)
+        n = _decimate(out, self._taps, self._fir_hist, self._fir_phase, self.down, dec)
+        return dec[:n]
 
     def process(self, block: np.ndarray) -> Frames:
         x = np.concatenate([self._pending, self._mono(block)])
@@ -156,54 +166,164 @@ class FrameFeatures:
         s = np.concatenate([self._hist, x[: n * self.hop]])
         self._hist = s[-self.n_chroma :].copy()
         ends = len(s) - (n - 1 - np.arange(n)) * self.hop  # exclusive frame ends in s
-        view_on = np.lib.stride_tricks.sliding_window_view(s, self.n_onset)
-        view_ch = np.lib.stride_tricks.sliding_window_view(s, self.n_chroma)
-        fr_on = view_on[ends - self.n_onset] * self._win_onset
+        fr_on = _frames(s, ends, self._win_onset)
+        spec = scipy.fft.rfft(fr_on, axis=1)[:, : self._n_bins_on]
+        bands = np.abs(spec) @ self._fb
+        onset = np.empty(n, np.float32)
+        bass_onset = np.empty(n, np.float32)
+        energy = np.empty(n, np.float32)
+        if self._prev_bands is None:
+            self._prev_bands = np.log1p(100.0 * bands[0])
+        _flux(bands, self._prev_bands, self._bass_bands, fr_on, onset, bass_onset, energy)
 
-        mag = np.abs(np.fft.rfft(fr_on, axis=1)).astype(np.float32)
-        bands = np.log1p(100.0 * (self._fb_t @ mag.T).T)
-        prev = self._prev_bands if self._prev_bands is not None else bands[:1]
-        diff = np.maximum(np.diff(np.vstack([prev, bands]), axis=0), 0.0)
-        self._prev_bands = bands[-1:].copy()
-        onset = diff.sum(axis=1)
-        bass_onset = diff[:, self._bass_bands].sum(axis=1)
-
-        energy = np.sqrt(np.mean(fr_on**2, axis=1))
         index = self._n_frames + np.arange(n)  # global frame numbers
         fresh = np.flatnonzero(index % self.chroma_every == 0)
         chroma = np.empty((n, 12), np.float32)
         bass = np.empty((n, 12), np.float32)
         if len(fresh):
-            fr_ch = view_ch[ends[fresh] - self.n_chroma] * self._win_chroma
-            power = np.abs(np.fft.rfft(fr_ch, axis=1)).astype(np.float32) ** 2
-            pitch = np.sqrt((self._pitch_map_t @ power.T).T)
-            # Whiten across pitch: divide by a smooth spectral envelope, so that the timbre
-            # (a bright SoundFont, a dull microphone) does not decide the pitch classes.
-            env = scipy.ndimage.uniform_filter1d(pitch, 13, axis=1, mode="nearest")
-            pitch = np.log1p(pitch / (env + 1e-2 * env.max(axis=1, keepdims=True) + 1e-9))
-            pitch[energy[fresh] < SILENCE_RMS] = 0.0  # no pitch classes from the noise floor
-            new_c = _normalize_rows(pitch @ self._treble_fold)
-            new_b = _normalize_rows(pitch @ self._bass_fold)
-            # Each frame holds the latest chroma computed at or before it.
-            which = np.searchsorted(fresh, np.arange(n), side="right") - 1
-            held = which < 0
-            chroma[~held] = new_c[which[~held]]
-            bass[~held] = new_b[which[~held]]
-            chroma[held] = self._last_chroma
-            bass[held] = self._last_bass
-            self._last_chroma, self._last_bass = new_c[-1:], new_b[-1:]
+            fr_ch = _frames(s, ends[fresh], self._win_chroma)
+            spec = scipy.fft.rfft(fr_ch, axis=1)[:, : self._n_bins_ch]
+            pitch = np.sqrt((spec.real**2 + spec.imag**2) @ self._pitch_map)
+            new_c = np.empty((len(fresh), 12), np.float32)
+            new_b = np.empty((len(fresh), 12), np.float32)
+            _fold(pitch, energy[fresh] >= SILENCE_RMS, self._treble_fold, self._bass_fold,
+                  new_c, new_b)  # fmt: skip
         else:
-            chroma[:] = self._last_chroma
-            bass[:] = self._last_bass
+            new_c = new_b = np.zeros((0, 12), np.float32)
+        # Each frame holds the latest chroma computed at or before it.
+        _hold(fresh, new_c, new_b, self._last_chroma, self._last_bass, chroma, bass)
 
         t = (self._n_frames + 1 + np.arange(n)) * self.hop / self.sample_rate
         self._n_frames += n
         return Frames(t, onset, bass_onset, chroma, bass, energy)
 
 
-def _normalize_rows(x: np.ndarray) -> np.ndarray:
-    s = x.sum(axis=1, keepdims=True)
-    return np.where(s > 1e-6, x / np.maximum(s, 1e-12), 0.0).astype(np.float32)
+@numba.njit(cache=True)
+def _frames(s, ends, window):
+    """(len(ends), len(window)) windowed frames of ``s``, each ending before ``ends[i]``."""
+    n_win = len(window)
+    out = np.empty((len(ends), n_win), np.float32)
+    for i in range(len(ends)):
+        base = ends[i] - n_win
+        for j in range(n_win):
+            out[i, j] = s[base + j] * window[j]
+    return out
+
+
+@numba.njit(cache=True)
+def _hold(fresh, new_c, new_b, last_c, last_b, chroma, bass):
+    """Fill each frame with the newest chroma computed at or before it (last_*: in/out)."""
+    j = 0
+    for k in range(chroma.shape[0]):
+        if j < len(fresh) and fresh[j] == k:
+            last_c[:] = new_c[j]
+            last_b[:] = new_b[j]
+            j += 1
+        chroma[k] = last_c
+        bass[k] = last_b
+
+
+@numba.njit(cache=True)
+def _flux(bands, prev, bass_bands, frames, onset, bass_onset, energy):
+    """Log-compressed band magnitudes -> positive flux (all, bass) and frame RMS.
+
+    prev: the last frame's compressed bands, updated in place.
+    """
+    n, nb = bands.shape
+    for k in range(n):
+        total, low = 0.0, 0.0
+        for j in range(nb):
+            v = np.log1p(100.0 * bands[k, j])
+            d = v - prev[j]
+            if d > 0:
+                total += d
+                if bass_bands[j]:
+                    low += d
+            prev[j] = v
+        onset[k] = total
+        bass_onset[k] = low
+        e = 0.0
+        for j in range(frames.shape[1]):
+            e += frames[k, j] * frames[k, j]
+        energy[k] = np.sqrt(e / frames.shape[1])
+
+
+@numba.njit(cache=True)
+def _condition(x, out, state, r):
+    """Mix (n, ch) to mono, zero NaN, clip to full scale, remove DC; state: last x, y."""
+    xp, yp = state[0], state[1]
+    n, ch = x.shape
+    for i in range(n):
+        v = 0.0
+        for c in range(ch):
+            s = x[i, c]
+            if np.isnan(s):
+                s = 0.0
+            v += s
+        v = min(max(v / ch, -1.0), 1.0)  # +-inf clip to full scale too
+        y = v - xp + r * yp
+        xp, yp = v, y
+        out[i] = y
+    state[0], state[1] = xp, yp
+
+
+@numba.njit(cache=True)
+def _decimate(x, taps, hist, phase, down, out):
+    """Low-pass ``x`` with ``taps`` and keep every ``down``-th sample; returns the count.
+
+    hist: the last len(taps)-1 input samples of the previous call; phase[0]: where in
+    ``x`` the next kept sample falls. Both are updated.
+    """
+    m = len(taps) - 1
+    buf = np.concatenate((hist, x))
+    n_out = 0
+    i = phase[0]
+    while i < len(x):
+        acc = 0.0
+        for k in range(m + 1):
+            acc += taps[k] * buf[i + m - k]
+        out[n_out] = acc
+        n_out += 1
+        i += down
+    phase[0] = i - len(x)
+    hist[:] = buf[len(buf) - m :]
+    return n_out
+
+
+@numba.njit(cache=True)
+def _fold(pitch, voiced, treble_fold, bass_fold, chroma, bass):
+    """Semitone magnitudes (n, 84) -> whitened, log-compressed treble and bass chroma.
+
+    Each pitch is divided by the mean of its 13 neighbours (a smooth spectral envelope),
+    so the timbre (a bright SoundFont, a dull microphone) does not pick the pitch classes.
+    Rows of unvoiced frames (below the noise floor) are zero; others sum to 1.
+    """
+    n, p = pitch.shape
+    white = np.empty(p, np.float32)
+    for k in range(n):
+        peak = 0.0
+        for j in range(p):
+            lo, hi = max(0, j - 6), min(p, j + 7)
+            env = 0.0
+            for q in range(lo, hi):
+                env += pitch[k, q]
+            white[j] = env / (hi - lo)
+            peak = max(peak, white[j])
+        for j in range(p):
+            white[j] = np.log1p(pitch[k, j] / (white[j] + 1e-2 * peak + 1e-9))
+        for c in range(12):
+            chroma[k, c] = 0.0
+            bass[k, c] = 0.0
+        if not voiced[k]:
+            continue
+        for j in range(p):
+            for c in range(12):
+                chroma[k, c] += white[j] * treble_fold[j, c]
+                bass[k, c] += white[j] * bass_fold[j, c]
+        st, sb = chroma[k].sum(), bass[k].sum()
+        for c in range(12):
+            chroma[k, c] = chroma[k, c] / st if st > 1e-6 else 0.0
+            bass[k, c] = bass[k, c] / sb if sb > 1e-6 else 0.0
 
 
 def _empty_frames() -> Frames:

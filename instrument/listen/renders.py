@@ -35,8 +35,11 @@ class Condition:
     wet: float
 
     def describe(self) -> str:
-        noise = "no noise" if not np.isfinite(self.snr_db) else (
-            f"{'pink' if self.pink else 'white'} noise {self.snr_db:.0f} dB SNR")
+        noise = (
+            "no noise"
+            if not np.isfinite(self.snr_db)
+            else (f"{'pink' if self.pink else 'white'} noise {self.snr_db:.0f} dB SNR")
+        )
         room = "dry" if self.rt60 == 0 else f"reverb RT60 {self.rt60:.1f} s wet {self.wet:.2f}"
         return f"{self.soundfont}, gain {self.gain:.2f}, {noise}, {room}"
 

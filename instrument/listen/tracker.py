@@ -16,7 +16,7 @@ import numpy as np
 
 from instrument.listen.beat import BeatTracker
 from instrument.listen.chord import ChordModel, ChordTracker, KeyTracker
-from instrument.listen.features import FrameFeatures
+from instrument.listen.features import SILENCE_RMS, FrameFeatures
 from instrument.listen.meter import MeterTracker
 from instrument.paths import MODELS
 from instrument.timing import BeatState
@@ -73,18 +73,31 @@ class Listener:
     """
 
     def __init__(self, sample_rate: float, fps: float = 100.0, time_origin: float = 0.0,
-                 chord_model: str | Path | None = None, **beat_options: float):  # fmt: skip
+                 chord_model: str | Path | None = None, bass_emphasis: float = 3.0,
+                 meter_decay: float = 0.97, three_bias: float = 2.5,
+                 downbeat_bass: float = 0.0, downbeat_chroma: float = 0.0,
+                 chord_scale: float | None = None,
+                 **beat_options: float):  # fmt: skip
         self.sample_rate = float(sample_rate)
         self.features = FrameFeatures(sample_rate, fps)
         self.fps = self.features.fps
-        self.beats = BeatTracker(self.fps, onset_delay=self.features.n_onset / 2 / sample_rate,
+        delay = self.features.n_onset / 2 / self.features.sample_rate  # onset window centre
+        self.beats = BeatTracker(self.fps, onset_delay=delay,
                                  **beat_options)  # fmt: skip
-        self.meter = MeterTracker()
+        self.meter = MeterTracker(decay=meter_decay, three_bias=three_bias, onset_delay=delay,
+                                  bass_weight=downbeat_bass,
+                                  chroma_weight=downbeat_chroma)  # fmt: skip
         path = Path(chord_model) if chord_model else CHORD_MODEL
         model = ChordModel.load(path) if path.is_file() else ChordModel.templates()
+        if chord_scale is not None:  # how far one frame's evidence moves the chord HMM
+            model.scale = float(chord_scale)
         self.chords = ChordTracker(model)
         self.key = KeyTracker(self.fps)
         self.time_origin = float(time_origin)
+        # Beats in a band fall where the bass and the kick strike: low-band novelty counts
+        # extra, which keeps the tracker off syncopated upper-voice accents.
+        self.bass_emphasis = float(bass_emphasis)
+        self.silence_hold = 2.0  # seconds
         self.reset()
 
     def reset(self) -> None:
@@ -93,6 +106,7 @@ class Listener:
         self._bar = 0
         self._beat_count = -1.0  # beats since the first downbeat, at the last beat
         self._seen_downbeat = False
+        self._last_sound = -math.inf
         self._snapshot = _Snapshot(-math.inf, 0.0, 0.5, 4, 0.0, "N", "N")
 
     @property
@@ -107,16 +121,32 @@ class Listener:
         if n == 0:
             return []
         t = fr.time + self.time_origin
-        beats = self.beats.process(fr.onset, t)
+        horizon = len(block) / self.sample_rate  # the next block is due in this long
+        beats = self.beats.process(fr.onset + self.bass_emphasis * fr.bass_onset, t, horizon)
+        voiced = np.flatnonzero(fr.energy >= SILENCE_RMS)
+        if len(voiced):
+            self._last_sound = float(t[voiced[-1]])
+        # After a while of silence the band has stopped: the clock keeps time, but no
+        # beats are announced until something is heard again.
+        beats = [b for b in beats if b.time - self._last_sound < self.silence_hold]
         events: list[BeatEvent | ChordEvent] = []
-        # Frames are handed to the meter and chord trackers in runs between beats, so
-        # each sees the beats announced by then and nothing later.
+        # For chord gating, each frame sees the latest beat announced up to its time.
+        beat_times = np.array([b.time for b in beats])
+        j = np.searchsorted(beat_times, t, side="right") - 1
+        last_beat = np.where(j >= 0, beat_times[np.maximum(j, 0)] if len(beats) else 0.0,
+                             self._snapshot.last_beat_time)  # fmt: skip
+        self.key.process(fr.chroma, fr.bass_chroma)
+        for tc, label in self.chords.process(fr.chroma, fr.bass_chroma, t, last_beat,
+                                             self.key.chord_prior()):  # fmt: skip
+            events.append(ChordEvent(tc, label, self.key.label))
+        chords = self.chords.frame_chords
+        # Frames are handed to the meter in runs between beats, so each beat's place in
+        # the bar is decided from the beats before it.
         cuts = [int(np.searchsorted(t, b.time + 1e-9)) for b in beats]
         start = 0
-        last_beat = np.empty(n)
         for b, cut in zip([None, *beats], [*cuts, n], strict=True):
             if b is not None:
-                pos = self.meter.on_beat(b.time)
+                pos = self.meter.on_beat(b.time, 60.0 / b.bpm)
                 m = self.meter.beats_per_bar
                 if pos == 0:
                     if self._seen_downbeat:
@@ -125,25 +155,18 @@ class Listener:
                 self._beat_count = self._bar * m + pos if self._seen_downbeat else -1.0
                 events.append(BeatEvent(b.time, pos + 1, self._bar + 1, b.bpm, m, b.confidence))
             seg = slice(start, max(cut, start))
-            self.meter.add_frames(t[seg], fr.chroma[seg], fr.bass_chroma[seg], fr.bass_onset[seg])
+            self.meter.add_frames(t[seg], fr.chroma[seg], fr.bass_chroma[seg],
+                                  fr.bass_onset[seg], chords[seg], fr.onset[seg])  # fmt: skip
             start = max(cut, start)
-        # For chord gating, each frame sees the latest beat announced up to its time.
-        beat_times = np.array([b.time for b in beats])
-        prior_beat = self._snapshot.last_beat_time
-        for k in range(n):
-            j = np.searchsorted(beat_times, t[k], side="right") - 1
-            last_beat[k] = beat_times[j] if j >= 0 else prior_beat
-        self.key.process(fr.chroma, fr.bass_chroma)
-        for tc, label in self.chords.process(fr.chroma, fr.bass_chroma, t, last_beat,
-                                             self.key.chord_prior()):  # fmt: skip
-            events.append(ChordEvent(tc, label, self.key.label))
         events.sort(key=lambda e: e.t)
         self._snapshot = _Snapshot(
             last_beat_time=self.beats.last_beat_time,
             beat=self._beat_count,
             period=self.beats.period,
             beats_per_bar=self.meter.beats_per_bar,
-            confidence=self.beats.confidence,
+            confidence=self.beats.confidence
+            if t[-1] - self._last_sound < self.silence_hold
+            else 0.0,
             chord=self.chords.label,
             key=self.key.label,
         )
@@ -165,6 +188,11 @@ class Listener:
     def chord(self) -> str:
         """The current chord label (``N``, ``C:maj``, ``A:min``, ...)."""
         return self._snapshot.chord
+
+    @property
+    def meter_label(self) -> str:
+        """The time signature heard: 4/4, 3/4 or 6/8."""
+        return self.meter.label
 
     @property
     def key_label(self) -> str:

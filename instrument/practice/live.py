@@ -203,7 +203,7 @@ class TypedChords:
         if chord.root is None:
             return []
         bass = 48 + chord.bass_pc
-        upper = sorted(60 + (pc - 0) % 12 for pc in chord.pitch_classes)
+        upper = sorted(60 + pc for pc in chord.pitch_classes)
         return [bass] + upper
 
     def _read(self) -> None:

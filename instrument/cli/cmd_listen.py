@@ -1,0 +1,57 @@
+"""``instrument listen``: follow the beat, bar, tempo and chords of a file or a live input."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "listen",
+        help="track beats, bars, tempo and chords (live input or a file)",
+        description="Causal beat, downbeat, tempo, meter, chord and key tracking. Without "
+        "FILE, listens to the default input (or --input DEVICE); with FILE (wav, flac, "
+        "ogg, ...), runs the same causal code block by block, faster than real time.",
+    )
+    p.add_argument("file", nargs="?", metavar="FILE", help="audio file to analyse")
+    p.add_argument("--input", metavar="DEVICE", help="input device name or number (live)")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
+                   'change ({"t","chord"})')  # fmt: skip
+    p.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds")
+    p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from instrument.errors import InstrumentError
+    from instrument.listen.live import display_sink, json_sink, run_file, run_live
+
+    if args.list_devices:
+        import sounddevice as sd
+
+        for i, d in enumerate(sd.query_devices()):
+            if d["max_input_channels"] > 0:
+                print(f"{i}: {d['name']} ({d['max_input_channels']} in, "
+                      f"{d['default_samplerate']:.0f} Hz)")  # fmt: skip
+        return 0
+    if args.file and args.input:
+        raise InstrumentError("give either FILE or --input, not both")
+    if args.duration is not None and args.duration <= 0:
+        raise InstrumentError("--duration must be positive")
+    sink = json_sink() if args.json else display_sink()
+    try:
+        if args.file:
+            listener = run_file(args.file, sink)
+        else:
+            listener = run_live(sink, args.input, args.duration)
+    except BrokenPipeError:  # the reader (head, a pipe) went away: not an error
+        sys.stderr.close()
+        return 0
+    if not args.json:
+        st = listener.state(listener.time)
+        print(f"\n{st.tempo:.1f} BPM, {st.beats_per_bar} beats to the bar, last chord "
+              f"{listener.chord}, key {listener.key_label}", file=sys.stderr)  # fmt: skip
+    return 0

@@ -1,0 +1,109 @@
+"""Running the listener on a file or on a live input, and showing what it hears.
+
+Live: a sounddevice input stream whose callback only copies the block into a bounded
+queue (no analysis, no printing, no locks in the audio thread); the main thread takes
+blocks off the queue and runs the listener. If the analysis ever falls behind, whole
+blocks are dropped (and counted) rather than letting the queue grow.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+import numpy as np
+
+from instrument.errors import InstrumentError
+from instrument.listen.audio import blocks, read_audio
+from instrument.listen.tracker import BeatEvent, ChordEvent, Listener
+
+Sink = Callable[[list[BeatEvent | ChordEvent], Listener], None]
+
+
+def json_sink(out: TextIO = sys.stdout) -> Sink:
+    """One JSON line per beat and per chord change."""
+
+    def sink(events: list[BeatEvent | ChordEvent], listener: Listener) -> None:
+        for e in events:
+            out.write(json.dumps(e.to_json()) + "\n")
+        if events:
+            out.flush()
+
+    return sink
+
+
+def display_sink(out: TextIO = sys.stdout) -> Sink:
+    """A status line: tempo, a beat pulse per position in the bar, bar number, chord, key."""
+
+    def sink(events: list[BeatEvent | ChordEvent], listener: Listener) -> None:
+        beats = [e for e in events if isinstance(e, BeatEvent)]
+        if not beats:
+            return
+        b = beats[-1]
+        pulse = "".join("●" if i + 1 == b.beat else "○" for i in range(b.beats_per_bar))
+        out.write(f"\r{b.t:8.2f} s  {b.bpm:6.1f} BPM  {b.beats_per_bar}/4  bar {b.bar:4d} "
+                  f"beat {b.beat}  {pulse:<6} chord {listener.chord:<7} "
+                  f"key {listener.key_label:<7} conf {b.confidence:.2f} ")  # fmt: skip
+        out.flush()
+
+    return sink
+
+
+def run_file(path: str, sink: Sink, block: int = 1024) -> Listener:
+    """The causal listener over a file, block by block, as fast as it goes."""
+    audio, sr = read_audio(path)
+    listener = Listener(sr)
+    for b in blocks(audio, block):
+        sink(listener.process(b), listener)
+    return listener
+
+
+def run_live(sink: Sink, device: str | int | None = None, duration: float | None = None,
+             block: int = 512) -> Listener:  # fmt: skip
+    """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
+    import sounddevice as sd
+
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    try:
+        info = sd.query_devices(device, "input")
+    except (ValueError, sd.PortAudioError) as e:
+        raise InstrumentError(f"no audio input {device if device is not None else '(default)'}"
+                              f": {e}") from None  # fmt: skip
+    channels = max(1, min(2, int(info["max_input_channels"])))
+    blocks_q: queue.Queue[np.ndarray] = queue.Queue(maxsize=256)
+    dropped = [0]
+
+    def callback(indata, frames, time_info, status) -> None:  # audio thread: copy only
+        try:
+            blocks_q.put_nowait(indata.copy())
+        except queue.Full:
+            dropped[0] += 1
+
+    try:
+        stream = sd.InputStream(device=device, channels=channels, dtype="float32",
+                                blocksize=block, callback=callback)  # fmt: skip
+    except sd.PortAudioError as e:
+        raise InstrumentError(f"cannot open audio input {info['name']!r}: {e}") from None
+    listener = Listener(stream.samplerate)
+    heard = 0
+    with stream:
+        try:
+            while duration is None or heard < duration * stream.samplerate:
+                try:
+                    x = blocks_q.get(timeout=2.0)
+                except queue.Empty:
+                    raise InstrumentError(
+                        f"audio input {info['name']!r} delivers nothing"
+                    ) from None
+                heard += len(x)
+                sink(listener.process(x), listener)
+        except KeyboardInterrupt:
+            pass
+    if dropped[0]:
+        print(f"instrument: warning: {dropped[0]} input blocks dropped (analysis too slow)",
+              file=sys.stderr)  # fmt: skip
+    return listener
