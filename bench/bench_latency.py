@@ -1,13 +1,15 @@
 """Key-to-sound latency of `instrument play` beside plain FluidSynth, under JACK's dummy driver.
 
-A probe client sends note-ons at exact frames into each target's MIDI port and records its
-audio; the latency of a note is the distance in frames from the note-on to the first
-sample above a threshold. Both targets use the same SoundFont, program (piano: the app's
-ensemble is the quartet with every part set to program 0), gain and period. A dense
-phase (chords and runs at 20 notes/s, pedal, pitch bend) counts xruns for each.
+Both targets run side by side on one server. A probe client sends note-ons at exact
+frames into each target's MIDI port in turn and records their audio; the latency of a note
+is the distance in frames from the note-on to the first sample above a threshold. Both
+targets use the same SoundFont, program (piano: the app's ensemble is the quartet with
+every part set to program 0), gain and period. A dense phase (chords and runs at 20
+notes/s, pedal, pitch bend) alternates between them in slices and counts the xruns during
+each target's slices.
 
     .venv/bin/python bench/bench_latency.py [--notes 60] [--dense-seconds 300] [--display]
-        [--arranger lstm] [--write]
+        [--arranger lstm] [--rounds 10] [--write]
 """
 
 from __future__ import annotations
@@ -79,47 +81,80 @@ def wait_ports(probe: Probe, names: list[str], proc: subprocess.Popen, timeout=6
     raise SystemExit(f"ports {names} did not appear")
 
 
-def wait_silence(probe: Probe, seconds: float = 0.05, timeout: float = 5.0) -> None:
+def wait_silence(probe: Probe, channel: int, seconds: float = 0.05,
+                 timeout: float = 5.0) -> None:  # fmt: skip
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and probe.level(int(seconds * RATE)) > THRESHOLD / 10:
+    while (time.monotonic() < deadline
+           and probe.level(int(seconds * RATE), channel) > THRESHOLD / 10):  # fmt: skip
         time.sleep(0.01)
 
 
-def measure(name: str, start, notes: int, dense_seconds: float, seed: int) -> dict:
-    proc, midi_in, audio_out = start()
-    probe = Probe(f"probe-{name}", n_inputs=1, seconds=dense_seconds + notes * 1.0 + 30)
+def feed(probe: Probe, midi_in: str) -> None:
+    """Route the probe's MIDI to ``midi_in`` only."""
+    for port in probe.client.get_all_connections(probe.midi_out):
+        probe.client.disconnect(probe.midi_out, port)
+    probe.client.connect(probe.midi_out, midi_in)
+
+
+def latencies(probe: Probe, channel: int, notes: int, rng: np.random.Generator) -> np.ndarray:
+    """Single notes, one at a time after silence: ms from note-on to sound."""
+    sent = []
+    for _ in range(notes):
+        pitch = int(rng.integers(48, 84))
+        wait_silence(probe, channel)
+        sent.append(probe.send([0x90, pitch, 100], delay_frames=int(rng.integers(0, PERIOD))))
+        time.sleep(0.15)
+        probe.send([0x80, pitch, 0])
+        time.sleep(0.15)
+    wait_silence(probe, channel)
+    lat = onset_latencies(probe.audio()[:, channel], probe.start_frame, sent, THRESHOLD,
+                          early=PERIOD)  # fmt: skip
+    return lat * 1000.0 / RATE
+
+
+def measure(targets: list[tuple[str, tuple]], notes: int, dense_seconds: float, rounds: int,
+            seed: int) -> list[dict]:  # fmt: skip
+    """Both targets run side by side on one server for the whole measurement.
+
+    Latency is measured on each in turn; the dense phase alternates between them in
+    ``rounds`` slices, so that whatever else the machine is doing falls on both alike.
+    """
+    names = [name for name, _ in targets]
+    procs = [target for _, target in targets]
+    probe = Probe("probe", n_inputs=len(targets),
+                  seconds=2 * dense_seconds + len(targets) * notes * 0.5 + 60)  # fmt: skip
+    rng = np.random.default_rng(seed)
+    results = [{"name": n, "xruns": 0, "dense_notes": 0} for n in names]
     try:
         probe.activate()
-        wait_ports(probe, [midi_in, audio_out], proc)
-        probe.connect_to(midi_in, [audio_out])
-        rng = np.random.default_rng(seed)
-        sent = []
-        for _ in range(notes):
-            pitch = int(rng.integers(48, 84))
-            wait_silence(probe)
-            frame = probe.send([0x90, pitch, 100], delay_frames=int(rng.integers(0, PERIOD)))
-            sent.append(frame)
-            time.sleep(0.15)
-            probe.send([0x80, pitch, 0])
-            time.sleep(0.15)
-        wait_silence(probe)
-        lat = onset_latencies(probe.audio()[:, 0], probe.start_frame, sent, THRESHOLD,
-                              early=PERIOD)
-        xruns_before = probe.xruns
-        dense_notes = play_dense(probe, dense_seconds, rng)
-        xruns = probe.xruns - xruns_before
+        for (proc, midi_in, audio_out), channel in zip(procs, range(len(procs)), strict=True):
+            wait_ports(probe, [midi_in, audio_out], proc)
+            probe.client.connect(audio_out, probe.inputs[channel])
+        for k, (_, midi_in, _) in enumerate(procs):
+            feed(probe, midi_in)
+            ms = latencies(probe, k, notes, rng)
+            ok = ms[~np.isnan(ms)]
+            results[k].update(n=len(ok), missed=int(np.isnan(ms).sum()),
+                              median=float(np.median(ok)), p90=float(np.percentile(ok, 90)),
+                              max=float(ok.max()))  # fmt: skip
+        slice_seconds = dense_seconds / rounds
+        for _ in range(rounds):
+            for k, (_, midi_in, _) in enumerate(procs):
+                feed(probe, midi_in)
+                before = probe.xruns
+                results[k]["dense_notes"] += play_dense(probe, slice_seconds, rng)
+                results[k]["xruns"] += probe.xruns - before
     finally:
         probe.close()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    ms = lat[~np.isnan(lat)] * 1000.0 / RATE
-    return {"name": name, "n": len(ms), "missed": int(np.isnan(lat).sum()),
-            "median": float(np.median(ms)), "p90": float(np.percentile(ms, 90)),
-            "max": float(ms.max()), "xruns": xruns, "dense_notes": dense_notes,
-            "dense_seconds": dense_seconds}
+        for proc, _, _ in procs:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    for r in results:
+        r["dense_seconds"] = dense_seconds
+    return results
 
 
 def play_dense(probe: Probe, seconds: float, rng: np.random.Generator) -> int:
@@ -165,20 +200,19 @@ def main() -> None:
     ap.add_argument("--dense-seconds", type=float, default=300)
     ap.add_argument("--display", action="store_true", help="run the app with its stage window")
     ap.add_argument("--arranger", default="lstm")
+    ap.add_argument("--rounds", type=int, default=10,
+                    help="dense phase: slices alternating between the targets")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     args = ap.parse_args()
     soundfont = find_soundfont()
     with tempfile.TemporaryDirectory() as tmp, JackServer(name=f"bench-{os.getpid()}"):
         ensemble = bench_ensemble(Path(tmp))
-        results = [
-            measure("plain fluidsynth", lambda: start_plain(soundfont), args.notes,
-                    args.dense_seconds, args.seed),
-            measure(f"instrument play ({args.arranger}"
-                    f"{', display 60 fps' if args.display else ', no display'})",
-                    lambda: start_app(ensemble, args.arranger, args.display), args.notes,
-                    args.dense_seconds, args.seed),
-        ]
+        app_name = (f"instrument play ({args.arranger}"
+                    f"{', display 60 fps' if args.display else ', no display'})")
+        results = measure([("plain fluidsynth", start_plain(soundfont)),
+                           (app_name, start_app(ensemble, args.arranger, args.display))],
+                          args.notes, args.dense_seconds, args.rounds, args.seed)
     plain, app = results
     header = f"{'target':44} {'n':>4} {'median':>8} {'p90':>8} {'max':>8} {'xruns':>6}"
     print(header)
@@ -206,7 +240,8 @@ def write_report(results: list[dict], args: argparse.Namespace) -> None:
 JACK dummy driver, {RATE} Hz, {PERIOD}-frame periods; same SoundFont ({find_soundfont().name}),
 program (piano), gain 0.6. Latency = frames from the probe's note-on to the first output
 sample above {THRESHOLD}; both targets are measured the same way, so the difference is
-what the app adds. Dense phase: chords and runs at ~20 notes/s with pedal and pitch bend.
+what the app adds. Dense phase: chords and runs at ~20 notes/s with pedal and pitch bend,
+alternating between the two targets (both running throughout) in {args.rounds} slices each.
 
 {table}
 
@@ -216,7 +251,7 @@ p90 {app['p90'] - plain['p90']:+.3f} ms (target <= +1.0); xruns {app['xruns']} v
 
 Command: `.venv/bin/python bench/bench_latency.py --notes {args.notes} --dense-seconds
 {args.dense_seconds:.0f} --arranger {args.arranger}{' --display' if args.display else ''}
---write`. Machine: {platform.machine()} {os.cpu_count()}-core VM, Python
+--rounds {args.rounds} --write`. Machine: {platform.machine()} {os.cpu_count()}-core VM, Python
 {platform.python_version()}, no sound card. Date: {time.strftime('%Y-%m-%d')}.
 """
     key = "play-latency-display" if args.display else "play-latency"

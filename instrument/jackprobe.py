@@ -81,9 +81,11 @@ class Probe:
     def audio(self) -> np.ndarray:
         return self._buffer[: self._written]
 
-    def level(self, last_frames: int) -> float:
-        """Peak absolute level over the most recent ``last_frames`` recorded."""
+    def level(self, last_frames: int, channel: int | None = None) -> float:
+        """Peak absolute level over the most recent ``last_frames`` recorded (one input or all)."""
         a = self._buffer[max(0, self._written - last_frames) : self._written]
+        if channel is not None:
+            a = a[:, channel]
         return float(np.abs(a).max()) if len(a) else 0.0
 
     def close(self) -> None:

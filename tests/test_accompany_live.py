@@ -317,6 +317,7 @@ def test_jam_command_runs_with_a_chart(tmp_path, capsys):
             "none",
             "--duration",
             "3",
+            "--no-display",  # the terminal's bar lines are what this test reads
         ]
     )
     out = capsys.readouterr().out

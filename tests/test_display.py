@@ -16,11 +16,18 @@ from instrument.timing import BeatState
 
 @pytest.fixture(scope="module", autouse=True)
 def pygame_offscreen():
+    # Restored afterwards: later tests start commands that open the stage when a display
+    # (or this variable) is present.
+    before = os.environ.get("SDL_VIDEODRIVER")
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     pygame.display.init()
     pygame.font.init()
     yield
     pygame.display.quit()
+    if before is None:
+        os.environ.pop("SDL_VIDEODRIVER", None)
+    else:
+        os.environ["SDL_VIDEODRIVER"] = before
 
 
 def stage(size=(1280, 720)) -> tuple[pygame.Surface, StageModel]:

@@ -18,23 +18,10 @@ import time
 import numpy as np
 import pytest
 
-from instrument.listen.evaluate import Estimate, _spans, pop909_reference, run_listener, score
+from instrument.listen.evaluate import Estimate, _spans, run_listener, score
+from tests.conftest import EXCERPT_SECONDS as SECONDS
 
-SONG, START, SECONDS, SR = "017", 30.0, 20.0, 48000  # a valid-split song
-
-
-def _render(data_dir):
-    from instrument.datasets import pop909
-    from instrument.listen.renders import Condition, render_excerpt
-    from instrument.synth import list_soundfonts
-
-    fonts = [p for p in list_soundfonts() if p.name == "FluidR3_GM.sf2"] or list_soundfonts()
-    if not fonts:
-        pytest.skip("no GM SoundFont installed")
-    song = pop909.load_song(pop909.song_dir(SONG, data_dir))
-    cond = Condition(fonts[0].name, 0.4, np.inf, False, 0.0, 0.0)
-    audio = render_excerpt(song.midi_path, START, SECONDS, cond, fonts[0], SR)
-    return audio, pop909_reference(song, START, SECONDS)
+SR = 48000
 
 
 def _label_at(iv: np.ndarray, labels: list[str], times: np.ndarray) -> np.ndarray:
@@ -64,9 +51,9 @@ def _offset(live_beats: np.ndarray, changes: list, offline: Estimate) -> float:
 
 @pytest.mark.jack
 @pytest.mark.data
-def test_live_listen_follows_song_through_jack(jack_server, data_dir):
+def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
     jack = pytest.importorskip("jack")
-    audio, ref = _render(data_dir)
+    audio, ref = pop909_excerpt
     offline = run_listener(audio, SR)
     off_score = score(ref, offline)
 

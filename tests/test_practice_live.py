@@ -78,7 +78,7 @@ def test_practice_command_under_jack_with_midi_from_a_probe(jack_server, tmp_pat
     db = tmp_path / "h.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "instrument", "practice", str(chart), "--audio", "jack",
-         "--midi-api", "jack", "--history", str(db)],
+         "--midi-api", "jack", "--history", str(db), "--no-display"],  # reads the terminal
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
     )  # fmt: skip
     try:

@@ -77,3 +77,18 @@ def test_render_is_deterministic_and_matches_live_decisions(tmp_path):
     expected = arranger.assign_all([Note(p, v, on, end=off) for on, off, p, v, _ in
                                     sorted(a.notes, key=lambda n: (n[0], n[2]))])
     assert [n[4] for n in sorted(a.notes, key=lambda n: (n[0], n[2]))] == expected
+
+
+def test_render_with_the_offline_bilstm_plays_its_whole_file_plan(tmp_path):
+    src = tmp_path / "piece.mid"
+    make_piece(src, seed=7)
+    choir = load_ensemble("choir")
+    arranger = make_arranger("bilstm", choir)
+    rendering = render_file(src, choir, arranger, find_soundfont())
+    from instrument.arrange.base import Note
+
+    played = sorted(rendering.notes, key=lambda n: (n[0], n[2]))
+    # What the BiLSTM decides looking at the whole file at once, ends included.
+    expected = make_arranger("bilstm", choir).assign_all(
+        [Note(p, v, on, end=off) for on, off, p, v, _ in played])
+    assert [n[4] for n in played] == expected

@@ -37,12 +37,13 @@ from instrument.accompany.notes import (
     MELODY,
     PART_PROGRAMS,
     BandNote,
+    ChordTrack,
     tones_of,
 )
 from instrument.accompany.planner import BandPlanner
 from instrument.ensemble import CHANNELS, DRUM_CHANNEL, Ensemble
 from instrument.errors import InstrumentError
-from instrument.timing import BeatClock
+from instrument.timing import BeatClock, BeatState
 
 
 def band_channels(ensemble: Ensemble | None) -> dict[int, int]:
@@ -90,6 +91,7 @@ class ListenedChords:
 @dataclass
 class DispatchStats:
     sent: int = 0
+    stale: int = 0  # note-ons not sent: the clock had jumped past them by more than max_late
     lateness: list[float] = field(default_factory=list)  # seconds, per note-on
 
 
@@ -101,6 +103,10 @@ class Dispatcher:
     only sent if no newer note-on of the same key came since, so overlapping notes of one
     pitch never cut each other short. Events: (beat, order, kind 1 on / 0 off, channel,
     pitch, velocity, note id, part).
+
+    listeners: called as fn(on, pitch, velocity, part, channel, time) after every note the
+    synth was told to start or end (the display's roll). They run in the dispatcher's (or
+    the planner's) thread, so they must only enqueue.
     """
 
     def __init__(
@@ -109,11 +115,13 @@ class Dispatcher:
         clock: BeatClock,
         now: Callable[[], float] = time.monotonic,
         max_wait: float = 0.01,
+        max_late: float = 0.1,
     ):
         self.synth = synth
         self.clock = clock
         self.now = now
         self.max_wait = max_wait  # re-read the clock at least this often (tempo changes)
+        self.max_late = max_late  # s; a note-on later than this is dropped, not blurted out
         self._heap: list[tuple] = []
         self._cv = threading.Condition()
         self._order = itertools.count()
@@ -122,6 +130,7 @@ class Dispatcher:
         self._running = False
         self._thread: threading.Thread | None = None
         self.stats = DispatchStats()
+        self.listeners: list[Callable[[bool, int, int, int, int, float], None]] = []
 
     def start(self) -> None:
         self._running = True
@@ -159,9 +168,27 @@ class Dispatcher:
             for (ch, p), nid in list(self._latest.items())
             if nid >= 0 and self._part_of.get(nid) in parts
         ]
+        now = self.now()
         for ch, p in sounding:
+            part = self._part_of.pop(self._latest[(ch, p)], -1)
             self._latest[(ch, p)] = -1
             self.synth.noteoff(ch, p)
+            self._notify(False, p, 0, part, ch, now)
+
+    def clear(self) -> None:
+        """Forget every planned note (the band is stopped: nothing of it may sound later)."""
+        with self._cv:
+            self._heap.clear()
+        self._latest.clear()
+        self._part_of.clear()
+
+    def _notify(self, on: bool, pitch: int, velocity: int, part: int, channel: int,
+                t: float) -> None:
+        for fn in self.listeners:
+            try:
+                fn(on, pitch, velocity, part, channel, t)
+            except Exception:  # noqa: BLE001 - a broken listener must not stop the band
+                pass
 
     def pending(self) -> int:
         with self._cv:
@@ -187,16 +214,26 @@ class Dispatcher:
 
     def _send(self, ev: tuple, late: float) -> None:
         _, _, kind, ch, pitch, vel, nid, part = ev
-        if kind == 1:
+        if kind == 1 and late > self.max_late:  # the clock jumped past it: its off is moot
+            self.stats.stale += 1
+        elif kind == 1:
             self.synth.noteon(ch, pitch, vel)
+            old = self._latest.get((ch, pitch), -1)
             self._latest[(ch, pitch)] = nid
             self._part_of[nid] = part
             self.stats.sent += 1
             self.stats.lateness.append(late)
+            if self.listeners:
+                now = self.now()
+                if old >= 0:  # the same key struck again: for listeners the old note ends
+                    self._notify(False, pitch, 0, self._part_of.pop(old, part), ch, now)
+                self._notify(True, pitch, vel, part, ch, now)
         elif self._latest.get((ch, pitch)) == nid:
             self.synth.noteoff(ch, pitch)
             self._latest[(ch, pitch)] = -1
             self._part_of.pop(nid, None)
+            if self.listeners:
+                self._notify(False, pitch, 0, part, ch, self.now())
 
 
 @dataclass
@@ -247,6 +284,8 @@ class Band:
         self._running = False
         self._thread: threading.Thread | None = None
         self.on_plan: Callable[[int, list[BandNote]], None] | None = None  # display hook
+        # the sections asked for before the start (a chart's own): kept when rewinding
+        self._first_requests = list(planner.sections.requests)
 
     # -- MIDI callback side: append and return ---------------------------------------------
     def note_on(self, pitch: int, velocity: int, when: float | None = None) -> None:
@@ -277,6 +316,33 @@ class Band:
         for ch in set(self.channels.values()):
             self.synth.cc(ch, 123, 0)  # all notes off
 
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def rewind(self) -> None:
+        """Back to before the first beat, to start again (only while stopped: ``stop``).
+
+        The clock stands at its count-in, planned notes and the section requests made while
+        playing are gone (a chart's own ending stays), the planner forgets the phrase. With
+        fingered chords the followed chords are forgotten too (the next chord starts the
+        band again); a chart's chords stay.
+        """
+        if self._running:
+            raise InstrumentError("rewind the band only while it is stopped")
+        if hasattr(self.clock, "stop"):
+            self.clock.stop()
+        self.dispatcher.clear()
+        self.planner.sections.requests[:] = self._first_requests
+        self.planner.reset()
+        self._inbox.clear()
+        self._next_beat = None
+        self._chord = None
+        if self.detector is not None:
+            self.planner.chords = ChordTrack()
+            # the chord in force before the stop starts the band again at once
+            self.detector.played_at = self.now()
+
     # -- the worker ------------------------------------------------------------------------------
     def _beat(self, t: float) -> float:
         return self.clock.state(t).beat
@@ -302,6 +368,7 @@ class Band:
                 math.floor(state.beat) if state.beat >= 0 else math.ceil(state.beat - 1e-9)
             )
             self._next_beat = max(self._next_beat, -self.planner.count_in)
+        self._follow_jumps(state)
         while self._next_beat <= state.beat + self.lookahead:
             b = self._next_beat
             self._next_beat += 1
@@ -320,6 +387,20 @@ class Band:
             self._commit(notes, state.beat)
             if self.on_plan is not None:
                 self.on_plan(b, notes)
+
+    def _follow_jumps(self, state: BeatState) -> None:
+        """Keep planning where the clock is when it jumps (a listener re-counting the bar).
+
+        Beats wholly past are skipped, not planned late (and counted as late plans); after
+        a jump back, planning starts again from the clock's beat.
+        """
+        passed = math.floor(state.beat) - self._next_beat
+        if passed > 0:
+            self.stats.late_plans += passed
+            self._next_beat += passed
+        elif self._next_beat > state.beat + self.lookahead + 2:
+            self._next_beat = math.floor(state.beat) + 1
+            self.planner.forget_band_from(self._next_beat)
 
     def _drain(self, now: float) -> None:
         while self._inbox:

@@ -77,12 +77,16 @@ class Sections:
         return section, crash
 
     def end_beat(self) -> float:
-        """The first silent beat once an ending or stop is requested, else inf."""
+        """The first silent beat once an ending or stop is requested, else inf.
+
+        The earliest one counts: a stop asked for during a chart ends the band before the
+        chart's own ending (``at`` is silent from there on too)."""
+        end = math.inf
         for x, name in self.requests:
             if name in ("ending", "stop"):
                 change = (math.floor(x / self.bpb) + 1) * self.bpb
-                return change + (self.bpb if name == "ending" else 0)
-        return math.inf
+                end = min(end, change + (self.bpb if name == "ending" else 0))
+        return end
 
 
 class BandPlanner:

@@ -4,9 +4,13 @@ The keyboard plays through the usual live session (``instrument.live``: MIDI in,
 onto the ensemble, FluidSynth out). The band listens to the same MIDI stream and plays on
 the channels the ensemble leaves free. Chords come from the keyboard's lower zone
 (fingered, below ``--split``; the band starts on the first chord) or from ``--chart``
-(the band starts after a count-in). Commands on standard input, one per line:
-``t`` tap tempo, ``a`` / ``b`` main A / B (with a fill), ``e`` ending, ``s`` stop at the
-end of the bar, ``q`` quit.
+(the band starts after a count-in).
+
+By default the stage window shows the band's chord, the chords coming, bar, beat, tempo
+and the notes of the player and the band; its keys: F5 tap tempo, F6 start/stop the band,
+F7/F8 main A/B, F9 ending, Esc panic, Ctrl+Q quit, and the computer-keyboard piano. With
+``--no-display``, commands on standard input, one per line: ``t`` tap tempo, ``a`` / ``b``
+main A / B (with a fill), ``e`` ending, ``s`` stop at the end of the bar, ``q`` quit.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from instrument.cli.cmd_accompany import add_band_options
 def register(subparsers) -> None:
     p = subparsers.add_parser("jam", help="play live with the band (accompaniment, continuation)")
     add_band_options(p)
-    p.add_argument("--chart", default=None, help="chord chart to play (default: fingered chords)")
+    p.add_argument("--chart", default=None,
+                   help="chord chart to play: a .chart file, a built-in exercise, a MusicXML "
+                   "lead sheet or pop909:NNN (default: fingered chords)")
+    p.add_argument("--listen", nargs="?", const="default", default=None, metavar="DEVICE",
+                   help="follow the beat and chords heard on an audio input (default input "
+                   "if no DEVICE is named)")
     p.add_argument("--tempo", type=float, default=None, help="BPM (default: the chart's, or 100)")
     p.add_argument("--meter", type=int, default=None, help="beats per bar (default: chart or 4)")
     p.add_argument(
@@ -42,6 +51,10 @@ def register(subparsers) -> None:
         "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
     )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--no-display", action="store_true",
+                   help="no stage window: commands on standard input")
+    p.add_argument("--screenshot", default=None, metavar="PNG",
+                   help="save the stage as PNG at exit")
     p.add_argument(
         "--play-file",
         default=None,
@@ -59,20 +72,29 @@ def run(args: argparse.Namespace) -> int:
     from instrument.accompany.offline import chart_track
     from instrument.arrange import make_arranger
     from instrument.cli.cmd_accompany import make_planner
+    from instrument.cli.cmd_play import _display_available
     from instrument.ensemble import load_ensemble
-    from instrument.harmony.chart import load_chart
     from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
     from instrument.live.session import LiveSession
+    from instrument.practice.exercises import resolve_chart
     from instrument.synth import find_soundfont
 
     # The MIDI callback and the dispatcher need the GIL promptly while the planner samples
     # (the default switch interval is 5 ms).
     sys.setswitchinterval(0.0005)
-    chart = load_chart(args.chart) if args.chart else None
+    if not args.no_display and not _display_available():
+        print("instrument: no display found: running without the stage window", file=sys.stderr)
+        args.no_display = True
+    chart = resolve_chart(args.chart)[0] if args.chart else None
     tempo = args.tempo or (chart.tempo if chart else 100.0)
     bpb = args.meter or (chart.beats_per_bar if chart else 4)
     count_in = args.count_in if args.count_in or not chart else 1
-    clock = InternalClock(tempo, bpb, count_in_bars=count_in)
+    heard = None
+    if args.listen is not None:
+        from instrument.listen.stream import ListenStream
+
+        heard = ListenStream(None if args.listen == "default" else args.listen)
+    clock = heard if heard is not None else InternalClock(tempo, bpb, count_in_bars=count_in)
     chords = chart_track(chart) if chart else ChordTrack()
     args.count_in = count_in
     planner = make_planner(args, chords, bpb)
@@ -80,7 +102,14 @@ def run(args: argparse.Namespace) -> int:
         from instrument.accompany.offline import section_requests
 
         section_requests(chart, planner.sections)
-    detector = None if chart else FingeredChords(split=args.split)
+    if chart is not None:
+        detector = None
+    elif heard is not None:
+        from instrument.accompany.band import ListenedChords
+
+        detector = ListenedChords(heard.listener)
+    else:
+        detector = FingeredChords(split=args.split)
     ensemble = load_ensemble(args.ensemble)
     session = LiveSession(
         ensemble,
@@ -96,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         planner,
         detector,
         channels=band_channels(ensemble),
-        sync_start=chart is None,
+        sync_start=chart is None and heard is None,
     )
 
     def listen(data: list[int], t: float) -> None:  # MIDI thread: only enqueue
@@ -117,21 +146,28 @@ def run(args: argparse.Namespace) -> int:
         session.performer.raw_listeners.append(listen)
         band.setup_programs()
         band.start()
-        if chart is not None:
+        if heard is not None:
+            heard.open()
+        elif chart is not None:
             clock.start(time.monotonic() + 0.2)
+        keys = "commands: t a b e s q" if args.no_display else "F1 in the window: keys"
         print(
             f"instrument jam: {tempo:g} BPM, {bpb}/4, style {args.style}, chords from "
-            f"{'chart ' + args.chart if chart else f'keys below {args.split}'}; "
-            "commands: t a b e s q",
+            f"{_chord_source(args, chart)}; {keys}",
             flush=True,
         )
         if args.play_file:
             _feed_file(session, args.play_file)
-        _loop(band, clock, args.duration)
+        if args.no_display:
+            _loop(band, clock, args.duration)
+        else:
+            _stage(session, band, clock, chart is not None, args)
     except KeyboardInterrupt:
         pass
     finally:
         band.stop()
+        if heard is not None:
+            heard.close()
         session.close()
     s = band.stats
     lat = sorted(band.dispatcher.stats.lateness)
@@ -139,10 +175,19 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"instrument jam: {s.beats_planned} beats planned, {s.late_plans} late plans, "
         f"{s.late_notes} late notes, {band.dispatcher.stats.sent} notes sent, "
+        f"{band.dispatcher.stats.stale} stale notes dropped, "
         f"dispatch lateness p99 {p99:.2f} ms",
         flush=True,
     )
     return 0
+
+
+def _chord_source(args: argparse.Namespace, chart) -> str:
+    if chart is not None:
+        return f"chart {args.chart}" + (", beat heard" if args.listen else "")
+    if args.listen is not None:
+        return f"the audio input ({args.listen}): chords and beat heard"
+    return f"keys below {args.split}"
 
 
 def _loop(band, clock, duration: float | None) -> None:
@@ -174,6 +219,16 @@ def _loop(band, clock, duration: float | None) -> None:
                 band.request_section("stop")
         else:
             time.sleep(0.05)
+
+
+def _stage(session, band, clock, chart: bool, args: argparse.Namespace) -> None:
+    """The stage window: the jam view first, F4 for the play view (held chord named)."""
+    from instrument.display.jam import BAND_LEGEND, JamView
+    from instrument.display.stage import PlayView, run_stage
+
+    views = [JamView(band, clock, chart, args.split), PlayView()]
+    run_stage(session, duration=args.duration, screenshot=args.screenshot, views=views,
+              band_parts=BAND_LEGEND)
 
 
 def _bar_line(band, bar: int, bpb: int, tempo: float) -> str:

@@ -1,4 +1,10 @@
-"""``instrument practice CHART``: play a chord chart, get feedback per chord, keep history."""
+"""``instrument practice CHART``: play a chord chart, get feedback per chord, keep history.
+
+By default the stage window shows the chord to play and the next ones, bar, beat, tempo
+and pulse, the verdict on each chord (target and played, green or red, what was missing),
+an early/late meter and the running score (F6 starts again); ``--no-display`` prints the
+same feedback in the terminal.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,11 @@ def register(subparsers) -> None:
     p.add_argument("--soundfont", default=None)
     p.add_argument("--history", metavar="DB", help="history database (default in ~/.local)")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--no-display", action="store_true", help="feedback in the terminal only")
+    p.add_argument("--screenshot", default=None, metavar="PNG",
+                   help="save the stage as PNG at exit")
+    p.add_argument("--play-file", default=None, metavar="MIDI",
+                   help="play this MIDI file as if from the keyboard (time 0 = count-in start)")
     p.set_defaults(func=run)
 
 
@@ -68,27 +79,38 @@ def run(args: argparse.Namespace) -> int:
         strict_bass=args.strict_bass,
     )  # fmt: skip
     with History(args.history) as history:
-        session_id = history.start_session(exercise, chart.title, engine.tempo, args.wait)
+
+        def start_session() -> int:
+            return history.start_session(exercise, chart.title, engine.tempo, args.wait)
+
         print(f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
               + (", wait mode" if args.wait else ""), flush=True)  # fmt: skip
-        summary = _play(args, engine, history, session_id)
+        summary = _play(args, engine, history, start_session)
     return 0 if summary["chords"] else 1
 
 
-def _play(args, engine, history, session_id) -> dict:
+def _play(args, engine, history, start_session) -> dict:
     import signal
+    import sys
 
+    from instrument.cli.cmd_play import _display_available
     from instrument.practice.live import PracticeLoop, TypedChords, attach_live_session
 
     def stop(_sig, _frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if not args.no_display and not _display_available():
+        print("instrument: no display found: feedback in the terminal", file=sys.stderr)
+        args.no_display = True
     typed = args.midi_in == "none"
-    if typed and args.audio == "none":
-        loop = PracticeLoop(engine, history, session_id)
-        print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
-        TypedChords(loop).start()
+    if typed and args.audio == "none" and args.no_display:
+        loop = PracticeLoop(engine, history, start_session())
+        if args.play_file:
+            _feed_file(args.play_file, engine, lambda data: _put_message(loop, data))
+        else:
+            print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
+            TypedChords(loop).start()
         try:
             return loop.run(duration=args.duration)
         except KeyboardInterrupt:
@@ -113,8 +135,14 @@ def _play(args, engine, history, session_id) -> dict:
 
     try:
         live.start()
-        loop = PracticeLoop(engine, history, session_id, sound=sound)
-        if typed:
+        if args.play_file:
+            from instrument.display.stage import LocalKeys
+
+            _feed_file(args.play_file, engine, LocalKeys(live).send)
+        if not args.no_display:
+            return _stage(args, engine, history, start_session, live, sound)
+        loop = PracticeLoop(engine, history, start_session(), sound=sound)
+        if typed and not args.play_file:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
             TypedChords(loop, sound=sound).start()
         else:
@@ -127,6 +155,62 @@ def _play(args, engine, history, session_id) -> dict:
             return engine.summary()
     finally:
         live.close()
+
+
+def _stage(args, engine, history, start_session, live, sound) -> dict:
+    """The stage window: the practice view first, F4 for the play view (held chord named)."""
+    from instrument.display.practice import PracticeView
+    from instrument.display.stage import PlayView, run_stage
+    from instrument.practice.live import KeyEvent, TerminalView
+
+    view = PracticeView(engine, start_session, history.record, history.end_session, sound)
+
+    def listener(ev) -> None:  # MIDI thread: enqueue only
+        view.loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
+
+    live.performer.add_listener(listener)
+    try:
+        run_stage(live, duration=args.duration, screenshot=args.screenshot,
+                  views=[view, PlayView()])
+    except KeyboardInterrupt:
+        pass
+    summary = engine.summary()
+    TerminalView().summary(summary)
+    return summary
+
+
+def _feed_file(path: str, engine, send) -> None:
+    """Play a MIDI file into the session in real time, its time 0 at the count-in's start."""
+    import threading
+    import time
+
+    from instrument.midifile import keyboard_events, read_midi
+
+    events = keyboard_events(read_midi(path))  # read now: a bad file is a one-line error
+
+    def feed() -> None:
+        while engine.origin is None:  # the count-in starts when the window is up
+            time.sleep(0.005)
+        start = engine.origin
+        for t, data in events:
+            delay = start + t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            send(data)
+
+    threading.Thread(target=feed, name="play-file", daemon=True).start()
+
+
+def _put_message(loop, data: list[int]) -> None:
+    """A raw note message into a practice loop that has no live session."""
+    import time
+
+    from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
+    from instrument.practice.live import KeyEvent
+
+    msg = parse(data)
+    if msg is not None and msg.kind in (NOTE_ON, NOTE_OFF):
+        loop.put(KeyEvent(msg.kind == NOTE_ON, msg.a, msg.b, time.monotonic()))
 
 
 def report(args) -> int:

@@ -1,9 +1,14 @@
-"""The stage window: the main thread's loop of ``play`` (and of jam and practice).
+"""The stage window: the main thread's loop of ``play``, ``jam`` and ``practice``.
 
 Drawing runs here at up to 60 fps while MIDI and audio run in their own threads. The
 computer keyboard is a piano too: its notes go into the app's own MIDI input port (so they
 take exactly the path a keyboard's notes take) or, with no MIDI system, straight to the
 performer, which then has no other caller.
+
+A command hands the loop its views (``View``): ``play`` has the play view only, ``jam``
+its jam view and the play view, ``practice`` its practice view and the play view. F4
+cycles through them; a view needs what only its command sets up (a band, a chart), so a
+window never offers a mode its command cannot run.
 """
 
 from __future__ import annotations
@@ -82,19 +87,87 @@ def save_screenshot(surface: pygame.Surface, path: str | os.PathLike) -> Path:
     return p
 
 
+class View:
+    """One mode's share of the stage: the fields it fills, its keys and their help.
+
+    All methods run in the main thread, once per frame or per key; they must not block.
+    """
+
+    name = "play"
+    help: list[str] = []
+
+    def attach(self, model: StageModel) -> None:
+        """Once, when the window is open: hook the view's sources to the model."""
+
+    def enter(self, model: StageModel) -> None:
+        """Shown from now on: the panel starts empty, the view fills it each frame."""
+        model.mode, model.help_lines = self.name, list(self.help)
+        model.chord, model.chord_notes, model.next_chords = "", frozenset(), []
+        model.beat, model.pulse, model.caption, model.feedback = None, True, "", None
+
+    def frame(self, model: StageModel, now: float) -> None:
+        pass
+
+    def idle(self, model: StageModel, now: float) -> None:
+        """Each frame while another view is shown (work that may not wait, like storing)."""
+
+    def key(self, key: int, model: StageModel, now: float) -> bool:
+        """A key press the common keys did not take; True when this view used it. A
+        hidden view gets the keys the shown one leaves (the band obeys F6 in any view)."""
+        return False
+
+    def panic(self, model: StageModel, now: float) -> None:
+        """Esc: silence what this view's command added (the session is silenced anyway)."""
+
+    def close(self) -> None:
+        pass
+
+
+class PlayView(View):
+    """The play mode: the chord panel names what the hands hold."""
+
+    def frame(self, model: StageModel, now: float) -> None:
+        _name_held_chord(model)
+
+
+class CallbackView(View):
+    """A view from two plain functions (scripts and tests)."""
+
+    def __init__(self, name: str, on_frame=None, on_key=None):
+        self.name, self.on_frame, self.on_key = name, on_frame, on_key
+
+    def frame(self, model: StageModel, now: float) -> None:
+        if self.name == "play":
+            _name_held_chord(model)
+        if self.on_frame is not None:
+            self.on_frame(model, now)
+
+    def key(self, key: int, model: StageModel, now: float) -> bool:
+        return self.on_key is not None and bool(self.on_key(key))
+
+
 def run_stage(session, duration: float | None = None, screenshot: str | None = None,
               fps: int = 60, on_frame: Callable[[StageModel, float], None] | None = None,
-              on_key: Callable[[int], bool] | None = None, mode: str = "play") -> StageModel:
+              on_key: Callable[[int], bool] | None = None, mode: str = "play",
+              views: list[View] | None = None,
+              band_parts: list[str] | None = None) -> StageModel:
     """The window's loop until quit (Ctrl+Q or closing the window) or ``duration`` seconds.
 
-    on_frame(model, now): lets jam/practice fill their fields each frame.
-    on_key(key): mode-specific keys; returns True when it used the key.
+    views: the modes this command offers, the first shown first (F4 cycles). Without them,
+    one view from on_frame(model, now) and on_key(key) (True when it used the key).
+    band_parts: the legend's band (jam). screenshot: a PNG of the last frame.
     """
     from instrument.arrange import ARRANGERS
     from instrument.ensemble import available_ensembles
 
-    model = StageModel(session.performer.setup.ensemble, mode=mode)
+    if not views:
+        views = [PlayView()] if on_frame is None and on_key is None and mode == "play" \
+            else [CallbackView(mode, on_frame, on_key)]
+    model = StageModel(session.performer.setup.ensemble, mode=views[0].name)
+    model.band_parts = list(band_parts or [])
     session.performer.add_listener(model.on_note)
+    current = 0
+    views[current].enter(model)
     screen = open_window()
     keys = LocalKeys(session)
     held_keys: dict[int, int] = {}  # pygame key -> pitch it started
@@ -102,6 +175,8 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
     end = time.monotonic() + duration if duration else float("inf")
     next_health = 0.0
     try:
+        for view in views:  # now that the window is up (a practice count-in starts here)
+            view.attach(model)
         running = True
         while running and time.monotonic() < end:
             now = time.monotonic()
@@ -112,7 +187,9 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
                     mods = pygame.key.get_mods()
                     if event.key == pygame.K_q and mods & pygame.KMOD_CTRL:
                         running = False
-                    elif on_key is not None and on_key(event.key):
+                    elif event.key == pygame.K_F4:
+                        current = _next_view(views, current, model)
+                    elif any(v.key(event.key, model, now) for v in _shown_first(views, current)):
                         pass
                     elif event.key in PIANO_KEYS:
                         pitch = 12 * (model.octave + 1) + PIANO_KEYS[event.key]
@@ -122,16 +199,20 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
                     else:
                         _control_key(event.key, session, model, screen, keys, held_keys,
                                      available_ensembles(), list(ARRANGERS))
+                        if event.key == pygame.K_ESCAPE:
+                            for view in views:
+                                view.panic(model, now)
                 elif event.type == pygame.KEYUP and event.key in held_keys:
                     keys.send([0x80, held_keys.pop(event.key), 0])
             if now >= next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
                 _update_status(model, session)
                 next_health = now + 0.25
             model.update(now)
-            if mode == "play":
-                _name_held_chord(model)
-            if on_frame is not None:
-                on_frame(model, now)
+            for k, view in enumerate(views):
+                if k == current:
+                    view.frame(model, now)
+                else:
+                    view.idle(model, now)
             draw_stage(screen, model, now)
             pygame.display.flip()
             clock.tick(fps)
@@ -141,8 +222,25 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
         for pitch in held_keys.values():
             keys.send([0x80, pitch, 0])
         keys.close()
+        for view in views:
+            view.close()
         pygame.display.quit()
     return model
+
+
+def _shown_first(views: list[View], current: int) -> list[View]:
+    return [views[current]] + views[:current] + views[current + 1:]
+
+
+def _next_view(views: list[View], current: int, model: StageModel) -> int:
+    if len(views) == 1:
+        model.status.message = "play only here: jam is `instrument jam`, practice " \
+            "`instrument practice CHART`"
+        return current
+    current = (current + 1) % len(views)
+    views[current].enter(model)
+    model.status.message = f"view: {views[current].name}"
+    return current
 
 
 def _name_held_chord(model: StageModel) -> None:
@@ -163,6 +261,7 @@ def _update_status(model: StageModel, session) -> None:
     s.latency_ms, s.xruns, s.cpu_load, s.over_budget = (h.latency_ms, h.xruns, h.cpu_load,
                                                         h.over_budget)
     s.arranger = session.performer.setup.arranger.name
+    s.decide_p99_ms = session.performer.counters.decision_percentiles()[1]
     if h.midi.state == "lost":
         model.release_all(time.monotonic())
 

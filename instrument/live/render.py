@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instrument.arrange.base import Arranger
+from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import Ensemble
 from instrument.live.performer import NoteEvent, Performer
 from instrument.midifile import keyboard_events, read_midi
@@ -32,6 +32,8 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
                 tail: float = 1.5) -> Rendering:
     """Arrange and render a MIDI file as if it were played live."""
     events = keyboard_events(read_midi(path))
+    if hasattr(arranger, "plan"):  # an offline arranger sees the whole file first
+        arranger.plan(file_notes(events))
     now = [0.0]
     synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
     performer = Performer(synth, ensemble, arranger, clock=lambda: now[0])
@@ -67,3 +69,19 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
     finally:
         synth.close()
     return Rendering(np.concatenate(chunks), sample_rate, notes, performer)
+
+
+def file_notes(events: list[tuple[float, list[int]]]) -> list[Note]:
+    """The notes of a keyboard event stream in playing order, each with its release time."""
+    notes: list[Note] = []
+    open_notes: dict[int, list[int]] = {}  # pitch -> indices of notes still held
+    for t, data in events:
+        status = data[0] & 0xF0
+        if status == 0x90 and data[2] > 0:
+            open_notes.setdefault(data[1], []).append(len(notes))
+            notes.append(Note(data[1], data[2], t))
+        elif status in (0x80, 0x90) and open_notes.get(data[1]):
+            i = open_notes[data[1]].pop(0)
+            n = notes[i]
+            notes[i] = Note(n.pitch, n.velocity, n.time, end=t)
+    return notes

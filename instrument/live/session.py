@@ -6,6 +6,7 @@ audio callback (FluidSynth's thread, or PortAudio's with ``audio="sounddevice"``
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,17 @@ def choose_audio(requested: str) -> str:
     if os.environ.get("PULSE_SERVER") or (runtime and Path(runtime, "pulse/native").exists()):
         return "pulseaudio"
     return "alsa"
+
+
+def over_budget(arranger) -> int:
+    """Notes the arranger's budget guard gave to the zone split instead of the model.
+
+    ``LSTMArranger.fallbacks``; the BiLSTM's live notes go to its online arranger.
+    """
+    n = getattr(arranger, "fallbacks", None)
+    if n is None:
+        n = getattr(getattr(arranger, "online", None), "fallbacks", 0)
+    return int(n)
 
 
 @dataclass
@@ -83,6 +95,11 @@ class LiveSession:
     # -- start/stop --------------------------------------------------------------------------
     def start(self) -> None:
         self._open_io()
+        # Everything loaded so far (models, libraries) lives as long as the session: out of
+        # the collector's sight, a full collection no longer walks it while holding the GIL
+        # that the MIDI callback in the audio thread is waiting for.
+        gc.collect()
+        gc.freeze()
 
     def _open_io(self) -> None:
         midi_api = None if self._want_midi == "none" else choose_api(self._midi_api)
@@ -223,7 +240,7 @@ class LiveSession:
                 cpu = 0.0
         arranger = self.performer.setup.arranger
         return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._xruns,
-                      cpu_load=cpu, over_budget=int(getattr(arranger, "over_budget", 0)))
+                      cpu_load=cpu, over_budget=over_budget(arranger))
 
     def close(self) -> None:
         """Silence everything, then shut down input, audio and synth. Safe to call twice."""

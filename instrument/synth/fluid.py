@@ -25,6 +25,75 @@ _write_float = fluidsynth.cfunc(
     ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1),
 )  # fmt: skip
 
+
+def _held_gil(name: str, *argtypes) -> Callable[..., int]:
+    """A FluidSynth function called without releasing the GIL.
+
+    These calls take microseconds. Through a plain CDLL every call would release the GIL
+    and take it back, and each taking back can wait for whatever thread grabbed it
+    meanwhile (the display drawing, a planner): in JACK's process thread that wait is an
+    xrun. Holding the GIL makes one event cost one GIL acquisition, at the callback's entry.
+    """
+    lib = ctypes.PyDLL(fluidsynth._fl._name, handle=fluidsynth._fl._handle)
+    fn = getattr(lib, name)
+    fn.argtypes, fn.restype = list(argtypes), ctypes.c_int
+    return fn
+
+
+_P, _I = ctypes.c_void_p, ctypes.c_int
+_noteon = _held_gil("fluid_synth_noteon", _P, _I, _I, _I)
+_noteoff = _held_gil("fluid_synth_noteoff", _P, _I, _I)
+_cc = _held_gil("fluid_synth_cc", _P, _I, _I, _I)
+_pitch_bend = _held_gil("fluid_synth_pitch_bend", _P, _I, _I)
+_program_change = _held_gil("fluid_synth_program_change", _P, _I, _I)
+_event_type = _held_gil("fluid_midi_event_get_type", _P)
+_event_channel = _held_gil("fluid_midi_event_get_channel", _P)
+_event_key = _held_gil("fluid_midi_event_get_key", _P)
+_event_value = _held_gil("fluid_midi_event_get_value", _P)
+
+_LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+_set_log_function = fluidsynth.cfunc(
+    "fluid_set_log_function", ctypes.c_void_p,
+    ("level", ctypes.c_int, 1), ("fun", _LOG_FN, 1), ("data", ctypes.c_void_p, 1),
+)  # fmt: skip
+FLUID_PANIC, FLUID_ERR = 0, 1
+_errors: list[str] = []  # FluidSynth's latest error messages, for our own one-line errors
+_log_handlers: list = []  # the ctypes callbacks, kept alive for as long as the library
+
+
+def _keep_error(_level: int, message: bytes | None, _data: int) -> None:
+    del _errors[:-7]
+    _errors.append((message or b"").decode("utf-8", "replace").strip())
+
+
+def quiet_fluidsynth_logs() -> None:
+    """FluidSynth (and the GLib-based DLS loader it tries next) print to the terminal; a
+    damaged SoundFont would bury our one-line error under their lines. Their errors are
+    kept for our messages instead, their other log levels dropped. Idempotent."""
+    if _log_handlers:
+        return
+    handler = _LOG_FN(_keep_error)
+    _log_handlers.append(handler)
+    _set_log_function(FLUID_PANIC, handler, None)
+    _set_log_function(FLUID_ERR, handler, None)
+    for level in (2, 3, 4):  # warnings, info, debug: discarded (NULL function)
+        _set_log_function(level, _LOG_FN(), None)
+    try:
+        glib = ctypes.CDLL("libglib-2.0.so.0")
+    except OSError:
+        return
+    glib_handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                    ctypes.c_void_p)(lambda _d, _l, m, _u: _keep_error(1, m, 0))
+    _log_handlers.append(glib_handler)
+    glib.g_log_set_default_handler.restype = ctypes.c_void_p
+    glib.g_log_set_default_handler(glib_handler, None)
+
+
+def _fluid_reason() -> str:
+    """The first thing FluidSynth complained about since ``_errors`` was cleared."""
+    return f" ({_errors[0]})" if _errors else ""
+
+
 CC_MOD_WHEEL, CC_VOLUME, CC_PAN, CC_SUSTAIN = 1, 7, 10, 64
 CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
 N_CHANNELS = 16
@@ -41,6 +110,7 @@ class Synth:
     def __init__(self, soundfont: str | os.PathLike, sample_rate: int = 48000, gain: float = 0.6,
                  outputs_per_channel: bool = False):
         self.soundfont = check_soundfont(soundfont)
+        quiet_fluidsynth_logs()
         self.sample_rate = sample_rate
         settings: dict[str, object] = {}
         if outputs_per_channel:  # one stereo output per MIDI channel, i.e. per part
@@ -48,10 +118,12 @@ class Synth:
         self._fs = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=N_CHANNELS,
                                     **settings)
         self.outputs_per_channel = outputs_per_channel
+        _errors.clear()
         self.sfid = self._fs.sfload(str(self.soundfont))
         if self.sfid == -1:
             self._fs.delete()
-            raise InstrumentError(f"FluidSynth could not load SoundFont {self.soundfont}")
+            raise InstrumentError(f"FluidSynth could not load SoundFont {self.soundfont}"
+                                  f"{_fluid_reason()}")  # fmt: skip
         self.ensemble: Ensemble | None = None
         self._driver_started = False
 
@@ -71,9 +143,10 @@ class Synth:
     def set_soundfont(self, soundfont: str | os.PathLike) -> None:
         """Swap the SoundFont: the new one is loaded before the old one is dropped."""
         path = check_soundfont(soundfont)
+        _errors.clear()
         new_id = self._fs.sfload(str(path))
         if new_id == -1:
-            raise InstrumentError(f"FluidSynth could not load SoundFont {path}")
+            raise InstrumentError(f"FluidSynth could not load SoundFont {path}{_fluid_reason()}")
         old_id, self.sfid, self.soundfont = self.sfid, new_id, path
         if self.ensemble is not None:
             self.set_ensemble(self.ensemble)
@@ -115,16 +188,15 @@ class Synth:
 
         def handle(_data: int, event: int) -> int:
             try:
-                kind = fluidsynth.fluid_midi_event_get_type(event)
-                ch = fluidsynth.fluid_midi_event_get_channel(event)
+                kind = _event_type(event)
+                ch = _event_channel(event)
                 if kind == 0xE0:  # FluidSynth keeps the 14-bit bend in param 1
-                    value = fluidsynth.fluid_midi_event_get_key(event)
+                    value = _event_key(event)
                     on_message([kind | ch, value & 0x7F, value >> 7])
                 elif kind in (0xC0, 0xD0):
-                    on_message([kind | ch, fluidsynth.fluid_midi_event_get_key(event)])
+                    on_message([kind | ch, _event_key(event)])
                 else:
-                    on_message([kind | ch, fluidsynth.fluid_midi_event_get_key(event),
-                                fluidsynth.fluid_midi_event_get_value(event)])
+                    on_message([kind | ch, _event_key(event), _event_value(event)])
             except Exception:  # noqa: BLE001 - never let an exception into the audio thread
                 pass
             return 0
@@ -168,20 +240,20 @@ class Synth:
 
     # -- real-time path ----------------------------------------------------------------------
     def noteon(self, channel: int, pitch: int, velocity: int) -> None:
-        fluidsynth.fluid_synth_noteon(self._fs.synth, channel, pitch, velocity)
+        _noteon(self._fs.synth, channel, pitch, velocity)
 
     def noteoff(self, channel: int, pitch: int) -> None:
-        fluidsynth.fluid_synth_noteoff(self._fs.synth, channel, pitch)
+        _noteoff(self._fs.synth, channel, pitch)
 
     def cc(self, channel: int, control: int, value: int) -> None:
-        fluidsynth.fluid_synth_cc(self._fs.synth, channel, control, value)
+        _cc(self._fs.synth, channel, control, value)
 
     def pitch_bend(self, channel: int, value14: int) -> None:
         """value14: the raw 14-bit MIDI value, 0..16383 (8192 = centre)."""
-        fluidsynth.fluid_synth_pitch_bend(self._fs.synth, channel, value14)
+        _pitch_bend(self._fs.synth, channel, value14)
 
     def program(self, channel: int, program: int) -> None:
-        fluidsynth.fluid_synth_program_change(self._fs.synth, channel, program)
+        _program_change(self._fs.synth, channel, program)
 
     def panic(self) -> None:
         """All notes and sounds off, sustain up, on every channel."""
