@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--wait", action="store_true", help="the chart waits for the right chord")
     p.add_argument("--count-in", type=int, default=1, help="bars of count-in (default 1)")
     p.add_argument("--no-metronome", action="store_true")
+    p.add_argument("--listen", nargs="?", const="default", default=None, metavar="DEVICE",
+                   help="hear the chords played on an audio input (a microphone by an "
+                   "instrument) instead of reading MIDI; judged as major/minor triads")
     p.add_argument("--strict-bass", action="store_true", help="inversions count as wrong")
     p.add_argument(
         "--midi-in",
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     engine = PracticeEngine(
         chart, tempo_scale=args.tempo_scale, section=section, loops=args.loops,
         wait=args.wait, count_in_bars=args.count_in, metronome=not args.no_metronome,
-        strict_bass=args.strict_bass,
+        strict_bass=args.strict_bass, heard=args.listen is not None,
     )  # fmt: skip
     with History(args.history) as history:
 
@@ -103,7 +106,7 @@ def _play(args, engine, history, start_session) -> dict:
     if not args.no_display and not _display_available():
         print("instrument: no display found: feedback in the terminal", file=sys.stderr)
         args.no_display = True
-    typed = args.midi_in == "none"
+    typed = args.midi_in == "none" and args.listen is None
     if typed and args.audio == "none" and args.no_display:
         loop = PracticeLoop(engine, history, start_session())
         if args.play_file:
@@ -133,16 +136,24 @@ def _play(args, engine, history, start_session) -> dict:
         else:
             live.synth.noteoff(channel, pitch)
 
+    heard = None
     try:
         live.start()
+        if args.listen is not None:
+            from instrument.listen.stream import ListenStream
+
+            heard = ListenStream(None if args.listen == "default" else args.listen)
         if args.play_file:
             from instrument.display.stage import LocalKeys
 
             _feed_file(args.play_file, engine, LocalKeys(live).send)
         if not args.no_display:
-            return _stage(args, engine, history, start_session, live, sound)
+            return _stage(args, engine, history, start_session, live, sound, heard)
         loop = PracticeLoop(engine, history, start_session(), sound=sound)
-        if typed and not args.play_file:
+        if heard is not None:
+            _hear(heard, loop.put)
+            print(f"listening to {heard.device_name}", flush=True)
+        elif typed and not args.play_file:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
             TypedChords(loop, sound=sound).start()
         else:
@@ -154,10 +165,20 @@ def _play(args, engine, history, start_session) -> dict:
         except KeyboardInterrupt:
             return engine.summary()
     finally:
+        if heard is not None:
+            heard.close()
         live.close()
 
 
-def _stage(args, engine, history, start_session, live, sound) -> dict:
+def _hear(heard, put) -> None:
+    """Chord changes the listener hears reach the practice loop as struck chords."""
+    from instrument.practice.live import HeardChords
+
+    heard.on_chord = HeardChords(put).chord
+    heard.open()
+
+
+def _stage(args, engine, history, start_session, live, sound, heard=None) -> dict:
     """The stage window: the practice view first, F4 for the play view (held chord named)."""
     from instrument.display.practice import PracticeView
     from instrument.display.stage import PlayView, run_stage
@@ -168,7 +189,10 @@ def _stage(args, engine, history, start_session, live, sound) -> dict:
     def listener(ev) -> None:  # MIDI thread: enqueue only
         view.loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
 
-    live.performer.add_listener(listener)
+    if heard is not None:  # the chords come from the room, not from the keys
+        _hear(heard, view.loop.put)
+    else:
+        live.performer.add_listener(listener)
     try:
         run_stage(live, duration=args.duration, screenshot=args.screenshot,
                   views=[view, PlayView()])

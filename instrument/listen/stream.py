@@ -22,49 +22,63 @@ from collections.abc import Callable
 import numpy as np
 
 from instrument.errors import InstrumentError
-from instrument.listen.tracker import Listener
+from instrument.listen.tracker import ChordEvent, Listener
 from instrument.timing import BeatState
 
 
-def open_input(device: str | int | None, block: int, callback: Callable):
-    """A sounddevice input stream (mono or stereo) on ``device``; InstrumentError if none."""
+def find_input(device: str | int | None) -> tuple[str | int | None, dict]:
+    """The sounddevice input ``device`` (name, number or None: the default) and its info."""
     import sounddevice as sd
 
     if isinstance(device, str) and device.isdigit():
         device = int(device)
     try:
-        info = sd.query_devices(device, "input")
+        return device, dict(sd.query_devices(device, "input"))
     except (ValueError, sd.PortAudioError) as e:
         name = device if device is not None else "(default)"
         raise InstrumentError(f"no audio input {name}: {e}") from None
+
+
+def open_input(device: str | int | None, info: dict, block: int, callback: Callable):
+    """A started-later sounddevice input stream (mono or stereo) on a found ``device``."""
+    import sounddevice as sd
+
     channels = max(1, min(2, int(info["max_input_channels"])))
     try:
-        stream = sd.InputStream(device=device, channels=channels, dtype="float32",
-                                blocksize=block, callback=callback)  # fmt: skip
+        return sd.InputStream(device=device, channels=channels, dtype="float32",
+                              blocksize=block, callback=callback)  # fmt: skip
     except sd.PortAudioError as e:
         raise InstrumentError(f"cannot open audio input {info['name']!r}: {e}") from None
-    return stream, str(info["name"])
 
 
 class ListenStream:
     """A ``BeatClock`` and chord source that follows what an audio input hears.
 
     device: sounddevice input name or number (None: the default input). block: frames per
-    callback. Times in and out are seconds of ``now()``'s clock.
+    callback. Times in and out are seconds of ``now()``'s clock. sample_rate: given, no
+    device is looked up and nothing is opened until ``open`` (blocks may be ``feed`` in).
     """
 
     ORIGIN_WINDOW = 10.0  # s of blocks over which the clock offset's minimum is taken
 
     def __init__(self, device: str | int | None = None, block: int = 512,
-                 now: Callable[[], float] = time.monotonic):  # fmt: skip
+                 now: Callable[[], float] = time.monotonic,
+                 sample_rate: float | None = None):  # fmt: skip
         self.now = now
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=256)
         self.dropped = 0  # blocks the analysis could not keep up with
-        self.stream, self.device_name = open_input(device, block, self._callback)
-        self.listener = Listener(self.stream.samplerate)
+        self.device, self.block = device, block
+        self.device_name, self._info = "(none)", {}
+        if sample_rate is None:  # a wrong device name fails here, before anything starts
+            self.device, self._info = find_input(device)
+            self.device_name = str(self._info["name"])
+            sample_rate = float(self._info["default_samplerate"])
+        self.stream = None
+        self.listener = Listener(sample_rate)
         self._running = False
         self._thread: threading.Thread | None = None
         self._offsets: deque[tuple[float, float]] = deque()  # (arrival, arrival - audio time)
+        self.on_chord: Callable[[float, str], None] | None = None  # (time, label) per change
 
     def _callback(self, indata, frames, time_info, status) -> None:  # audio thread
         try:
@@ -74,6 +88,7 @@ class ListenStream:
 
     def open(self) -> None:
         """Start hearing: the input stream and the listener's thread."""
+        self.stream = open_input(self.device, self._info, self.block, self._callback)
         self._running = True
         self._thread = threading.Thread(target=self._work, name="listener", daemon=True)
         self._thread.start()
@@ -82,8 +97,9 @@ class ListenStream:
     def close(self) -> None:
         self._running = False
         try:
-            self.stream.stop()
-            self.stream.close()
+            if self.stream is not None:
+                self.stream.stop()
+                self.stream.close()
         except Exception:  # noqa: BLE001 - a vanished device must not stop the shutdown
             pass
         if self._thread is not None:
@@ -95,8 +111,14 @@ class ListenStream:
                 block = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            self._place(block, self.now())
-            self.listener.process(block)
+            self.feed(block, self.now())
+
+    def feed(self, block: np.ndarray, arrival: float) -> None:
+        """Analyse one block that reached us at ``arrival`` (the worker's step)."""
+        self._place(block, arrival)
+        for event in self.listener.process(block):
+            if isinstance(event, ChordEvent) and self.on_chord is not None:
+                self.on_chord(event.t, event.chord)
 
     def _place(self, block: np.ndarray, arrival: float) -> None:
         """Move the listener's time origin to the smallest recent arrival offset."""

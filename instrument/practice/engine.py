@@ -112,6 +112,28 @@ def judge(chord: Chord, pitches: tuple[int, ...], strict_bass: bool = False):
     return (not missing and not extra and bass_ok and bool(pcs)), missing, extra
 
 
+HEARD_LAG = 1.0  # s: how long after a chord's window a heard chord may still arrive
+
+
+def triad_of(chord: Chord) -> frozenset[int]:
+    """The major or minor triad a listener's vocabulary reduces ``chord`` to (pitch classes).
+
+    Minor if the chord has a minor third and no major third (m, m7, dim, m7b5, ...), else
+    major (maj, 7, sus, aug, ...): the majmin reduction of chord-recognition evaluations.
+    """
+    pcs = {(pc - chord.root) % 12 for pc in chord.pitch_classes}
+    third = 3 if 3 in pcs and 4 not in pcs else 4
+    return frozenset({chord.root, (chord.root + third) % 12, (chord.root + 7) % 12})
+
+
+def judge_heard(chord: Chord, pitches: tuple[int, ...]):
+    """``judge`` for chords heard through the listener, which names only major and minor
+    triads: right when the heard triad is the target's majmin reduction."""
+    pcs = frozenset(p % 12 for p in pitches)
+    want = triad_of(chord)
+    return pcs == want, want - pcs, pcs - want
+
+
 class PracticeEngine:
     def __init__(
         self,
@@ -126,8 +148,16 @@ class PracticeEngine:
         strike_window: float = 0.1,
         early_beats: float = 0.5,
         strict_bass: bool = False,
+        heard: bool = False,
     ):
-        """``section``: bars (first, end exclusive) to practise, looped ``loops`` times."""
+        """``section``: bars (first, end exclusive) to practise, looped ``loops`` times.
+
+        heard: chords come from the listener (triads), judged by ``judge_heard``; a chord
+        is declared missed only ``HEARD_LAG`` s after its window closed, since the listener
+        names a chord some time after it began to sound (and dates it back).
+        """
+        self.heard = heard
+        self.decision_lag = HEARD_LAG if heard else 0.0
         if tempo_scale <= 0 or loops < 1 or count_in_bars < 0:
             raise ValueError("tempo_scale > 0, loops >= 1 and count_in_bars >= 0")
         self.chart = chart
@@ -248,12 +278,14 @@ class PracticeEngine:
                 self.frozen_at = t.start
                 b = t.start
         # missed chords: their window has closed without a strike
+        b_missed = min(b, self.beat(now - self.decision_lag))
         while self.next_unjudged < len(self.targets) and not self.wait:
             k = self.next_unjudged
             closes = self.opens[k + 1] if k + 1 < len(self.targets) else self.end_beat
             if k in self.resolved:
                 self.next_unjudged += 1
-            elif b >= closes and (self.strike is None or self.strike.target is not self.targets[k]):
+            elif b_missed >= closes and (self.strike is None
+                                         or self.strike.target is not self.targets[k]):
                 # _result marks it final and moves next_unjudged on
                 out.append(self._result(self.targets[k], (), None, self.time_of(closes)))
             else:
@@ -275,7 +307,10 @@ class PracticeEngine:
         target = strike.target
         if target is None or target.index in self.resolved:
             return []
-        played = tuple(sorted(strike.pitches | set(self.held)))
+        if self.heard and self.held:  # the listener's last word within the window counts
+            played = tuple(sorted(self.held))
+        else:
+            played = tuple(sorted(strike.pitches | set(self.held)))
         result = self._result(target, played, strike.onset, at)
         if self.wait and result.correct and self.frozen_at is not None:
             # resume the chart from the moment the right chord was struck
@@ -284,7 +319,10 @@ class PracticeEngine:
         return [result]
 
     def _result(self, target: Target, played: tuple[int, ...], onset, at: float) -> ChordResult:
-        correct, missing, extra = judge(target.chord, played, self.strict_bass)
+        if self.heard:
+            correct, missing, extra = judge_heard(target.chord, played)
+        else:
+            correct, missing, extra = judge(target.chord, played, self.strict_bass)
         if not played:
             missing = target.chord.required_pitch_classes
         timing = None if onset is None else (onset - self.time_of(target.start)) * 1000.0

@@ -183,6 +183,29 @@ def attach_live_session(loop: PracticeLoop, live_session) -> None:
     live_session.performer.add_listener(listener)
 
 
+class HeardChords:
+    """Chords heard through the listener (``instrument jam/practice --listen``) as keys.
+
+    Each chord change becomes the release of the previous chord's voicing and the strike
+    of the new one, at the moment the listener places the change. Called from the
+    listener's thread; ``put`` must not block (``PracticeLoop.put``).
+    """
+
+    def __init__(self, put: Callable[[KeyEvent], None]):
+        self.put = put
+        self._held: list[int] = []
+
+    def chord(self, t: float, label: str) -> None:
+        for p in self._held:
+            self.put(KeyEvent(False, p, 0, t))
+        try:
+            self._held = TypedChords.voicing(label)
+        except Exception:  # noqa: BLE001 - a label we cannot voice is heard as silence
+            self._held = []
+        for p in self._held:
+            self.put(KeyEvent(True, p, 90, t))
+
+
 class TypedChords:
     """The computer keyboard as input: type a chord name and Enter to play it.
 
