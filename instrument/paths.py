@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ROOT / "models"
+# $INSTRUMENT_MODELS: another folder of trained models (your own, or a test's damaged copies)
+MODELS = Path(os.environ.get("INSTRUMENT_MODELS") or ROOT / "models")
 CONFIGS = ROOT / "configs"
 ENSEMBLES = CONFIGS / "ensembles"
 SOUNDFONTS = ROOT / "soundfonts"

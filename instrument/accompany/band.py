@@ -159,8 +159,14 @@ class Dispatcher:
     def release(self, parts: set[int], from_beat: float) -> None:
         """Drop ``parts``' notes from ``from_beat`` on and end their sounding notes now."""
         with self._cv:
+            # A note whose start is kept keeps its end, even when it has not started yet
+            # (``from_beat`` ahead of it: a clock that jumped); other ends go, the sounding
+            # notes being ended below.
+            kept = {e[6] for e in self._heap
+                    if e[2] == 1 and not (e[7] in parts and e[0] >= from_beat)}  # fmt: skip
             self._heap = [
-                e for e in self._heap if not (e[7] in parts and (e[2] == 0 or e[0] >= from_beat))
+                e for e in self._heap
+                if not (e[7] in parts and (e[0] >= from_beat or e[2] == 0) and e[6] not in kept)
             ]
             heapq.heapify(self._heap)
         sounding = [

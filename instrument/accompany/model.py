@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from instrument.accompany.tokens import COND_DIM, VOCAB
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, unreadable_file_reason
 
 
 class AccompanyLSTM(nn.Module):
@@ -156,9 +156,14 @@ def load_model(path: str | Path) -> AccompanyLSTM:
             f"accompaniment model not found: {p} (train it: instrument train accompany)"
         ) from None
     except (RuntimeError, OSError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        reason = unreadable_file_reason(p, e)
         raise InstrumentError(f"not a readable accompaniment model: {p} ({reason})") from None
-    model = AccompanyLSTM(**blob["config"])
-    model.load_state_dict({k: v.float() for k, v in blob["state"].items()})
+    try:
+        model = AccompanyLSTM(**blob["config"])
+        model.load_state_dict({k: v.float() for k, v in blob["state"].items()})
+    except (KeyError, TypeError, AttributeError, RuntimeError):  # another kind of file
+        raise InstrumentError(
+            f"not an accompaniment model: {p} (a checkpoint of another kind?)"
+        ) from None
     model.eval()
     return model

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 import sys
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, one_line
 
 
 def _modules(prefix: str) -> list[str]:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InstrumentError as e:
-        print(f"instrument: error: {e}", file=sys.stderr)
+        print(f"instrument: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -8,7 +8,7 @@ import sys
 from instrument.arrange import default_arranger_name, make_arranger
 from instrument.arrange.base import Arranger
 from instrument.ensemble import Ensemble, available_ensembles, load_defaults, load_ensemble
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, one_line
 
 
 def add_band_options(p: argparse.ArgumentParser) -> None:
@@ -32,7 +32,8 @@ def resolve_band(args: argparse.Namespace) -> tuple[Ensemble, Arranger]:
     try:
         return ensemble, make_arranger(name, ensemble)
     except InstrumentError as e:
-        print(f"instrument: warning: {e}; falling back to the zone arranger", file=sys.stderr)
+        print(f"instrument: warning: {one_line(e)}; falling back to the zone arranger",
+              file=sys.stderr)
         arranger = make_arranger("zone", ensemble)
         arranger.name = f"zone (fallback: {name} unusable)"
         return ensemble, arranger

@@ -30,6 +30,11 @@ def check_soundfont(path: str | os.PathLike) -> Path:
         raise InstrumentError(f"cannot read SoundFont {p}: {e.strerror}") from None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise InstrumentError(f"not a SoundFont (no RIFF sfbk header): {p}")
+    # FluidSynth refuses the same files, but only after logging to the terminal.
+    declared, size = int.from_bytes(head[4:8], "little") + 8, p.stat().st_size
+    if declared != size:
+        raise InstrumentError(f"damaged SoundFont (cut short?): {p} is {size} bytes, "
+                              f"its header says {declared}")  # fmt: skip
     return p
 
 
