@@ -88,11 +88,15 @@ class ListenedChords:
         return self._found
 
 
+STATS_KEPT = 100_000  # timings kept for percentiles (a few hours of a busy band)
+
+
 @dataclass
 class DispatchStats:
     sent: int = 0
     stale: int = 0  # note-ons not sent: the clock had jumped past them by more than max_late
-    lateness: list[float] = field(default_factory=list)  # seconds, per note-on
+    # seconds, per note-on; the latest ones only, so that hours of playing stay small
+    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_KEPT))
 
 
 class Dispatcher:
@@ -247,7 +251,7 @@ class BandStats:
     beats_planned: int = 0
     late_plans: int = 0  # model plans replaced by the rule-based beat
     late_notes: int = 0  # notes whose due time had passed at commit (dropped)
-    plan_seconds: list[float] = field(default_factory=list)
+    plan_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_KEPT))
 
 
 class Band:
