@@ -7,6 +7,8 @@ each call with perf_counter_ns:
 
 - ``assign (numba)``: ``LSTMArranger.assign``, the call the MIDI thread makes: features,
   one LSTM step, decision, budget guard;
+- ``chord window``: ``fast.window_run`` deciding the notes of each 20 ms window together
+  (beam 3), timed per window and shared out over its notes (not used live yet);
 - ``torch step``: the same model in torch, one step with carried state (features given);
 - ``numpy reference``: a plain numpy LSTM step of the paper's size (3 x 128), the issue's
   0.35 ms reference;
@@ -63,6 +65,43 @@ def numpy_reference_step(weights, x, h, c):
     return inp
 
 
+def chord_window_rows(arranger, notes: list[Note]) -> list[list[object]]:
+    """Cost of the chord-window decision (``fast.window_run``): the work done when a
+    window closes, per window and per note of it (the wait for the window not counted)."""
+    from instrument.arrange.fast import window_run
+    from instrument.arrange.neural import (
+        DEFAULT_BEAM,
+        DEFAULT_WINDOW_S,
+        ONE_NOTE_PARTS,
+        window_bounds,
+    )
+
+    fast = arranger.fast
+    pitch = np.array([n.pitch for n in notes], np.int64)
+    t = np.array([n.time for n in notes])
+    vel = np.array([n.velocity for n in notes], np.int64)
+    bounds = window_bounds(t, DEFAULT_WINDOW_S)
+
+    def run(a: int, b: int) -> None:
+        window_run(
+            pitch[a:b], t[a:b], t[a:b] + 1.0, vel[a:b], fast.n_parts, False, fast.layers,
+            *fast.args(), DEFAULT_WINDOW_S, DEFAULT_BEAM, arranger.ensemble.name in ONE_NOTE_PARTS,
+        )  # fmt: skip
+
+    run(0, 1)  # compile
+    per_window = np.empty(len(bounds) - 1, np.int64)
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        t0 = time.perf_counter_ns()
+        run(int(a), int(b))
+        per_window[k] = time.perf_counter_ns() - t0
+    per_note = np.repeat(per_window / np.diff(bounds), np.diff(bounds)).astype(np.int64)
+    label = f"chord window {1e3 * DEFAULT_WINDOW_S:g} ms, beam {DEFAULT_BEAM}"
+    return [
+        [f"{label}: decision per window", *stats(per_window)],
+        [f"{label}: per note (window cost / its notes)", *stats(per_note)],
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ensemble", default="choir")
@@ -103,6 +142,8 @@ def main() -> int:
     rows.append([f"assign (numba), {size}: wall clock", *stats(times)])
     rows.append([f"assign (numba), {size}: thread CPU time", *stats(cpu)])
     fallbacks = arranger.fallbacks
+
+    rows += chord_window_rows(arranger, notes)
 
     model, _, _ = M.load(model_path(ens, "lstm"), "lstm", len(ens))
     feats = np.zeros((1, 1, model.n_features), np.float32)
@@ -161,7 +202,10 @@ def main() -> int:
                 f"during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
                 "Torch and numpy rows time the LSTM step only (no features). No GPU here: "
                 "at ~40 µs a note on the CPU, a GPU step (kernel launches and transfers "
-                "for every note) is not expected to be faster; not measured.",
+                "for every note) is not expected to be faster; not measured. Chord-window "
+                "rows: the work done when a window closes (the notes of a chord decided "
+                "together by `fast.window_run`; the wait for the window, up to its length, "
+                "comes on top); not yet used live.",
                 "",
                 table,
                 "",

@@ -191,3 +191,147 @@ def free_run(
         ends[i] = end[i]
         F.commit(s, pitch[i], time[i], best)
     return parts, feats
+
+
+@njit(cache=True)
+def _log_softmax(logits, out):
+    top = logits.max()
+    total = 0.0
+    for p in range(logits.shape[0]):
+        total += np.exp(logits[p] - top)
+    lse = top + np.log(total)
+    for p in range(logits.shape[0]):
+        out[p] = logits[p] - lse
+
+
+@njit(cache=True)
+def _window_end(time, start, window_s):
+    """Index after the last note within ``window_s`` of note ``start``."""
+    b = start + 1
+    while b < time.shape[0] and time[b] - time[start] <= window_s:
+        b += 1
+    return b
+
+
+@njit(cache=True)
+def _release_due(s, nk, ends, parts, pending, upto, t):
+    """Deliver releases of notes ``pending .. upto-1`` ending by ``t`` to every hypothesis."""
+    for j in range(pending, upto):
+        if ends[j] >= 0.0 and ends[j] <= t:
+            for k in range(nk):
+                F.release(s[k], parts[j])
+            ends[j] = -1.0
+    while pending < upto and ends[pending] < 0.0:
+        pending += 1
+    return pending
+
+
+@njit(cache=True)
+def _expand(i, k, x, s_k, pitch, time, velocity, use_velocity, mask, step_args, lp):
+    """Features and one LSTM step of note ``i`` for hypothesis ``k``; log-probs into ``lp``,
+    with -inf for parts masked because they already play in this onset group."""
+    table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits = step_args
+    F.online_features(s_k, pitch[i], time[i], velocity[i], use_velocity, x)
+    lstm_step(pitch[i], x, table, wx, whh0, wcat, bcat, wout, bout, h[k], c[k], buf, gates, logits)
+    _log_softmax(logits, lp)
+    if mask:
+        n_parts = lp.shape[0]
+        free = 0
+        for p in range(n_parts):
+            if s_k[F.S_GLOBAL + 5 * p + 3] == 0.0:
+                free += 1
+        if free > 0:
+            for p in range(n_parts):
+                if s_k[F.S_GLOBAL + 5 * p + 3] > 0.0:
+                    lp[p] = -np.inf
+
+
+@njit(cache=True)
+def window_run(
+    pitch,
+    time,
+    end,
+    velocity,
+    n_parts,
+    use_velocity,
+    layers,
+    table,
+    wx,
+    whh0,
+    wcat,
+    bcat,
+    wout,
+    bout,
+    window_s,
+    beam,
+    mask,
+):
+    """Arrange a whole piece online with a chord window: the notes struck within
+    ``window_s`` of a window's first note are decided together when the window closes,
+    by a beam search (width ``beam``) over their parts; ``mask`` keeps a part from taking
+    two notes of one onset group while another part is free. Each decision waits at most
+    ``window_s``. beam=1, mask=False, window_s=0 is ``free_run``.
+    """
+    n = pitch.shape[0]
+    hidden = whh0.shape[1]
+    ns = F.S_GLOBAL + 5 * n_parts
+    h = np.zeros((beam, layers, hidden), np.float32)
+    c = np.zeros((beam, layers, hidden), np.float32)
+    h2, c2 = h.copy(), c.copy()
+    s = np.zeros((beam, ns))
+    s2 = s.copy()
+    F.reset_state(s[0])
+    score = np.zeros(beam)
+    cand_score = np.empty(beam * n_parts)
+    lp = np.zeros((beam, n_parts))
+    x = np.zeros(wx.shape[1], np.float32)
+    step_args = (
+        table, wx, whh0, wcat, bcat, wout, bout, h, c,
+        np.zeros(2 * hidden, np.float32), np.zeros(4 * hidden, np.float32),
+        np.zeros(n_parts, np.float32),
+    )  # fmt: skip
+    ends = np.zeros(n)
+    parts = np.zeros(n, np.int64)
+    pending = 0
+    a = 0
+    while a < n:
+        b = _window_end(time, a, window_s)
+        parent = np.zeros((b - a, beam), np.int64)
+        choice = np.zeros((b - a, beam), np.int64)
+        nk = 1
+        for i in range(a, b):
+            pending = _release_due(s, nk, ends, parts, pending, a, time[i])
+            for k in range(nk):
+                s2[k] = s[k]
+                _expand(i, k, x, s2[k], pitch, time, velocity, use_velocity, mask, step_args, lp[k])
+                for p in range(n_parts):
+                    cand_score[k * n_parts + p] = score[k] + lp[k, p]
+            m = 0
+            for r in range(min(beam, nk * n_parts)):  # the best candidates, best first
+                best = -1
+                for q in range(nk * n_parts):
+                    if cand_score[q] > -np.inf and (best < 0 or cand_score[q] > cand_score[best]):
+                        best = q
+                if best < 0:
+                    break
+                k, p = best // n_parts, best % n_parts
+                parent[i - a, r], choice[i - a, r] = k, p
+                score[r] = cand_score[best]
+                cand_score[best] = -np.inf
+                s[r] = s2[k]
+                F.commit(s[r], pitch[i], time[i], p)
+                h2[r] = h[k]
+                c2[r] = c[k]
+                m += 1
+            nk = m
+            h[:nk] = h2[:nk]
+            c[:nk] = c2[:nk]
+        r = 0  # hypotheses are kept best first: follow the best one back
+        for i in range(b - 1, a - 1, -1):
+            parts[i] = choice[i - a, r]
+            r = parent[i - a, r]
+        for i in range(a, b):
+            ends[i] = end[i]
+        score[0] = 0.0
+        a = b
+    return parts

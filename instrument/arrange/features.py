@@ -155,6 +155,21 @@ def teacher_forced_features(
 N_OFFLINE = 10
 
 
+def group_ids(time: np.ndarray, window_s: float = GROUP_S) -> np.ndarray:
+    """Onset group of each note (sorted by onset): notes within ``window_s`` of their
+    group's first note share it."""
+    n = len(time)
+    gid = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return gid
+    start, g = time[0], 0
+    for i in range(1, n):
+        if time[i] - start > window_s:
+            g, start = g + 1, time[i]
+        gid[i] = g
+    return gid
+
+
 def offline_features(time: np.ndarray, end: np.ndarray, pitch: np.ndarray) -> np.ndarray:
     """(n, N_OFFLINE) float32 features that look at the whole piece (for the BiLSTM).
 
@@ -165,14 +180,7 @@ def offline_features(time: np.ndarray, end: np.ndarray, pitch: np.ndarray) -> np
     out = np.zeros((n, N_OFFLINE), dtype=np.float32)
     if n == 0:
         return out
-    gid = np.zeros(n, dtype=np.int64)
-    start = time[0]
-    g = 0
-    for i in range(1, n):
-        if time[i] - start > GROUP_S:
-            g += 1
-            start = time[i]
-        gid[i] = g
+    gid = group_ids(time)
     first = np.r_[0, np.flatnonzero(np.diff(gid)) + 1]
     size = np.diff(np.r_[first, n])
     gstart = time[first]

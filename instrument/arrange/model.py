@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from instrument.arrange import features as F
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, unreadable_file_reason
 
 
 class OnlineLSTM(nn.Module):
@@ -39,9 +39,20 @@ class OnlineLSTM(nn.Module):
 
 
 class OfflineBiLSTM(nn.Module):
-    def __init__(self, n_parts: int, hidden: int = 128, layers: int = 2, embed: int = 16):
+    """decode: "argmax" (each note on its own) or "groups" (one note per part per onset
+    group, ``decode.decode_groups``); kept in the checkpoint's config."""
+
+    def __init__(
+        self,
+        n_parts: int,
+        hidden: int = 128,
+        layers: int = 2,
+        embed: int = 16,
+        decode: str = "argmax",
+    ):
         super().__init__()
         self.n_parts, self.n_features = n_parts, F.N_OFFLINE
+        self.decode = decode
         self.embed = nn.Embedding(128, embed)
         self.lstm = nn.LSTM(
             embed + F.N_OFFLINE, hidden, layers, batch_first=True, bidirectional=True
@@ -53,12 +64,30 @@ class OfflineBiLSTM(nn.Module):
         y, state = self.lstm(x, state)
         return self.out(y), state
 
+    @torch.no_grad()
+    def predict(self, pitch: np.ndarray, time: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Parts of a whole piece's notes (sorted by onset, then pitch)."""
+        from instrument.arrange.decode import decode_groups
 
+        feats = torch.from_numpy(F.offline_features(time, end, pitch))[None]
+        logits, _ = self(torch.from_numpy(pitch)[None], feats)
+        if self.decode == "groups":
+            return decode_groups(logits[0].numpy(), time)
+        return logits[0].argmax(-1).numpy()
+
+
+DECODINGS = ("argmax", "groups")
 KINDS = {"lstm": OnlineLSTM, "bilstm": OfflineBiLSTM}
 
 
 def build(kind: str, n_parts: int, config: dict) -> nn.Module:
-    return KINDS[kind](n_parts, config["hidden"], config["layers"], config["embed"])
+    args = (n_parts, config["hidden"], config["layers"], config["embed"])
+    if kind == "bilstm":
+        decode = config.get("decode", "argmax")  # checkpoints before decoding: argmax
+        if decode not in DECODINGS:
+            raise ValueError(f"unknown decoding {decode!r}")
+        return OfflineBiLSTM(*args, decode=decode)
+    return KINDS[kind](*args)
 
 
 def save(path: Path, kind: str, model: nn.Module, config: dict, card: dict) -> None:
@@ -83,7 +112,8 @@ def load(path: Path, kind: str, n_parts: int) -> tuple[nn.Module, dict, dict]:
     except InstrumentError:
         raise
     except Exception as e:  # torch raises many types for a corrupt or mismatched file
-        raise InstrumentError(f"cannot load model {path}: {e}") from None
+        raise InstrumentError(f"cannot load model {path}: {unreadable_file_reason(path, e)}") \
+            from None
     model.eval()
     return model, ckpt["config"], ckpt.get("card", {})
 

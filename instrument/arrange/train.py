@@ -104,13 +104,10 @@ def online_predict(fast: FastLSTM, piece: Piece, time_s=None, end_s=None, record
     )
 
 
-@torch.no_grad()
 def offline_predict(model: M.OfflineBiLSTM, piece: Piece, time_s=None, end_s=None):
     t = piece.time if time_s is None else time_s
     e = piece.end if end_s is None else end_s
-    feats = torch.from_numpy(F.offline_features(t, e, piece.pitch))[None]
-    logits, _ = model(torch.from_numpy(piece.pitch)[None], feats)
-    return logits[0].argmax(-1).numpy()
+    return model.predict(piece.pitch, t, e)
 
 
 def accuracy(kind: str, model: nn.Module, pieces: list[Piece]) -> float:

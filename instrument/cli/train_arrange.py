@@ -44,6 +44,7 @@ DEFAULTS = {
         variants=3,
         steps=0,
         dagger_epochs=0,
+        decode="groups",
     ),
 }
 # POP909 has ten times the notes of the chorales: fewer, sampled steps per epoch
@@ -88,6 +89,11 @@ def register(subparsers) -> None:
     ):
         p.add_argument(f"--{key.replace('_', '-')}", type=int, dest=key)
     p.add_argument("--lr", type=float)
+    p.add_argument(
+        "--decode",
+        choices=["argmax", "groups"],
+        help="bilstm: each note on its own, or one note per part per onset group (default)",
+    )
     p.set_defaults(func=run)
 
 
@@ -202,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
         "features": "online: timing, onset group, pitch, velocity (MIDI data only), per-part "
         "history (see instrument/arrange/features.py); no beat or duration"
         if args.model == "lstm"
-        else "offline: onset groups, chord rank, gaps, duration, pitch",
+        else "offline: onset groups, chord rank, gaps, duration, pitch; decoding: "
+        + config.get("decode", "argmax"),
         "hyperparameters": config,
         "seed": args.seed,
         "history": history,
@@ -219,7 +226,15 @@ def run(args: argparse.Namespace) -> int:
     if init_card is not None:
         card["initialised_from"] = {
             k: init_card.get(k)
-            for k in ("command", "train_minutes", "train_cpu_minutes", "history", "date")
+            for k in (
+                "command",
+                "train_minutes",
+                "train_cpu_minutes",
+                "history",
+                "date",
+                "initialised_from",  # the whole chain back to the first run
+            )
+            if k in init_card
         }
     if args.dataset == "pop":
         card["data"]["note"] = (
