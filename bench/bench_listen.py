@@ -122,12 +122,19 @@ def main() -> None:
     text = "\n".join(["## Listener speed and decision latency", "", lines[0], "", table, "",
                       *lat, "",
                       "Command: `.venv/bin/python bench/bench_listen.py --write`. "
-                      "Machine: 2-core CPU VM, no GPU. Date: 2026-11-22."])  # fmt: skip
+                      "Machine: 2-core CPU VM, no GPU. Date: " + _today() + "."])  # fmt: skip
     print(text)
     if args.write:
         from instrument.report import write_section
 
         write_section("benchmarks.md", "listen", text)
+
+
+def _today() -> str:
+    """The run's date (UTC), for the report's footer."""
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def results_markdown(res: dict, args: argparse.Namespace) -> str:
             markdown_table(["metric", "listener (causal)", "librosa (offline)", "target"], rows),
             "",
             f"Command: `{cmd}` ({res['seconds']:.0f} s wall incl. cached renders). "
-            "Machine: 2-core CPU VM shared with other jobs, no GPU. Date: 2026-11-22.",
+            "Machine: 2-core CPU VM shared with other jobs, no GPU. Date: " + _today() + ".",
         ]
     )
 
@@ -119,7 +119,7 @@ def run_real_audio(args: argparse.Namespace) -> int:
             table,
             "",
             "Command: `instrument eval listen --dataset real-audio`. Machine: 2-core CPU VM, "
-            "no GPU. Date: 2026-11-22.",
+            "no GPU. Date: " + _today() + ".",
         ]
     )
     if not args.no_write:
@@ -131,3 +131,10 @@ def run_real_audio(args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _today() -> str:
+    """The run's date (UTC), for the report's footer."""
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).date().isoformat()

@@ -59,9 +59,19 @@ class ChordModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ChordModel:
-        d = json.loads(Path(path).read_text())
-        return cls(np.array(d["treble"]), np.array(d["bass"]), np.array(d["bias"]),
-                   float(d["no_chord"]), float(d["scale"]))  # fmt: skip
+        from instrument.errors import InstrumentError
+
+        try:
+            d = json.loads(Path(path).read_text())
+            model = cls(np.array(d["treble"], float), np.array(d["bass"], float),
+                        np.array(d["bias"], float), float(d["no_chord"]),
+                        float(d["scale"]))  # fmt: skip
+            if model.treble.shape != (2, 12) or model.bass.shape != (2, 12) \
+                    or model.bias.shape != (2,):
+                raise ValueError("weights of the wrong shape")
+        except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged file: say which
+            raise InstrumentError(f"cannot load chord model {path}: {e!r}") from None
+        return model
 
     def save(self, path: str | os.PathLike, **card: object) -> None:
         d = {"treble": self.treble.tolist(), "bass": self.bass.tolist(),
@@ -97,12 +107,16 @@ class ChordTracker:
     """Frame chroma in, the current chord out (forward HMM, beat-gated changes).
 
     p_change_on_beat / p_change_off_beat: probability per frame of leaving the chord,
-    within ``beat_window`` seconds of a beat and elsewhere.
+    within ``beat_window`` seconds of a beat and elsewhere (0.001 off the beat: chosen on
+    the POP909 valid split, majmin WCSR 0.7829 against 0.7822 at 0.003). key_weight: nats
+    of log-prior for chords diatonic to the key heard so far (0.2 on the valid split:
+    majmin 0.7913, against 0.7904 at 0.1, 0.7834 without, 0.7774 at 0.35; 0.7914 with the
+    key tracker's 4 s wait before its prior counts).
     """
 
     def __init__(self, model: ChordModel | None = None, p_change_on_beat: float = 0.3,
-                 p_change_off_beat: float = 0.003, beat_window: tuple[float, float] = (-0.05, 0.3),
-                 key_weight: float = 0.0):  # fmt: skip
+                 p_change_off_beat: float = 0.001, beat_window: tuple[float, float] = (-0.05, 0.3),
+                 key_weight: float = 0.2):  # fmt: skip
         self.model = model or ChordModel.templates()
         self._w = self.model._stack()
         self._b = np.repeat(self.model.bias, 12)
@@ -116,8 +130,12 @@ class ChordTracker:
         # Start sure of "no chord", so the first frames need real evidence to name one.
         self._alpha = np.full(25, 0.1 / 24)
         self._alpha[0] = 0.9
+        self._alpha_plain = self._alpha.copy()
         self.index = 0
         self.frame_chords = np.zeros(0, np.int64)  # chord index of each frame of the last call
+        # The same without the key prior: what the meter reads, since the key prior holds
+        # a diatonic chord a little longer and so blurs where the changes fall.
+        self.frame_chords_plain = np.zeros(0, np.int64)
 
     @property
     def label(self) -> str:
@@ -137,10 +155,12 @@ class ChordTracker:
             prior = self.key_weight * key_prior
         lo, hi = self.beat_window
         best = np.empty(len(time), np.int64)
+        best_plain = np.empty(len(time), np.int64)
         _chord_track(chroma, bass, self._w, self._b, self.model.no_chord, self.model.scale,
                      prior, time - last_beat, lo, hi, self.p_on, self.p_off, self._alpha,
-                     best)  # fmt: skip
+                     best, self._alpha_plain, best_plain)  # fmt: skip
         self.frame_chords = best
+        self.frame_chords_plain = best_plain
         changes = []
         for k in np.flatnonzero(np.diff(np.concatenate([[self.index], best])) != 0):
             changes.append((float(time[k]), CHORD_LABELS[best[k]]))
@@ -150,11 +170,13 @@ class ChordTracker:
 
 @numba.njit(cache=True)
 def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on, p_off,
-                 alpha, best):  # fmt: skip
+                 alpha, best, alpha_plain, best_plain):  # fmt: skip
     """Score each frame (as ``ChordModel.scores``) and filter the chord HMM forward.
 
     since: seconds from the latest beat to each frame; the change probability is p_on
-    within [lo, hi] of it, p_off elsewhere. alpha: (25,) forward state, updated.
+    within [lo, hi] of it, p_off elsewhere. alpha: (25,) forward state, updated; best:
+    (n,) its argmax per frame. alpha_plain, best_plain: the same filter without the
+    (25,) log-prior ``prior``.
     """
     n = chroma.shape[0]
     like = np.empty((n, 25))
@@ -178,7 +200,9 @@ def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on
         for i in range(25):
             like[k, i] = np.exp(s[i] - top)
         p[k] = p_on if lo <= since[k] <= hi else p_off
+    like_plain = like * np.exp(-prior)[None, :]
     _chord_forward(alpha, like, p, best)
+    _chord_forward(alpha_plain, like_plain, p, best_plain)
 
 
 @numba.njit(cache=True)
@@ -203,11 +227,15 @@ def _chord_forward(alpha, like, p_change, best):
 class KeyTracker:
     """Chroma in, the key out: a leaky chroma sum against the 24 Krumhansl-Kessler profiles.
 
-    half_life: seconds for old chroma to count half.
+    half_life: seconds for old chroma to count half. min_heard: seconds of sound before the
+    key is trusted enough to bias the chords (``chord_prior`` is zero until then): after a
+    fraction of a second of one chord the key is little more than a guess (a D minor chord
+    alone reads as F# minor), and a wrong key would delay naming that very chord.
     """
 
-    def __init__(self, fps: float, half_life: float = 15.0):
+    def __init__(self, fps: float, half_life: float = 15.0, min_heard: float = 4.0):
         self.decay = 0.5 ** (1.0 / (half_life * fps))
+        self.min_frames = int(min_heard * fps)
         self.every = max(1, int(fps / 4))  # re-decide the key four times a second
         prof = []
         for base in (KK_MAJOR, KK_MINOR):
@@ -222,6 +250,7 @@ class KeyTracker:
         self.strength = 0.0
         self._since = 0
         self._prior = np.zeros(25)
+        self._heard = 0  # frames with sound so far (stops counting once the key is trusted)
 
     @property
     def label(self) -> str:
@@ -236,6 +265,8 @@ class KeyTracker:
         # Block sums decayed as a whole: exact enough for a 15 s half-life, and cheap.
         self._acc = self._acc * self.decay**n + (chroma.sum(axis=0) + 0.5 * bass.sum(axis=0))
         self._since += n
+        if self._heard < self.min_frames:
+            self._heard += int((chroma.sum(axis=1) > 0.5).sum())
         if self._since < self.every or self._acc.sum() < 1e-6:
             return
         self._since = 0
@@ -249,8 +280,9 @@ class KeyTracker:
         self._prior = self._chord_prior()
 
     def chord_prior(self) -> np.ndarray:
-        """(25,) log-prior bonus for chords diatonic to the current key (0 for N)."""
-        return self._prior
+        """(25,) log-prior bonus for chords diatonic to the current key (0 for N); all zero
+        until ``min_heard`` seconds of sound have been heard."""
+        return self._prior if self._heard >= self.min_frames else np.zeros(25)
 
     def _chord_prior(self) -> np.ndarray:
         p = np.zeros(25)
