@@ -12,56 +12,15 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
 
 from tests.conftest import EXCERPT_SECONDS as SECONDS
+from tests.conftest import play_into_app
 
 BAR = re.compile(r"^bar (\d+) \[[^\]]*\] (\d+) BPM\s+\| (.*?) \| next:")
 SUMMARY = re.compile(r"(\d+) late notes, (\d+) notes sent, (\d+) stale")
-
-
-def _play_into_app(app: subprocess.Popen, audio: np.ndarray) -> None:
-    """Connect to the app's audio inputs and play ``audio`` (frames, 2) in real time."""
-    jack = pytest.importorskip("jack")
-    client = jack.Client("jam-test-player", no_start_server=True)
-    outs = [client.outports.register(f"out_{c}") for c in range(2)]
-    pos, playing, done = [0], threading.Event(), threading.Event()
-
-    @client.set_process_callback
-    def process(frames: int) -> None:
-        bufs = [o.get_array() for o in outs]
-        chunk = audio[pos[0] : pos[0] + frames] if playing.is_set() else audio[:0]
-        for c, b in enumerate(bufs):
-            b[: len(chunk)] = chunk[:, c]
-            b[len(chunk) :] = 0.0
-        if playing.is_set():
-            pos[0] += frames
-            if pos[0] >= len(audio):
-                done.set()
-
-    with client:
-        deadline, ins = time.monotonic() + 40, []
-        while not ins and time.monotonic() < deadline:
-            ins = [p for p in client.get_ports(is_audio=True, is_input=True)
-                   if not p.name.startswith(("system:", "jam-test-player"))]  # fmt: skip
-            if app.poll() is not None:
-                pytest.fail(f"instrument jam exited: {app.stderr.read()}")
-            time.sleep(0.1)
-        assert ins, "instrument jam --listen opened no JACK input ports"
-        for src in client.get_ports("system:capture", is_audio=True):
-            for dst in ins:
-                try:
-                    client.disconnect(src, dst)
-                except jack.JackError:
-                    pass
-        for out, dst in zip(outs * len(ins), ins, strict=False):
-            client.connect(out, dst)
-        playing.set()
-        assert done.wait(SECONDS + 15), "playback did not finish"
 
 
 def test_band_follows_the_beat_and_chords_it_hears(jack_server, pop909_excerpt):
@@ -73,7 +32,7 @@ def test_band_follows_the_beat_and_chords_it_hears(jack_server, pop909_excerpt):
         env=dict(os.environ),
     )  # fmt: skip
     try:
-        _play_into_app(app, audio)
+        play_into_app(app, audio, SECONDS + 15)
         out, err = app.communicate(timeout=60)
     finally:
         if app.poll() is None:

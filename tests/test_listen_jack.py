@@ -12,14 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
 
 from instrument.listen.evaluate import Estimate, _spans, run_listener, score
 from tests.conftest import EXCERPT_SECONDS as SECONDS
+from tests.conftest import play_into_app
 
 SR = 48000
 
@@ -52,7 +51,6 @@ def _offset(live_beats: np.ndarray, changes: list, offline: Estimate) -> float:
 @pytest.mark.jack
 @pytest.mark.data
 def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
-    jack = pytest.importorskip("jack")
     audio, ref = pop909_excerpt
     offline = run_listener(audio, SR)
     off_score = score(ref, offline)
@@ -61,50 +59,9 @@ def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
         [sys.executable, "-m", "instrument", "listen", "--json", "--duration", str(SECONDS + 8)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
     )  # fmt: skip
-    client = jack.Client("listen-test-player", no_start_server=True)
-    outs = [client.outports.register(f"out_{c}") for c in range(2)]
-    pos = [0]
-    playing = threading.Event()
-    done = threading.Event()
-
-    @client.set_process_callback
-    def process(frames: int) -> None:
-        bufs = [o.get_array() for o in outs]
-        if not playing.is_set() or done.is_set():
-            for b in bufs:
-                b.fill(0.0)
-            return
-        i = pos[0]
-        chunk = audio[i : i + frames]
-        for c, b in enumerate(bufs):
-            b[: len(chunk)] = chunk[:, c]
-            b[len(chunk) :] = 0.0
-        pos[0] = i + frames
-        if pos[0] >= len(audio):
-            done.set()
-
     try:
-        with client:
-            deadline = time.monotonic() + 30
-            app_ins = []
-            while not app_ins and time.monotonic() < deadline:
-                app_ins = [p for p in client.get_ports(is_audio=True, is_input=True)
-                           if not p.name.startswith(("system:", "listen-test-player"))]  # fmt: skip
-                if app.poll() is not None:
-                    pytest.fail(f"instrument listen exited: {app.stderr.read()}")
-                time.sleep(0.1)
-            assert app_ins, "instrument listen opened no JACK input ports"
-            for src in client.get_ports("system:capture", is_audio=True):
-                for dst in app_ins:
-                    try:
-                        client.disconnect(src, dst)
-                    except jack.JackError:
-                        pass
-            for out, dst in zip(outs * len(app_ins), app_ins, strict=False):
-                client.connect(out, dst)
-            playing.set()
-            assert done.wait(SECONDS + 10), "playback did not finish"
-            out, err = app.communicate(timeout=30)
+        play_into_app(app, audio, SECONDS + 10)
+        out, err = app.communicate(timeout=30)
     finally:
         if app.poll() is None:
             app.kill()

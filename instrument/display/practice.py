@@ -19,8 +19,7 @@ import pygame
 
 from instrument.display.model import Feedback, StageModel
 from instrument.display.stage import View
-from instrument.harmony.chords import PITCH_NAMES
-from instrument.practice.engine import ChordResult, PracticeEngine, Target
+from instrument.practice.engine import ChordResult, PracticeEngine, Target, mistakes
 from instrument.practice.live import PracticeLoop, TerminalView
 from instrument.timing import BeatState
 
@@ -53,14 +52,7 @@ def verdict(r: ChordResult) -> str:
         return "missed"
     if r.correct:
         return "right" if r.attempt == 1 else f"right at attempt {r.attempt}"
-    parts = []
-    if r.missing:
-        parts.append("missing " + " ".join(PITCH_NAMES[p] for p in sorted(r.missing)))
-    if r.extra:
-        parts.append("extra " + " ".join(PITCH_NAMES[p] for p in sorted(r.extra)))
-    if not parts:
-        parts.append(f"bass should be {PITCH_NAMES[r.target.chord.bass_pc]}")
-    return ", ".join(parts)
+    return mistakes(r)
 
 
 class Score:

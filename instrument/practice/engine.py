@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from instrument.harmony.chart import Chart
-from instrument.harmony.chords import NO_CHORD, Chord
+from instrument.harmony.chords import NO_CHORD, PITCH_NAMES, Chord
 from instrument.harmony.naming import name_chord
 
 
@@ -80,6 +80,18 @@ class ChordResult:
     @property
     def missed(self) -> bool:
         return not self.played
+
+
+def mistakes(r: ChordResult) -> str:
+    """What was wrong with a chord that is not right: missing and extra notes, or the bass."""
+    parts = []
+    if r.missing:
+        parts.append("missing " + " ".join(PITCH_NAMES[p] for p in sorted(r.missing)))
+    if r.extra:
+        parts.append("extra " + " ".join(PITCH_NAMES[p] for p in sorted(r.extra)))
+    if not parts:
+        parts.append(f"bass should be {PITCH_NAMES[r.target.chord.bass_pc]}")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)

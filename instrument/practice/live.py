@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from instrument.harmony.chords import PITCH_NAMES, parse_chord
-from instrument.practice.engine import ChordResult, Click, PracticeEngine
+from instrument.harmony.chords import parse_chord
+from instrument.practice.engine import ChordResult, Click, PracticeEngine, mistakes
 from instrument.practice.history import History
 
 DRUM_CHANNEL = 9
@@ -82,14 +82,7 @@ class TerminalView:
                 timing = f"  {abs(r.timing_ms):4.0f} ms {word}"
             detail = ""
             if not r.correct:
-                parts = []
-                if r.missing:
-                    parts.append("missing " + " ".join(PITCH_NAMES[p] for p in sorted(r.missing)))
-                if r.extra:
-                    parts.append("extra " + " ".join(PITCH_NAMES[p] for p in sorted(r.extra)))
-                if not parts:
-                    parts.append(f"bass should be {PITCH_NAMES[r.target.chord.bass_pc]}")
-                detail = "  (" + ", ".join(parts) + ")"
+                detail = f"  ({mistakes(r)})"
             text = f"  {want:8} {verdict}: played {played}{timing}{detail}"
         print(text, file=self.out, flush=True)
 
