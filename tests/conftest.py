@@ -103,3 +103,22 @@ def play_into_app(app, audio, seconds: float) -> None:
             client.connect(out, dst)
         playing.set()
         assert done.wait(seconds), "playback did not finish"
+
+
+@pytest.fixture(scope="module")
+def pygame_offscreen():
+    """pygame's display and fonts under SDL's dummy video driver, for one test module."""
+    import pygame
+
+    # Restored afterwards: later tests start commands that open the stage when a display
+    # (or this variable) is present.
+    before = os.environ.get("SDL_VIDEODRIVER")
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    pygame.display.init()
+    pygame.font.init()
+    yield
+    pygame.display.quit()
+    if before is None:
+        os.environ.pop("SDL_VIDEODRIVER", None)
+    else:
+        os.environ["SDL_VIDEODRIVER"] = before

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pygame
 import pytest
 
@@ -13,21 +11,7 @@ from instrument.ensemble import load_ensemble
 from instrument.live.performer import NoteEvent
 from instrument.timing import BeatState
 
-
-@pytest.fixture(scope="module", autouse=True)
-def pygame_offscreen():
-    # Restored afterwards: later tests start commands that open the stage when a display
-    # (or this variable) is present.
-    before = os.environ.get("SDL_VIDEODRIVER")
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    pygame.display.init()
-    pygame.font.init()
-    yield
-    pygame.display.quit()
-    if before is None:
-        os.environ.pop("SDL_VIDEODRIVER", None)
-    else:
-        os.environ["SDL_VIDEODRIVER"] = before
+pytestmark = pytest.mark.usefixtures("pygame_offscreen")
 
 
 def stage(size=(1280, 720)) -> tuple[pygame.Surface, StageModel]:

@@ -7,7 +7,6 @@ real practice engine (notes with scripted times), then drawn; the pixels are che
 
 from __future__ import annotations
 
-import os
 import time
 
 import pygame
@@ -29,20 +28,7 @@ from instrument.timing import BeatState
 SIZES = [(640, 360), (1280, 720), (1920, 1080), (800, 1000), (1000, 420)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def pygame_offscreen():
-    # Restored afterwards: later tests start commands that open the stage when a display
-    # (or this variable) is present.
-    before = os.environ.get("SDL_VIDEODRIVER")
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    pygame.display.init()
-    pygame.font.init()
-    yield
-    pygame.display.quit()
-    if before is None:
-        os.environ.pop("SDL_VIDEODRIVER", None)
-    else:
-        os.environ["SDL_VIDEODRIVER"] = before
+pytestmark = pytest.mark.usefixtures("pygame_offscreen")
 
 
 def colours_in(surface: pygame.Surface, rect: pygame.Rect, step: int = 1) -> set:
