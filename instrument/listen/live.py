@@ -64,16 +64,9 @@ def run_file(path: str, sink: Sink, block: int = 1024) -> Listener:
 def run_live(sink: Sink, device: str | int | None = None, duration: float | None = None,
              block: int = 512) -> Listener:  # fmt: skip
     """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
-    import sounddevice as sd
+    from instrument.listen.stream import find_input, open_input
 
-    if isinstance(device, str) and device.isdigit():
-        device = int(device)
-    try:
-        info = sd.query_devices(device, "input")
-    except (ValueError, sd.PortAudioError) as e:
-        raise InstrumentError(f"no audio input {device if device is not None else '(default)'}"
-                              f": {e}") from None  # fmt: skip
-    channels = max(1, min(2, int(info["max_input_channels"])))
+    device, info = find_input(device)
     blocks_q: queue.Queue[np.ndarray] = queue.Queue(maxsize=256)
     dropped = [0]
 
@@ -83,11 +76,7 @@ def run_live(sink: Sink, device: str | int | None = None, duration: float | None
         except queue.Full:
             dropped[0] += 1
 
-    try:
-        stream = sd.InputStream(device=device, channels=channels, dtype="float32",
-                                blocksize=block, callback=callback)  # fmt: skip
-    except sd.PortAudioError as e:
-        raise InstrumentError(f"cannot open audio input {info['name']!r}: {e}") from None
+    stream = open_input(device, info, block, callback)
     listener = Listener(stream.samplerate)
     heard = 0
     with stream:

@@ -124,10 +124,14 @@ class ListenStream:
         """Move the listener's time origin to the smallest recent arrival offset."""
         lis = self.listener
         audio_end = lis.features.frames_done / lis.fps + len(block) / lis.sample_rate
-        self._offsets.append((arrival, arrival - audio_end))
-        while self._offsets and self._offsets[0][0] < arrival - self.ORIGIN_WINDOW:
+        offset = arrival - audio_end
+        # A sliding minimum: offsets kept increasing, so the oldest kept one is the least.
+        while self._offsets and self._offsets[-1][1] >= offset:
+            self._offsets.pop()
+        self._offsets.append((arrival, offset))
+        while self._offsets[0][0] < arrival - self.ORIGIN_WINDOW:
             self._offsets.popleft()
-        lis.time_origin = min(offset for _, offset in self._offsets)
+        lis.time_origin = self._offsets[0][1]
 
     # -- what the band and the display read ------------------------------------------------
     def state(self, now: float) -> BeatState:

@@ -26,6 +26,10 @@ _write_float = fluidsynth.cfunc(
 )  # fmt: skip
 
 
+# The library pyfluidsynth loaded, seen again through PyDLL: calls that keep the GIL.
+_HELD_GIL_LIB = ctypes.PyDLL(fluidsynth._fl._name, handle=fluidsynth._fl._handle)
+
+
 def _held_gil(name: str, *argtypes) -> Callable[..., int]:
     """A FluidSynth function called without releasing the GIL.
 
@@ -34,8 +38,7 @@ def _held_gil(name: str, *argtypes) -> Callable[..., int]:
     meanwhile (the display drawing, a planner): in JACK's process thread that wait is an
     xrun. Holding the GIL makes one event cost one GIL acquisition, at the callback's entry.
     """
-    lib = ctypes.PyDLL(fluidsynth._fl._name, handle=fluidsynth._fl._handle)
-    fn = getattr(lib, name)
+    fn = getattr(_HELD_GIL_LIB, name)
     fn.argtypes, fn.restype = list(argtypes), ctypes.c_int
     return fn
 
