@@ -1,6 +1,7 @@
 """The practice history database: stored attempts, progress, and surviving a kill."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -128,6 +129,7 @@ KILLED_WRITER = textwrap.dedent(
     """
 )
 PER_SESSION = 7
+ACK = re.compile(r"(start|rec|end) \d+( \d+)?\n")
 
 
 def _read_back(db) -> tuple[dict[int, list[tuple]], set[int]]:
@@ -195,6 +197,8 @@ def test_repeated_kills_mid_write_keep_the_database_consistent(tmp_path):
         lines += proc.stdout.readlines()  # acknowledged before the kill, still in the pipe
         proc.stdout.close()
         for line in lines:
+            if not ACK.fullmatch(line):  # cut short by the kill: not an acknowledgement
+                continue
             kind, s, *rest = line.split()
             if kind == "rec":
                 acked.setdefault(int(s), []).append(int(rest[0]))
