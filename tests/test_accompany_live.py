@@ -196,18 +196,37 @@ def test_sync_start_and_chord_change_replans():
     run(band, now, 1.0)
     assert not clock.running and synth.events == []  # waits for the first chord
     press_c = [(1.0, band.note_on, (k, 80, 1.0)) for k in (48, 52, 55)]
-    # F major from t = 3.0 (beat 4 at 120 BPM after a start at 1.0 + 0.05)
+    # F major from t = 3.0 (beat 4 at 120 BPM after the start at 1.0)
     change = [(2.9, band.note_off, (k, 2.9)) for k in (48, 52, 55)]
     press_f = [(3.0, band.note_on, (k, 80, 3.0)) for k in (53, 57, 60 - 12)]
     run(band, now, 5.0, press_c + change + press_f)
     assert clock.running
     bass = synth.ons(BASS)
-    # the band starts with the chord: settle time (30 ms) + worker tick + start margin
-    assert bass[0][0] == pytest.approx(1.085, abs=0.01)
+    # the band starts with the chord: its settle time (30 ms) + at most a worker tick
+    assert 1.03 <= bass[0][0] <= 1.036
     assert all(p % 12 in (0, 7) for t, p in bass if t < 2.95)
     assert all(p % 12 in (5, 0, 9) for t, p in bass if t > 3.06) and bass[-1][0] > 3.5
     comp_after = [p % 12 for t, p in synth.ons(COMP) if t > 3.06]
     assert comp_after and set(comp_after) <= {5, 9, 0}
+    assert band.stats.late_notes == 0
+
+
+def test_sync_start_puts_the_band_on_the_players_beat():
+    """The chord's strike is beat 0: the band's first notes sound as soon as the chord is
+    read (its settle time), and every later beat falls on the player's grid, to the ms."""
+    detector = FingeredChords(split=60)
+    band, clock, synth, now = make_band(detector=detector, continue_beats=0)
+    strike = 1.0
+    press = [(strike, band.note_on, (k, 80, strike)) for k in (48, 52, 55)]
+    run(band, now, 4.0, press, tick=0.001)
+    first = min(t for t, k, ch, p in synth.events if k == "on")
+    assert first - strike <= detector.settle + 0.002  # not the ~100 ms of a late start
+    assert {p % 12 for t, p in synth.ons(BASS) if t < strike + 0.1} <= {0, 7}  # C's bass
+    spb = 60.0 / 120.0
+    later = [t for t, k, ch, p in synth.events if k == "on" and t > strike + 0.1]
+    assert later
+    offsets = [(t - strike) / spb - round((t - strike) / spb * 2) / 2 for t in later]
+    assert max(abs(o) * spb for o in offsets) <= 0.0011  # on the beat (or its half), +-1 ms
     assert band.stats.late_notes == 0
 
 

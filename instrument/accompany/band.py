@@ -439,10 +439,14 @@ class Band:
             return
         self._chord = found
         _, tones = found
-        if not self._running_clock():
+        starting = not self._running_clock()
+        if starting:
             if not self.sync_start or not hasattr(self.clock, "start"):
                 return
-            self.clock.start(now + self.margin)  # sync start: the band starts here
+            # Sync start: the chord's strike is the band's first beat (the count-in's, or
+            # beat 0), so the band's grid is the player's; what is already due of that
+            # beat sounds now (the chord is known only ``settle`` after its strike).
+            self.clock.start(self.detector.played_at)
         beat = self._beat(self.detector.played_at)
         # a chord played a little after the beat belongs to that beat
         x = math.floor(beat) if beat - math.floor(beat) < 0.25 else beat
@@ -451,7 +455,21 @@ class Band:
         if chords.starts and x < chords.starts[-1]:
             x = chords.starts[-1]
         chords.add(x, tones)
-        self._replan_from(x, now)
+        if starting:
+            self._start_now(now)
+        else:
+            self._replan_from(x, now)
+
+    def _start_now(self, now: float) -> None:
+        """The clock has just started under way: the beat in progress is the style's
+        (ready at once, no model wait), its notes already due sounding from now."""
+        state = self.clock.state(now)
+        b = math.floor(state.beat)
+        self._next_beat = b + 1
+        notes = self.planner.fallback(b)
+        self._commit(notes, state.beat, restrike=True)
+        if self.on_plan is not None:
+            self.on_plan(b, notes)
 
     def _replan_from(self, x: float, now: float) -> None:
         """The chord changed at beat ``x``: replan bass and comping from there."""
@@ -475,8 +493,13 @@ class Band:
             self.planner.remember(kept)
             self._commit(kept, state.beat)
 
-    def _commit(self, notes: list[BandNote], beat: float) -> None:
-        """Hand notes to the dispatcher; those already due at ``beat`` are late: dropped."""
+    def _commit(self, notes: list[BandNote], beat: float, restrike: bool = False) -> None:
+        """Hand notes to the dispatcher; those already due at ``beat`` are late: dropped,
+        or with ``restrike`` struck at ``beat`` for what is left of them."""
+        if restrike:
+            notes = [n if n.onset >= beat else
+                     BandNote(n.part, n.pitch, n.velocity, beat, n.onset + n.duration - beat)
+                     for n in notes if n.onset + n.duration > beat]  # fmt: skip
         ok = [n for n in notes if n.onset >= beat]
         self.stats.late_notes += len(notes) - len(ok)
         self.dispatcher.commit(ok, self.channels)
