@@ -3,7 +3,7 @@
 import pytest
 
 from instrument.harmony.chart import HOLD, load_chart, parse_chart
-from instrument.harmony.chords import parse_chord
+from instrument.harmony.chords import NO_CHORD, parse_chord
 from instrument.harmony.imports import bar_slots, chart_from_musicxml, chart_from_pop909
 from instrument.paths import data_dir
 from instrument.practice.exercises import EXERCISES, exercise_names, resolve_chart
@@ -28,15 +28,17 @@ def test_pop909_chart_follows_the_chord_file():
         pytest.skip("POP909 not in ../shared/data")
     chart = chart_from_pop909(POP909)
     assert chart.meter == (4, 4) and 85 < chart.tempo < 95
-    # chord_midi.txt opens with N, then B:maj / C#:maj / Bb:min / Eb:min, two beats each
-    assert chart.bars[0] == tuple(
+    # chord_midi.txt opens with a bar of N (kept: the melody counts it), then B:maj /
+    # C#:maj / Bb:min / Eb:min, two beats each
+    assert chart.bars[0] == (NO_CHORD,)
+    assert chart.bars[1] == tuple(
         parse_chord(c)
         for c in (
             "B",
             "C#",
         )
     )
-    assert chart.bars[1] == tuple(parse_chord(c) for c in ("Bb:min", "Eb:min"))
+    assert chart.bars[2] == tuple(parse_chord(c) for c in ("Bb:min", "Eb:min"))
     assert parse_chart(chart.to_text()) == chart
 
 
@@ -46,9 +48,10 @@ def test_openewld_lead_sheet():
     if not sheets:
         pytest.skip("OpenEWLD not in ../shared/data")
     chart = chart_from_musicxml(sheets[0])
-    assert chart.meter == (4, 4) and len(chart.bars) == 32
-    assert [b[0].name for b in chart.bars[:8]] == ["F", "F", "Bb", "Bb", "F", "C7", "G7", "C"]
-    assert chart.bars[14] == (parse_chord("Gm"), parse_chord("C7"))
+    # the first measure has melody but no chord symbol yet: it stays, as a bar of N
+    assert chart.meter == (4, 4) and len(chart.bars) == 33 and chart.bars[0] == (NO_CHORD,)
+    assert [b[0].name for b in chart.bars[1:9]] == ["F", "F", "Bb", "Bb", "F", "C7", "G7", "C"]
+    assert chart.bars[15] == (parse_chord("Gm"), parse_chord("C7"))
 
 
 def test_builtin_exercises_parse_and_cover_the_common_progressions():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.harmony.chart import HOLD, Chart
 from instrument.harmony.chords import NO_CHORD, QUALITIES, Chord, closest_quality, parse_chord
 
@@ -37,22 +37,27 @@ def bar_slots(beats: Sequence[Chord]) -> tuple[Chord | None, ...]:
 
 
 def _trim(bars: list[tuple[Chord | None, ...]]) -> list[tuple[Chord | None, ...]]:
-    """Drop bars of silence at both ends."""
+    """Drop the bars of silence at the end. Those at the start stay: bar 1 of the chart
+    is the song's first measure, so the chart keeps time with the song's own melody (a
+    pickup bar with no chord is still a bar the melody counts)."""
     silent = [all(c in (NO_CHORD, HOLD) for c in bar) for bar in bars]
     if all(silent):
         return bars
-    first = silent.index(False)
     last = len(silent) - 1 - silent[::-1].index(False)
-    return bars[first : last + 1]
+    return bars[: last + 1]
 
 
 def chart_from_pop909(song: str | os.PathLike, title: str = "") -> Chart:
     """A chart of a POP909 song folder (``.../POP909/NNN``) from ``beat_midi.txt`` and
     ``chord_midi.txt``. Bars are the measures the data set marks (or pairs of them where
     its measures are 2 beats long); tempo is the median beat rate."""
+    with untrusted(song, "POP909 song folder"):
+        return _pop909_chart(Path(song), title)
+
+
+def _pop909_chart(folder: Path, title: str) -> Chart:
     from instrument.datasets.pop909 import read_beats, read_spans
 
-    folder = Path(song)
     beats_file, chords_file = folder / "beat_midi.txt", folder / "chord_midi.txt"
     if not beats_file.exists() or not chords_file.exists():
         raise InstrumentError(f"not a POP909 song folder (no beat/chord files): {folder}")
@@ -125,15 +130,17 @@ def chart_from_musicxml(path: str | os.PathLike, title: str = "") -> Chart:
 
     The meter is the first time signature; a pickup bar without chords is dropped.
     """
-    import music21
-
     p = Path(path)
     if not p.exists():
         raise InstrumentError(f"lead sheet not found: {p}")
-    try:
-        score = music21.converter.parse(str(p))
-    except Exception as e:  # music21 raises many types for unreadable files
-        raise InstrumentError(f"cannot read MusicXML {p}: {e}") from None
+    with untrusted(p, "MusicXML lead sheet"):
+        return _musicxml_chart(p, title)
+
+
+def _musicxml_chart(p: Path, title: str) -> Chart:
+    import music21
+
+    score = music21.converter.parse(str(p))
     part = score.parts[0] if score.parts else score
     measures = list(part.getElementsByClass(music21.stream.Measure))
     symbols = list(part.recurse().getElementsByClass(music21.harmony.ChordSymbol))
