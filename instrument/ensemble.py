@@ -20,7 +20,7 @@ from pathlib import Path
 
 import tomllib
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.paths import CONFIGS, ENSEMBLES
 
 # MIDI channels for parts, in order; 9 (GM channel 10) is the drum kit.
@@ -112,19 +112,12 @@ def load_ensemble(name_or_path: str | Path) -> Ensemble:
         if not path.exists():
             known = ", ".join(available_ensembles())
             raise InstrumentError(f"unknown ensemble {str(name_or_path)!r} (known: {known})")
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InstrumentError(f"ensemble file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InstrumentError(f"malformed ensemble file {path}: {e}") from None
-    return parse_ensemble(data, str(path))
+    with untrusted(path, "ensemble file"):
+        return parse_ensemble(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
 
 
 def load_defaults() -> dict:
     """The built-in defaults (``configs/defaults.toml``)."""
     path = CONFIGS / "defaults.toml"
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise InstrumentError(f"malformed defaults file {path}: {e}") from None
+    with untrusted(path, "defaults file"):
+        return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -6,20 +6,13 @@ import os
 
 import mido
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 
 
 def read_midi(path: str | os.PathLike) -> mido.MidiFile:
     """Open a Standard MIDI File; InstrumentError if missing, empty, truncated or garbage."""
-    try:
+    with untrusted(path, "MIDI file"):
         midi = mido.MidiFile(str(path), clip=True)
-    except FileNotFoundError:
-        raise InstrumentError(f"MIDI file not found: {path}") from None
-    except IsADirectoryError:
-        raise InstrumentError(f"not a MIDI file (a directory): {path}") from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:
-        reason = str(e) or type(e).__name__
-        raise InstrumentError(f"not a readable MIDI file: {path} ({reason})") from None
     if not 0 < midi.ticks_per_beat < 0x8000:
         # 0 would divide by zero; the high bit means SMPTE time code, which mido reads as
         # negative ticks per beat and so as negative times.

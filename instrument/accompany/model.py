@@ -9,7 +9,6 @@ half precision): it must plan a beat in a few milliseconds on a laptop CPU.
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import torch
@@ -17,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from instrument.accompany.tokens import COND_DIM, VOCAB
-from instrument.errors import InstrumentError, unreadable_file_reason
+from instrument.errors import InstrumentError, check_finite, untrusted
 
 
 class AccompanyLSTM(nn.Module):
@@ -148,22 +147,35 @@ def save_model(model: AccompanyLSTM, path: Path, card: dict) -> None:
 
 
 def load_model(path: str | Path) -> AccompanyLSTM:
+    """The band's model from ``path``; InstrumentError for a file it cannot use.
+
+    A checkpoint that unpickles is still checked: every weight finite, and a probe
+    sequence through every token gives finite logits (a few flipped bytes in the weights
+    load cleanly and then make sampling fail mid-song).
+    """
     p = Path(path)
-    try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
+    if not p.exists():
         raise InstrumentError(
             f"accompaniment model not found: {p} (train it: instrument train accompany)"
-        ) from None
-    except (RuntimeError, OSError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as e:
-        reason = unreadable_file_reason(p, e)
-        raise InstrumentError(f"not a readable accompaniment model: {p} ({reason})") from None
-    try:
+        )
+    with untrusted(p, "accompaniment model"):
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+        state = {k: v.float() for k, v in blob["state"].items()}
+        check_finite(state)
         model = AccompanyLSTM(**blob["config"])
-        model.load_state_dict({k: v.float() for k, v in blob["state"].items()})
-    except (KeyError, TypeError, AttributeError, RuntimeError):  # another kind of file
-        raise InstrumentError(
-            f"not an accompaniment model: {p} (a checkpoint of another kind?)"
-        ) from None
-    model.eval()
+        model.load_state_dict(state)
+        model.eval()
+        probe_logits(model)
     return model
+
+
+def probe_logits(model: AccompanyLSTM) -> None:
+    """ValueError unless every token, after every other, under a zero and a busy
+    condition, gives finite logits (weights that are finite can still overflow)."""
+    vocab, cond_dim = model.config["vocab"], model.config["cond_dim"]
+    tokens = torch.arange(vocab)[None]
+    with torch.no_grad():
+        for level in (0.0, 1.0):
+            logits, _ = model(tokens, torch.full((1, vocab, cond_dim), level))
+            if not bool(torch.isfinite(logits).all()):
+                raise ValueError("its output on a probe sequence is not finite (damaged?)")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from instrument.arrange import features as F
-from instrument.errors import InstrumentError, unreadable_file_reason
+from instrument.errors import InstrumentError, check_finite, untrusted
 
 
 class OnlineLSTM(nn.Module):
@@ -101,21 +101,20 @@ def load(path: Path, kind: str, n_parts: int) -> tuple[nn.Module, dict, dict]:
     """(model in eval mode, config, card); InstrumentError for a missing or unusable file."""
     if not path.exists():
         raise InstrumentError(f"no trained model {path} (train it: instrument train arrange)")
-    try:
+    with untrusted(path, f"{kind} arranger model"):
         # TorchVersion: cards written before the version was stored as a plain string
         with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if ckpt["kind"] != kind:
             raise ValueError(f"it holds a {ckpt['kind']!r} model, not {kind!r}")
         model = build(kind, n_parts, ckpt["config"])
+        check_finite(ckpt["state_dict"])
         model.load_state_dict(ckpt["state_dict"])
-    except InstrumentError:
-        raise
-    except Exception as e:  # torch raises many types for a corrupt or mismatched file
-        raise InstrumentError(f"cannot load model {path}: {unreadable_file_reason(path, e)}") \
-            from None
+        card = ckpt.get("card", {})
+        if not isinstance(card, dict):
+            raise ValueError("its model card is not a table")
     model.eval()
-    return model, ckpt["config"], ckpt.get("card", {})
+    return model, ckpt["config"], card
 
 
 def numpy_weights(model: nn.Module) -> dict[str, np.ndarray]:

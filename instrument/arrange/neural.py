@@ -36,6 +36,8 @@ def _load(ensemble: Ensemble, kind: str, path=None):
     path = path or model_path(ensemble, kind)
     model, config, card = M.load(path, kind, len(ensemble))
     parts = card.get("parts")
+    if parts is not None and not isinstance(parts, list):
+        raise InstrumentError(f"{path}: its model card's parts are not a list (damaged?)")
     if parts is not None and len(parts) != len(ensemble):
         raise InstrumentError(
             f"{path}: trained for {len(parts)} parts, the ensemble has {len(ensemble)}"

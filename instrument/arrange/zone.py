@@ -15,7 +15,7 @@ import numpy as np
 
 from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import Ensemble
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.paths import MODELS
 
 
@@ -96,9 +96,9 @@ def load_learned_boundaries(ensemble: Ensemble) -> list[int] | None:
     path = zone_path(ensemble)
     if not path.exists():
         return None
-    try:
-        data = json.loads(path.read_text())
+    with untrusted(path, "zone table"):
+        data = json.loads(path.read_text(encoding="utf-8"))
         bounds = [int(b) for b in data["boundaries"]]
-    except (ValueError, KeyError, TypeError) as e:
-        raise InstrumentError(f"corrupt zone model {path}: {e}") from None
+        if any(not 0 <= b <= 128 for b in bounds):
+            raise ValueError("boundaries outside the MIDI range 0-128")
     return bounds if len(bounds) == len(ensemble) - 1 else None

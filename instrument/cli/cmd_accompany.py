@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+from instrument.errors import InstrumentError, one_line
 from instrument.paths import MODELS
 
 DEFAULT_MODEL = MODELS / "accompany-lstm.pt"
@@ -72,19 +75,29 @@ def make_planner(args: argparse.Namespace, chords, beats_per_bar: int):
         from instrument.accompany.model import load_model
 
         torch.set_num_threads(1)
-        generator = ModelGenerator(
-            load_model(args.model),
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            seed=args.seed,
-        )
+        try:
+            model = load_model(args.model)
+        except InstrumentError as e:
+            # The shipped model may fall back to the rule-based style (and says so, also
+            # on the status line through args.style); a model named with --model must work.
+            if Path(args.model) != DEFAULT_MODEL:
+                raise
+            print(f"instrument: warning: {one_line(e)}; falling back to the rule-based "
+                  f"style {args.rules}", file=sys.stderr)  # fmt: skip
+            args.style = f"{args.rules} (fallback: model unusable)"
+            model = None
+        if model is not None:
+            generator = ModelGenerator(
+                model,
+                temperature=args.temperature,
+                top_k=args.top_k,
+                top_p=args.top_p,
+                seed=args.seed,
+            )
         style = make_style(args.rules)
     else:
         style = make_style(args.style)
     if args.continue_beats < 0:
-        from instrument.errors import InstrumentError
-
         raise InstrumentError("--continue-beats must be 0 or more")
     return BandPlanner(
         chords,

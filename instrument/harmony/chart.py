@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.harmony.chords import Chord, key_names, parse_chord
 
 HOLD = None  # a slot in ``Chart.bars`` that holds the previous chord ("-")
@@ -299,15 +299,8 @@ def _parse_bar(cell: str, previous: list, where: str) -> tuple[Chord | None, ...
 def load_chart(path: str | os.PathLike) -> Chart:
     """Read a chart file; InstrumentError if missing, unreadable or malformed."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InstrumentError(f"chart file not found: {p}") from None
-    except IsADirectoryError:
-        raise InstrumentError(f"not a chart file (a directory): {p}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InstrumentError(f"cannot read chart {p}: {e}") from None
-    return parse_chart(text, source=str(p))
+    with untrusted(p, "chart file"):
+        return parse_chart(p.read_text(encoding="utf-8"), source=str(p))
 
 
 def save_chart(chart: Chart, path: str | os.PathLike) -> Path:

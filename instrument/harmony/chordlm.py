@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, check_finite, untrusted
 from instrument.harmony.chords import NO_CHORD, Chord, parse_chord, parse_pitch_class
 from instrument.paths import MODELS, data_dir
 
@@ -309,15 +309,18 @@ class ChordGRU:
 
     @classmethod
     def load(cls, folder: Path = MODEL_DIR) -> ChordGRU:
-        try:
-            config = json.loads((folder / "config.json").read_text())
-        except (OSError, ValueError) as e:
-            raise InstrumentError(f"no chord model in {folder}: {e}") from None
-        if tuple(config.pop("vocab")) != VOCAB:
-            raise InstrumentError(f"chord model in {folder} has a different vocabulary")
-        model = cls(**config)
-        state = model.torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
-        model.net.load_state_dict(state)
+        if not (folder / "config.json").is_file():
+            raise InstrumentError(f"no chord model in {folder} (no config.json)")
+        with untrusted(folder / "config.json", "chord model configuration"):
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            vocab = tuple(config.pop("vocab"))
+            if vocab != VOCAB:
+                raise InstrumentError(f"chord model in {folder} has a different vocabulary")
+            model = cls(**config)
+        with untrusted(folder / "weights.pt", "chord model"):
+            state = model.torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+            check_finite(state)
+            model.net.load_state_dict(state)
         model.net.eval()
         return model
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
@@ -20,15 +20,8 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         raise InstrumentError(f"audio file not found: {path}")
     if p.is_dir():
         raise InstrumentError(f"not an audio file (a directory): {path}")
-    try:
+    with untrusted(path, "audio file"):
         audio, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except FileNotFoundError:
-        raise InstrumentError(f"audio file not found: {path}") from None
-    except IsADirectoryError:
-        raise InstrumentError(f"not an audio file (a directory): {path}") from None
-    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise InstrumentError(f"not a readable audio file: {path} ({msg})") from None
     if len(audio) == 0:
         raise InstrumentError(f"audio file has no samples: {path}")
     return audio, int(sr)

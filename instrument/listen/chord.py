@@ -59,18 +59,17 @@ class ChordModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ChordModel:
-        from instrument.errors import InstrumentError
+        from instrument.errors import check_finite, untrusted
 
-        try:
-            d = json.loads(Path(path).read_text())
+        with untrusted(path, "chord model"):
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
             model = cls(np.array(d["treble"], float), np.array(d["bass"], float),
                         np.array(d["bias"], float), float(d["no_chord"]),
                         float(d["scale"]))  # fmt: skip
             if model.treble.shape != (2, 12) or model.bass.shape != (2, 12) \
                     or model.bias.shape != (2,):
                 raise ValueError("weights of the wrong shape")
-        except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged file: say which
-            raise InstrumentError(f"cannot load chord model {path}: {e!r}") from None
+            check_finite(vars(model))
         return model
 
     def save(self, path: str | os.PathLike, **card: object) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import mido
 
 from instrument.ensemble import Ensemble
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.live.performer import NoteEvent, Performer
 from instrument.midifile import write_parts
 
@@ -167,10 +167,8 @@ def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]
 def read_journal(take: str | os.PathLike):
     """(ensemble name, raw input, notes) from a take's journal; torn last lines are skipped."""
     path = Path(take) / "journal.txt"
-    try:
+    with untrusted(path, "take journal"):
         text = path.read_text(errors="replace")
-    except OSError as e:
-        raise InstrumentError(f"cannot read take {path}: {e.strerror}") from None
     name, raw, notes, open_ = "", [], [], {}
     end = 0.0
     for line in text.splitlines():
@@ -179,10 +177,14 @@ def read_journal(take: str | os.PathLike):
             if line.startswith("# ensemble"):
                 name = f[2]
             elif f[0] == "in":
-                raw.append((float(f[1]), list(bytes.fromhex(f[2]))))
-                end = max(end, float(f[1]))
+                t, data = _journal_time(f[1]), list(bytes.fromhex(f[2]))
+                raw.append((t, data))
+                end = max(end, t)
             elif f[0] in ("on", "off"):
-                t, pitch, vel, part, ch = float(f[1]), int(f[2]), int(f[3]), int(f[4]), int(f[5])
+                t, pitch, vel, part, ch = _journal_time(f[1]), int(f[2]), int(f[3]), int(f[4]), \
+                    int(f[5])
+                if not (0 <= pitch < 128 and 0 <= vel < 128 and 0 <= part < 16 and 0 <= ch < 16):
+                    raise ValueError("a note out of the MIDI range")
                 end = max(end, t)
                 if f[0] == "on":
                     open_[(ch, pitch)] = (t, vel, part)
@@ -195,10 +197,28 @@ def read_journal(take: str | os.PathLike):
     return name, raw, notes
 
 
+def _journal_time(field: str) -> float:
+    """Seconds from the take's start; a journal line with another time is damaged."""
+    t = float(field)
+    if not 0.0 <= t < 1e6:  # also NaN and inf
+        raise ValueError(f"time {field} out of range")
+    return t
+
+
 def recover(take: str | os.PathLike) -> tuple[int, int]:
-    """Rebuild a take's MIDI files from its journal. Returns (raw messages, notes)."""
-    from instrument.ensemble import load_ensemble
+    """Rebuild a take's MIDI files from its journal. Returns (raw messages, notes).
+
+    InstrumentError (and nothing is written) when no line of the journal can be read:
+    a damaged or foreign file holds nothing to recover.
+    """
+    from instrument.ensemble import available_ensembles, load_ensemble
 
     name, raw, notes = read_journal(take)
-    write_take(Path(take), load_ensemble(name or "quartet"), raw, notes)
+    if not raw and not notes:
+        raise InstrumentError(f"{Path(take) / 'journal.txt'} holds nothing recoverable "
+                              "(no readable note or input line)")  # fmt: skip
+    # The journal names the ensemble; only a built-in one is loaded by that name (an
+    # untrusted file may name anything), else the default's parts name the tracks.
+    ensemble = load_ensemble(name if name in available_ensembles() else "quartet")
+    write_take(Path(take), ensemble, raw, notes)
     return len(raw), len(notes)

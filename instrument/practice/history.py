@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from instrument.errors import InstrumentError
+from instrument.errors import untrusted
 from instrument.harmony.chords import PITCH_NAMES
 from instrument.paths import state_dir
 from instrument.practice.engine import ChordResult
@@ -75,15 +75,17 @@ class History:
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path else default_path()
-        try:
+        with untrusted(self.path, "practice history database"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as e:
-            raise InstrumentError(f"cannot open practice history {self.path}: {e}") from None
+            # Damaged pages a query might not touch today would fail a later write.
+            check = self.db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise ValueError(f"integrity check failed: {check}")
 
     def __enter__(self) -> History:
         return self
@@ -153,30 +155,32 @@ class History:
             {where} GROUP BY s.id ORDER BY s.started, s.id
         """
         where, params = ("WHERE s.exercise = ?", (exercise,)) if exercise else ("", ())
-        rows = self.db.execute(query.format(where=where), params).fetchall()
-        return [
-            SessionStats(
-                id=r[0],
-                exercise=r[1],
-                title=r[2],
-                started=r[3],
-                tempo=r[4],
-                finished=bool(r[5]),
-                chords=r[6],
-                correct=r[7],
-                accuracy=(r[7] / r[6]) if r[6] else 0.0,
-                mean_abs_timing_ms=r[8],
-            )  # fmt: skip
-            for r in rows
-            if r[6] > 0
-        ]
+        with untrusted(self.path, "practice history database"):
+            rows = self.db.execute(query.format(where=where), params).fetchall()
+            return [self._stats(r) for r in rows if r[6] > 0]
+
+    @staticmethod
+    def _stats(r: tuple) -> SessionStats:
+        return SessionStats(
+            id=r[0],
+            exercise=r[1],
+            title=r[2],
+            started=r[3],
+            tempo=r[4],
+            finished=bool(r[5]),
+            chords=r[6],
+            correct=r[7],
+            accuracy=(r[7] / r[6]) if r[6] else 0.0,
+            mean_abs_timing_ms=r[8],
+        )  # fmt: skip
 
     def attempts(self, session: int) -> list[tuple]:
-        return self.db.execute(
-            "SELECT target, attempt, expected, played, correct, timing_ms FROM attempts"
-            " WHERE session = ? ORDER BY id",
-            (session,),
-        ).fetchall()
+        with untrusted(self.path, "practice history database"):
+            return self.db.execute(
+                "SELECT target, attempt, expected, played, correct, timing_ms FROM attempts"
+                " WHERE session = ? ORDER BY id",
+                (session,),
+            ).fetchall()
 
     def weakest_chords(
         self, exercise: str | None = None, n: int = 5
@@ -184,10 +188,11 @@ class History:
         """(chord, tries, accuracy) of the chords most often wrong, worst first."""
         where = "WHERE a.attempt = 1" + (" AND s.exercise = ?" if exercise else "")
         params = (exercise,) if exercise else ()
-        rows = self.db.execute(
-            "SELECT a.expected, COUNT(*), AVG(a.correct) FROM attempts a"
-            f" JOIN sessions s ON s.id = a.session {where} GROUP BY a.expected"
-            " HAVING AVG(a.correct) < 1 ORDER BY AVG(a.correct), a.expected LIMIT ?",
-            (*params, n),
-        ).fetchall()
+        with untrusted(self.path, "practice history database"):
+            rows = self.db.execute(
+                "SELECT a.expected, COUNT(*), AVG(a.correct) FROM attempts a"
+                f" JOIN sessions s ON s.id = a.session {where} GROUP BY a.expected"
+                " HAVING AVG(a.correct) < 1 ORDER BY AVG(a.correct), a.expected LIMIT ?",
+                (*params, n),
+            ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]

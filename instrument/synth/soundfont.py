@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.paths import SOUNDFONTS
 
 # Where Debian/Ubuntu packages (fluid-soundfont-gm, timgm6mb-soundfont, musescore-*) put them.
@@ -18,24 +18,65 @@ SYSTEM_DIRS = (
 PREFERRED = ("FluidR3_GM.sf2", "default-GM.sf2", "MuseScore_General.sf3", "TimGM6mb.sf2")
 
 
+# The preset-data sub-chunks every SoundFont 2 holds, and the size of one record of each
+# (SoundFont 2.04, section 7). Preset, instrument and sample headers end with a terminal
+# record, so hold at least two; the other tables may hold only their terminal record.
+PDTA_RECORDS = {b"phdr": 38, b"pbag": 4, b"pmod": 10, b"pgen": 4, b"inst": 22,
+                b"ibag": 4, b"imod": 10, b"igen": 4, b"shdr": 46}  # fmt: skip
+HEADERS = (b"phdr", b"inst", b"shdr")
+
+
 def check_soundfont(path: str | os.PathLike) -> Path:
-    """``path`` if it is a readable SoundFont (RIFF ``sfbk``), else InstrumentError."""
+    """``path`` if it is a readable SoundFont (RIFF ``sfbk``), else InstrumentError.
+
+    FluidSynth is given only files whose chunk structure holds together: it refuses some
+    damaged files after logging to the terminal, and reads others out of bounds.
+    """
     p = Path(path)
-    try:
+    with untrusted(p, "SoundFont"):
         with p.open("rb") as f:
             head = f.read(12)
-    except FileNotFoundError:
-        raise InstrumentError(f"SoundFont not found: {p}") from None
-    except OSError as e:
-        raise InstrumentError(f"cannot read SoundFont {p}: {e.strerror}") from None
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
-        raise InstrumentError(f"not a SoundFont (no RIFF sfbk header): {p}")
-    # FluidSynth refuses the same files, but only after logging to the terminal.
-    declared, size = int.from_bytes(head[4:8], "little") + 8, p.stat().st_size
-    if declared != size:
-        raise InstrumentError(f"damaged SoundFont (cut short?): {p} is {size} bytes, "
-                              f"its header says {declared}")  # fmt: skip
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+                raise InstrumentError(f"not a SoundFont (no RIFF sfbk header): {p}")
+            declared, size = int.from_bytes(head[4:8], "little") + 8, p.stat().st_size
+            if declared != size:
+                raise InstrumentError(f"damaged SoundFont (cut short?): {p} is {size} bytes, "
+                                      f"its header says {declared}")  # fmt: skip
+            problem = _chunk_problem(f, size)
+    if problem:
+        raise InstrumentError(f"damaged SoundFont: {p} ({problem})")
     return p
+
+
+def _chunk_problem(f, size: int) -> str | None:
+    """What is wrong with the LIST chunks after the RIFF header, or None."""
+    lists: dict[bytes, tuple[int, int]] = {}  # type -> (data offset, data size)
+    pos = 12
+    while pos + 8 <= size:
+        f.seek(pos)
+        tag, n = f.read(4), int.from_bytes(f.read(4), "little")
+        if pos + 8 + n > size:
+            return f"chunk {tag!r} at byte {pos} runs past the end"
+        if tag == b"LIST":
+            lists[f.read(4)] = (pos + 12, n - 4)
+        pos += 8 + n + (n & 1)
+    missing = [t.decode() for t in (b"INFO", b"sdta", b"pdta") if t not in lists]
+    if missing:
+        return f"no {', '.join(missing)} chunk"
+    start, n = lists[b"pdta"]
+    f.seek(start)
+    pdta = f.read(n)
+    found: dict[bytes, int] = {}
+    i = 0
+    while i + 8 <= len(pdta):
+        tag, m = pdta[i : i + 4], int.from_bytes(pdta[i + 4 : i + 8], "little")
+        found[tag] = m
+        i += 8 + m
+    for tag, record in PDTA_RECORDS.items():
+        m = found.get(tag)
+        if m is None or m % record or m < (2 if tag in HEADERS else 1) * record:
+            return f"its preset data has no valid {tag.decode()} table"
+    return None
 
 
 def list_soundfonts() -> list[Path]:
