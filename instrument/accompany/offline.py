@@ -58,9 +58,53 @@ class Accompaniment:
     stats: dict = field(default_factory=dict)
 
 
-def chart_track(chart) -> ChordTrack:
-    """The chord track of an ``instrument.harmony.chart.Chart`` (beats from its start)."""
-    return ChordTrack([(span.start, tones_of(span.chord)) for span in chart.spans])
+class LoopedTrack(ChordTrack):
+    """A chart's chords round and round: ``intro`` beats on its first chord, then the
+    chart ``loops`` times (None: for as long as the band plays).
+
+    The changes are laid out pass by pass as the band reads ahead (``index`` grows the
+    track a pass beyond what is asked), so readers of ``starts`` / ``tones`` (the jam
+    view) see the passes coming like a longer chart; a track without end stays as long
+    as the passes played.
+    """
+
+    def __init__(self, chart, loops: int | None = None, intro: float = 0.0):
+        if loops is not None and loops < 1:
+            raise InstrumentError(f"a chart loops at least once, got {loops}")
+        self.period = chart.total_beats
+        self.loops = loops
+        self.intro = float(intro)
+        self._pass = [(span.start, tones_of(span.chord)) for span in chart.spans]
+        self._passes = 0
+        super().__init__([(0.0, self._pass[0][1])] if intro > 0 else [])
+        self._grow(self.intro)
+
+    def _grow(self, beat: float) -> None:
+        while (self.loops is None or self._passes < self.loops) and \
+                self.intro + self._passes * self.period <= beat + self.period:  # fmt: skip
+            offset = self.intro + self._passes * self.period
+            for start, tones in self._pass:
+                self.add(offset + start, tones)
+            self._passes += 1
+
+    def index(self, beat: float) -> int:
+        self._grow(beat)
+        return super().index(beat)
+
+    def end(self) -> float:
+        """Where the last pass ends (inf without a count)."""
+        if self.loops is None:
+            return float("inf")
+        return self.intro + self.loops * self.period
+
+
+def chart_track(chart, loops: int | None = 1, intro_bars: int = 0) -> ChordTrack:
+    """The chord track of an ``instrument.harmony.chart.Chart`` (beats from its start):
+    once through, or ``loops`` times (None: without end) after ``intro_bars`` bars on its
+    first chord (``LoopedTrack``)."""
+    if loops == 1 and not intro_bars:
+        return ChordTrack([(span.start, tones_of(span.chord)) for span in chart.spans])
+    return LoopedTrack(chart, loops, intro_bars * chart.beats_per_bar)
 
 
 def read_player(path: str | os.PathLike) -> list[PlayerNote]:
@@ -88,16 +132,25 @@ def read_player(path: str | os.PathLike) -> list[PlayerNote]:
     return notes
 
 
-def section_requests(chart, sections: Sections) -> None:
+OPEN_LOOP_PASSES = 64  # a loop without a count repeats the chart's sections this often
+
+
+def section_requests(chart, sections: Sections, loops: int | None = 1,
+                     intro_bars: int = 0) -> None:
     """Chart sections become arranger sections: "chorus"/"B" play Main B, others Main A,
-    each change prepared by a fill; the chart's last bar is the ending."""
+    each change prepared by a fill, on every pass of a loop (after ``intro_bars``); the
+    last bar of the last pass is the ending. A loop without a count (None) ends when the
+    player asks (an ending or stop request)."""
     bpb = chart.beats_per_bar
-    for s in chart.sections[1:]:
-        label = s.name.lower()
-        name = "B" if "chorus" in label or label in ("b", "main b") else "A"
-        sections.request(name, s.start * bpb - bpb / 2)
-    if len(chart.bars) >= 2:
-        sections.request("ending", chart.total_beats - bpb - 0.5)
+    intro = intro_bars * bpb
+    for k in range(OPEN_LOOP_PASSES if loops is None else loops):
+        offset = intro + k * chart.total_beats
+        for s in chart.sections[1:] if k == 0 else chart.sections:
+            label = s.name.lower()
+            name = "B" if "chorus" in label or label in ("b", "main b") else "A"
+            sections.request(name, offset + s.start * bpb - bpb / 2)
+    if loops is not None and (len(chart.bars) >= 2 or loops > 1):
+        sections.request("ending", intro + loops * chart.total_beats - bpb - 0.5)
 
 
 def accompany(

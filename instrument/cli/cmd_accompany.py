@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -10,6 +11,32 @@ from instrument.errors import InstrumentError, one_line
 from instrument.paths import MODELS
 
 DEFAULT_MODEL = MODELS / "accompany-lstm.pt"
+
+
+CHART_HELP = ("chord chart: a .chart file, a built-in exercise (`instrument practice --list`), "
+              "a MusicXML lead sheet, pop909:NNN, or the bars themselves: \"| C | Am | F G | C |\"")
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Help that ends every option taking a value with its default, unless the help says
+    it in words already (a default that depends on other things: "default: the chart's")."""
+
+    @staticmethod
+    def _shows_default(action: argparse.Action) -> bool:
+        return (bool(action.option_strings) and action.nargs != 0
+                and action.default not in (None, argparse.SUPPRESS))  # fmt: skip
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if self._shows_default(action) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text.strip()
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.help is None and self._shows_default(action):  # no words, still a default
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
 
 
 def add_band_options(p: argparse.ArgumentParser) -> None:
@@ -43,8 +70,10 @@ def add_band_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-p", type=float, default=0.9, help="model sampling: nucleus size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-drums", action="store_true", help="leave out the drum groove")
-    p.add_argument("--intro", type=int, default=0, metavar="BARS", help="intro bars")
-    p.add_argument("--count-in", type=int, default=0, metavar="BARS", help="count-in bars")
+    p.add_argument("--intro", type=int, default=0, metavar="BARS",
+                   help="intro bars (with a chart: before it, on its first chord)")
+    p.add_argument("--count-in", type=int, default=None, metavar="BARS",
+                   help="count-in bars (default: 1 before a chart, else 0)")
 
 
 def register(subparsers) -> None:
@@ -54,9 +83,12 @@ def register(subparsers) -> None:
         description="Play the band against IN.mid (the player's part; its quarter notes are "
         "the chart's beats) over the chord chart, as it would live, and write the player's "
         "part, the continuation, bass, comping and drums as a multitrack MIDI file.",
+        formatter_class=DefaultsFormatter,
     )
     p.add_argument("input", help="the player's part (MIDI file)")
-    p.add_argument("--chart", required=True, help="chord chart (text: | C | Am | F G | C |)")
+    p.add_argument("--chart", required=True, help=CHART_HELP)
+    p.add_argument("--loop", type=int, default=1, metavar="N",
+                   help="play the chart N times, the ending on the last pass")
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
     add_band_options(p)
     p.set_defaults(func=run)
@@ -121,15 +153,19 @@ def run(args: argparse.Namespace) -> int:
         section_requests,
         write_multitrack,
     )
-    from instrument.harmony.chart import load_chart
+    from instrument.errors import InstrumentError
+    from instrument.practice.exercises import resolve_chart
 
-    chart = load_chart(args.chart)
+    if not 1 <= args.loop <= 1000 or not 0 <= args.intro <= 64:
+        raise InstrumentError("--loop must be 1-1000 and --intro 0-64")
+    chart = resolve_chart(args.chart)[0]
     player = read_player(args.input)
-    chords = chart_track(chart)
+    chords = chart_track(chart, args.loop, args.intro)
     bpb = chart.beats_per_bar
+    args.count_in = args.count_in or 0
     planner = make_planner(args, chords, bpb)
-    section_requests(chart, planner.sections)
-    total = int(chart.total_beats)
+    section_requests(chart, planner.sections, args.loop, args.intro)
+    total = int(args.intro * bpb + args.loop * chart.total_beats)
     band = accompany(player, planner, total)
     result = Accompaniment(player, band, chords, chart.tempo, bpb, total)
     write_multitrack(args.out, result)

@@ -20,18 +20,23 @@ import signal
 import sys
 import time
 
-from instrument.cli.cmd_accompany import add_band_options
+from instrument.cli.cmd_accompany import CHART_HELP, DefaultsFormatter, add_band_options
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("jam", help="play live with the band (accompaniment, continuation)")
+    p = subparsers.add_parser("jam", help="play live with the band (accompaniment, continuation)",
+                              formatter_class=DefaultsFormatter)
     add_band_options(p)
-    p.add_argument("--chart", default=None,
-                   help="chord chart to play: a .chart file, a built-in exercise, a MusicXML "
-                   "lead sheet or pop909:NNN (default: fingered chords)")
+    p.add_argument("--chart", default=None, help=CHART_HELP + " (default: fingered chords)")
+    p.add_argument("--loop", nargs="?", type=int, const=0, default=None, metavar="N",
+                   help="with --chart: play it round N times, or without N until the ending "
+                   "(F9 / e); the last bar of the last pass is the ending (default: once)")
+    p.add_argument("--record", default=None, metavar="DIR",
+                   help="record the take into DIR/take-*/: the player (input.mid, "
+                   "arranged.mid) and the band (band.mid) (default: off)")
     p.add_argument("--listen", nargs="?", const="default", default=None, metavar="DEVICE",
-                   help="follow the beat and chords heard on an audio input (default input "
-                   "if no DEVICE is named)")
+                   help="follow the beat and chords heard on an audio input, the default "
+                   "one if no DEVICE is named (default: off)")
     p.add_argument("--tempo", type=float, default=None, help="BPM (default: the chart's, or 100)")
     p.add_argument("--meter", type=int, default=None, help="beats per bar (default: chart or 4)")
     p.add_argument(
@@ -42,24 +47,27 @@ def register(subparsers) -> None:
     )
     p.add_argument("--ensemble", "-e", default="pop909", help="the player's own sound")
     p.add_argument("--arranger", "-a", default="zone")
-    p.add_argument("--soundfont", default=None)
+    p.add_argument("--soundfont", default=None,
+                   help="GM SoundFont (default: the first found, see `instrument devices`)")
     p.add_argument(
-        "--midi-in", default=None, help="MIDI input (substring of its name); 'none' for no keyboard"
+        "--midi-in", default=None, help="MIDI input (substring of its name); 'none' for no "
+        "keyboard (default: the first hardware input, else a virtual port)"
     )
     p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
     p.add_argument(
         "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
     )
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--duration", type=float, default=None,
+                   help="stop after this many seconds (default: until you quit)")
     p.add_argument("--no-display", action="store_true",
                    help="no stage window: commands on standard input")
     p.add_argument("--screenshot", default=None, metavar="PNG",
-                   help="save the stage as PNG at exit")
+                   help="save the stage as PNG at exit (default: none)")
     p.add_argument(
         "--play-file",
         default=None,
         metavar="MIDI",
-        help="play this MIDI file into the jam as if from the keyboard",
+        help="play this MIDI file into the jam as if from the keyboard (default: none)",
     )
     p.set_defaults(func=run)
 
@@ -74,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from instrument.cli.cmd_accompany import make_planner
     from instrument.cli.cmd_play import _display_available
     from instrument.ensemble import load_ensemble
+    from instrument.errors import InstrumentError
     from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
     from instrument.live.session import LiveSession
     from instrument.practice.exercises import resolve_chart
@@ -86,22 +95,27 @@ def run(args: argparse.Namespace) -> int:
         print("instrument: no display found: running without the stage window", file=sys.stderr)
         args.no_display = True
     chart = resolve_chart(args.chart)[0] if args.chart else None
+    if args.loop is not None and chart is None:
+        raise InstrumentError("--loop needs a --chart to loop")
+    loops = 1 if args.loop is None else (args.loop or None)  # --loop alone: until the ending
+    if loops is not None and not 1 <= loops <= 1000 or not 0 <= args.intro <= 64:
+        raise InstrumentError("--loop N must be 1-1000 and --intro 0-64")
     tempo = args.tempo or (chart.tempo if chart else 100.0)
     bpb = args.meter or (chart.beats_per_bar if chart else 4)
-    count_in = args.count_in if args.count_in or not chart else 1
+    count_in = args.count_in if args.count_in is not None else (1 if chart else 0)
     heard = None
     if args.listen is not None:
         from instrument.listen.stream import ListenStream
 
         heard = ListenStream(None if args.listen == "default" else args.listen)
     clock = heard if heard is not None else InternalClock(tempo, bpb, count_in_bars=count_in)
-    chords = chart_track(chart) if chart else ChordTrack()
+    chords = chart_track(chart, loops, args.intro) if chart else ChordTrack()
     args.count_in = count_in
     planner = make_planner(args, chords, bpb)
     if chart is not None:
         from instrument.accompany.offline import section_requests
 
-        section_requests(chart, planner.sections)
+        section_requests(chart, planner.sections, loops, args.intro)
     if chart is not None:
         detector = None
     elif heard is not None:
@@ -141,9 +155,18 @@ def run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    recorders = []
     try:
         session.start()
         session.performer.raw_listeners.append(listen)
+        if args.record:
+            from instrument.accompany.take import BandTake
+            from instrument.live.record import Recorder
+
+            player = Recorder(args.record, session.performer)
+            recorders = [player, BandTake(player.take, band.dispatcher, session.performer.clock)]
+            for r in recorders:
+                r.start()
         band.setup_programs()
         band.start()
         if heard is not None:
@@ -151,9 +174,10 @@ def run(args: argparse.Namespace) -> int:
         elif chart is not None:
             clock.start(time.monotonic() + 0.2)
         keys = "commands: t a b e s q" if args.no_display else "F1 in the window: keys"
+        looping = "" if loops == 1 else (f", {loops} times" if loops else ", looped")
         print(
             f"instrument jam: {tempo:g} BPM, {bpb}/4, style {args.style}, chords from "
-            f"{_chord_source(args, chart)}; {keys}",
+            f"{_chord_source(args, chart)}{looping}; {keys}",
             flush=True,
         )
         if args.play_file:
@@ -166,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         band.stop()
+        for r in recorders:
+            r.stop()
+        if recorders:
+            print(f"instrument jam: recorded {recorders[0].take}", flush=True)
         if heard is not None:
             heard.close()
         session.close()

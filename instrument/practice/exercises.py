@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from instrument.errors import InstrumentError
-from instrument.harmony.chart import Chart, load_chart
+from instrument.harmony.chart import Chart, load_chart, parse_chart
 from instrument.paths import CONFIGS, data_dir
 
 EXERCISES = CONFIGS / "exercises"
@@ -18,10 +18,13 @@ def exercise_names() -> list[str]:
 
 def resolve_chart(spec: str) -> tuple[Chart, str]:
     """(chart, exercise id for the history) from a built-in name (``blues-f``), a chart
-    file, a MusicXML lead sheet (.mxl/.musicxml/.xml), a POP909 song folder, or
-    ``pop909:NNN``."""
+    file, a MusicXML lead sheet (.mxl/.musicxml/.xml), a POP909 song folder,
+    ``pop909:NNN``, or chart text itself (``"| C | Am | F G | C |"``: bars between bar
+    lines, the chart format of ``instrument.harmony.chart``)."""
     from instrument.harmony import imports
 
+    if "|" in spec:  # no file name has a bar line in it
+        return parse_chart(spec.replace("\\n", "\n"), source="chart text"), "inline"
     m = re.fullmatch(r"pop909:(\d{1,3})", spec)
     if m:
         folder = data_dir() / "pop909" / "POP909" / f"{int(m.group(1)):03d}"
