@@ -14,6 +14,7 @@ notes it held, and reconnects when a port of that name comes back.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import time
@@ -194,13 +195,28 @@ class MidiInput:
             ours = self._jack.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
                                         is_input=True)
             self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
+        # A patchbay (QjackCtl, a2j, a session manager) may have connected a keyboard the
+        # moment our port appeared: such a connection counts as ours.
+        self._sources |= {p.name for p in self._jack.get_all_connections(self.port_name)}
         source = self._pick([p.name for p in self._jack.get_ports(is_midi=True, is_output=True)])
         if source:
-            self._jack.connect(source, self.port_name)
+            self._connect(source)
             self._sources.add(source)
-            self.status = InputStatus("connected", source, "jack")
+        if self._sources:
+            self.status = InputStatus("connected", ", ".join(sorted(self._sources)), "jack")
         else:
             self.status = InputStatus("virtual", self.port_name, "jack")
+
+    def _connect(self, source: str) -> None:
+        """Connect ``source`` to our port; a connection that already exists (someone else
+        made it first, even between our look and our call) is as good as ours."""
+        import jack
+
+        try:
+            self._jack.connect(source, self.port_name)
+        except jack.JackErrorCode as e:
+            if e.code != errno.EEXIST:
+                raise
 
     def _open_alsa(self) -> None:
         ports = self._midi.get_ports()
@@ -258,7 +274,7 @@ class MidiInput:
             present = {p.name for p in self._jack.get_ports(is_midi=True, is_output=True)}
             back = [s for s in gone if s in present]
             for s in back:
-                self._jack.connect(s, self.port_name)
+                self._connect(s)
             if back and len(back) == len(gone):
                 self.status = InputStatus("connected", ", ".join(sorted(self._sources)), "jack",
                                           self.status.reconnects + 1)

@@ -1,0 +1,91 @@
+"""A patchbay connected the keyboard first: the app takes the connection as its own.
+
+QjackCtl's patchbay, a2j or a session manager connect a keyboard to ``instrument:midi_00``
+the moment that port appears, before the app looks. The app used to try the same
+connection again and crash on JACK's "already exists". Here a patchbay thread makes the
+connection as soon as the port exists, then the app starts its MIDI input: it must say it
+is connected to that keyboard, never report it lost, and a held note must sound for as
+long as it is held (a false "MIDI lost" releases every held note).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.jack
+
+KEYS = "stage-keys"  # a name the app takes for a hardware keyboard (not "probe", "through")
+HOLD_S = 3.0  # several times the app's 0.25 s health poll, past the 0.8 s of the old fault
+
+
+def _patchbay(client, stop: threading.Event, made: list[str]) -> None:
+    """Connect the keyboard to the app's MIDI input the moment that port exists."""
+    import jack
+
+    while not stop.is_set():
+        if client.get_ports("^instrument:midi_00$"):
+            try:
+                client.connect(f"{KEYS}:out", "instrument:midi_00")
+                made.append("midi")
+            except jack.JackError as e:
+                made.append(f"failed: {e}")
+            return
+        time.sleep(0.0005)
+
+
+def test_connection_made_by_a_patchbay_first_counts_as_connected(jack_server):
+    from instrument.jackprobe import Probe
+
+    keys = Probe(KEYS, n_inputs=1, seconds=40).activate()
+    stop, made = threading.Event(), []
+    patchbay = threading.Thread(target=_patchbay, args=(keys.client, stop, made), daemon=True)
+    patchbay.start()
+    env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
+         "--ensemble", "quartet", "--arranger", "zone", "--duration", "30"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(app.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("MIDI in:" in ln for ln in lines) and app.poll() is None:
+            assert time.monotonic() < deadline, "the app did not open its MIDI input"
+            time.sleep(0.05)
+        patchbay.join(5)
+        assert made == ["midi"], made  # the patchbay's connection was there first
+        assert app.poll() is None, "".join(lines)
+        keys.client.connect("instrument:left", f"{KEYS}:in_0")
+        # A violin note (the zone split gives G4 to Violin II), held for HOLD_S, placed
+        # on exact JACK frames; then wait until that much audio is recorded.
+        on = keys.send([0x90, 67, 100], delay_frames=keys.rate // 2)
+        off = keys.send([0x80, 67, 0], at=on + int(HOLD_S * keys.rate))
+        while keys.start_frame is None or keys.start_frame + len(keys.audio()) < off + 2 * keys.rate:
+            assert app.poll() is None, "".join(lines)
+            time.sleep(0.05)
+        audio = keys.audio()[:, 0]
+        start = keys.start_frame
+        held = audio[on - start + keys.rate // 2 : off - start]  # after the attack
+        blocks = held[: len(held) // 4800 * 4800].reshape(-1, 4800)
+        assert np.abs(blocks).max(axis=1).min() > 0.01, "the held note was cut"
+        after = audio[off - start + keys.rate : off - start + 2 * keys.rate]
+        assert np.abs(after).max() < 0.01, "the note hangs after its note-off"
+    finally:
+        stop.set()
+        app.terminate()
+        app.wait(30)
+        reader.join(5)
+        keys.close()
+    text = "".join(lines)
+    assert "Traceback" not in text and "already exists" not in text, text
+    assert f"MIDI in: {KEYS}:out (jack, connected)" in text, text
+    assert "lost" not in text, text
