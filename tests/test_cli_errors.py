@@ -83,3 +83,90 @@ def test_unknown_midi_port(jack_server):
     proc = run("play", "--audio", "jack", "--no-display", "--midi-in", "no-such-keyboard",
                "--duration", "1")
     assert_one_line_error(proc, "no MIDI input matches", "no-such-keyboard")
+
+
+# -- render's outputs and the numeric options -----------------------------------------------
+def _main(capsys, *args: str) -> tuple[int, str]:
+    """The command in this process (fast): its exit status and stderr."""
+    from instrument.cli import main
+
+    try:
+        rc = main(list(args))
+    except SystemExit as e:  # the option parser exits
+        rc = e.code
+    return rc, capsys.readouterr().err
+
+
+def _assert_one_line(rc: int, err: str, *words: str) -> None:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith("instrument: error:"), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("output", ["out.xyz", "out", "a-folder", "out.mid"])
+def test_render_refuses_an_output_it_cannot_write_naming_those_it_can(midi_file, tmp_path,
+                                                                     capsys, output):
+    from instrument.synth.audiofile import writable_formats
+
+    (tmp_path / "a-folder").mkdir()
+    out = tmp_path / output
+    rc, err = _main(capsys, "render", str(midi_file), "-o", str(out), "--arranger", "closest")
+    _assert_one_line(rc, err, str(out), *writable_formats())
+    assert not out.is_file()
+
+
+@pytest.mark.parametrize("ext", [".mp3", ".ogg", ".flac"])
+def test_render_writes_each_format_libsndfile_can_else_says_which_it_can(midi_file, tmp_path,
+                                                                        capsys, ext):
+    import soundfile
+
+    from instrument.synth.audiofile import FORMATS, writable_formats
+
+    out = tmp_path / f"out{ext}"
+    rc, err = _main(capsys, "render", str(midi_file), "-o", str(out), "--arranger", "closest",
+                    "--sample-rate", "44100")
+    if ext not in writable_formats():  # a libsndfile built without this codec
+        _assert_one_line(rc, err, f"the {ext} format", ".wav")
+        return
+    assert rc == 0, err
+    info = soundfile.info(str(out))
+    assert info.format == FORMATS[ext][0] and info.samplerate == 44100
+    audio, _ = soundfile.read(str(out))
+    assert len(audio) > 44100 and abs(audio).max() > 0.01  # the piece is heard in it
+
+
+def test_render_refuses_an_arranged_file_that_is_not_midi(midi_file, tmp_path, capsys):
+    rc, err = _main(capsys, "render", str(midi_file), "-o", str(tmp_path / "o.wav"),
+                    "--arranged", str(tmp_path / "o.wav"))
+    _assert_one_line(rc, err, ".mid")
+
+
+BAD_NUMBERS = [
+    ("render", "IN", "-o", "o.wav", "--sample-rate", "-5"),
+    ("render", "IN", "-o", "o.wav", "--sample-rate", "0"),
+    ("render", "IN", "-o", "o.wav", "--sample-rate", "10000000"),
+    ("render", "IN", "-o", "o.wav", "--sample-rate", "44.1k"),
+    ("play", "--period", "-128"),
+    ("play", "--duration", "nan"),
+    ("jam", "--tempo", "0"),
+    ("jam", "--tempo", "inf"),
+    ("jam", "--meter", "-3"),
+    ("jam", "--top-p", "2"),
+    ("jam", "--temperature", "-1"),
+    ("accompany", "IN", "--chart", "blues-f", "-o", "o.mid", "--count-in", "-1"),
+    ("practice", "blues-f", "--tempo-scale", "100"),
+    ("practice", "blues-f", "--loops", "0"),
+    ("listen", "--duration", "-1"),
+    ("suggest", "summer", "--bars", "0"),
+    ("suggest", "summer", "-n", "-2"),
+    ("suggest", "summer", "--seed", "-1"),
+]
+
+
+@pytest.mark.parametrize("args", BAD_NUMBERS, ids=lambda a: "_".join(a[:1] + a[-2:]))
+def test_numeric_options_out_of_range_are_one_line_errors(midi_file, capsys, args):
+    args = tuple(str(midi_file) if a == "IN" else a for a in args)
+    rc, err = _main(capsys, *args)
+    _assert_one_line(rc, err, args[-2], args[-1])

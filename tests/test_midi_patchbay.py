@@ -69,7 +69,8 @@ def test_connection_made_by_a_patchbay_first_counts_as_connected(jack_server):
         # on exact JACK frames; then wait until that much audio is recorded.
         on = keys.send([0x90, 67, 100], delay_frames=keys.rate // 2)
         off = keys.send([0x80, 67, 0], at=on + int(HOLD_S * keys.rate))
-        while keys.start_frame is None or keys.start_frame + len(keys.audio()) < off + 2 * keys.rate:
+        end = off + 2 * keys.rate
+        while keys.start_frame is None or keys.start_frame + len(keys.audio()) < end:
             assert app.poll() is None, "".join(lines)
             time.sleep(0.05)
         audio = keys.audio()[:, 0]

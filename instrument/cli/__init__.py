@@ -21,10 +21,17 @@ def _modules(prefix: str) -> list[str]:
     return sorted(names)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad options are one line too, in the project's form (subcommands inherit it)."""
+
+    def error(self, message: str):
+        print(f"instrument: error: {one_line(message)} (see `{self.prog} --help`)",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="instrument", description="One keyboard plays a whole band."
-    )
+    parser = _Parser(prog="instrument", description="One keyboard plays a whole band.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _modules("cmd_"):
         importlib.import_module(f"{__name__}.{name}").register(sub)

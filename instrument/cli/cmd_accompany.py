@@ -7,6 +7,7 @@ import copy
 import sys
 from pathlib import Path
 
+from instrument.cli.options import number
 from instrument.errors import InstrumentError, one_line
 from instrument.paths import MODELS
 
@@ -55,24 +56,27 @@ def add_band_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="accompaniment model weights")
     p.add_argument(
         "--continue-beats",
-        type=int,
+        type=number(int, 0, 64),
         default=8,
         help="continue the player's phrase for up to N beats when they stop (0: off)",
     )
     p.add_argument(
         "--continue-after",
-        type=float,
+        type=number(float, 0, 64),
         default=1.0,
         help="beats of silence before the band continues the phrase",
     )
-    p.add_argument("--temperature", type=float, default=0.5, help="model sampling temperature")
-    p.add_argument("--top-k", type=int, default=64, help="model sampling: top-k candidates")
-    p.add_argument("--top-p", type=float, default=0.9, help="model sampling: nucleus size")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=number(float, 0, 10), default=0.5,
+                   help="model sampling temperature")
+    p.add_argument("--top-k", type=number(int, 0, 100000), default=64,
+                   help="model sampling: top-k candidates")
+    p.add_argument("--top-p", type=number(float, 0, 1), default=0.9,
+                   help="model sampling: nucleus size")
+    p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=0)
     p.add_argument("--no-drums", action="store_true", help="leave out the drum groove")
-    p.add_argument("--intro", type=int, default=0, metavar="BARS",
+    p.add_argument("--intro", type=number(int, 0, 64), default=0, metavar="BARS",
                    help="intro bars (with a chart: before it, on its first chord)")
-    p.add_argument("--count-in", type=int, default=None, metavar="BARS",
+    p.add_argument("--count-in", type=number(int, 0, 16), default=None, metavar="BARS",
                    help="count-in bars (default: 1 before a chart, else 0)")
 
 
@@ -87,7 +91,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("input", help="the player's part (MIDI file)")
     p.add_argument("--chart", required=True, help=CHART_HELP)
-    p.add_argument("--loop", type=int, default=1, metavar="N",
+    p.add_argument("--loop", type=number(int, 1, 1000), default=1, metavar="N",
                    help="play the chart N times, the ending on the last pass")
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
     add_band_options(p)

@@ -21,6 +21,7 @@ import sys
 import time
 
 from instrument.cli.cmd_accompany import CHART_HELP, DefaultsFormatter, add_band_options
+from instrument.cli.options import number
 
 
 def register(subparsers) -> None:
@@ -28,7 +29,8 @@ def register(subparsers) -> None:
                               formatter_class=DefaultsFormatter)
     add_band_options(p)
     p.add_argument("--chart", default=None, help=CHART_HELP + " (default: fingered chords)")
-    p.add_argument("--loop", nargs="?", type=int, const=0, default=None, metavar="N",
+    p.add_argument("--loop", nargs="?", type=number(int, 0, 1000), const=0, default=None,
+                   metavar="N",
                    help="with --chart: play it round N times, or without N until the ending "
                    "(F9 / e); the last bar of the last pass is the ending (default: once)")
     p.add_argument("--record", default=None, metavar="DIR",
@@ -37,11 +39,13 @@ def register(subparsers) -> None:
     p.add_argument("--listen", nargs="?", const="default", default=None, metavar="DEVICE",
                    help="follow the beat and chords heard on an audio input, the default "
                    "one if no DEVICE is named (default: off)")
-    p.add_argument("--tempo", type=float, default=None, help="BPM (default: the chart's, or 100)")
-    p.add_argument("--meter", type=int, default=None, help="beats per bar (default: chart or 4)")
+    p.add_argument("--tempo", type=number(float, 20, 400), default=None,
+                   help="BPM (default: the chart's, or 100)")
+    p.add_argument("--meter", type=number(int, 1, 16), default=None,
+                   help="beats per bar (default: chart or 4)")
     p.add_argument(
         "--split",
-        type=int,
+        type=number(int, 0, 128),
         default=60,
         help="fingered chords: keys below this MIDI note are the chord hand",
     )
@@ -57,7 +61,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
     )
-    p.add_argument("--duration", type=float, default=None,
+    p.add_argument("--duration", type=number(float, 0.01, 1e6), default=None,
                    help="stop after this many seconds (default: until you quit)")
     p.add_argument("--no-display", action="store_true",
                    help="no stage window: commands on standard input")

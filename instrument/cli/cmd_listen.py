@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from instrument.cli.options import number
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -18,7 +20,8 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true",
                    help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
                    'change ({"t","chord"})')  # fmt: skip
-    p.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds")
+    p.add_argument("--duration", type=number(float, 0.01, 1e6), metavar="S",
+                   help="live: stop after S seconds")
     p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
     p.set_defaults(func=run)
 

@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from instrument.cli.options import add_band_options, resolve_band
+from instrument.cli.options import add_band_options, number, resolve_band
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,10 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="auto, jack, pulseaudio, alsa, sounddevice or none (default: auto)")
     p.add_argument("--multi-out", action="store_true",
                    help="JACK only: one stereo output per part (l_NN/r_NN, NN = channel)")
-    p.add_argument("--period", type=int, default=None, help="audio period in frames")
+    p.add_argument("--period", type=number(int, 16, 8192), default=None,
+                   help="audio period in frames")
     p.add_argument("--no-display", action="store_true", help="run without the stage window")
     p.add_argument("--screenshot", default=None, help="save the stage as PNG at exit")
-    p.add_argument("--duration", type=float, default=None,
+    p.add_argument("--duration", type=number(float, 0.01, 1e6), default=None,
                    help="stop after this many seconds (default: until quit)")
     p.add_argument("--play-file", default=None, metavar="MIDI",
                    help="also play this MIDI file into the live loop, as if from a keyboard")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from instrument.cli.options import number
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -25,11 +27,14 @@ def register(subparsers) -> None:
     p.add_argument("--report", action="store_true", help="print progress and write a plot")
     p.add_argument("--plot", metavar="PNG", help="where --report writes its plot")
     p.add_argument("--exercise", help="--report: only this exercise")
-    p.add_argument("--tempo-scale", type=float, default=1.0, help="0.5 = half speed")
+    p.add_argument("--tempo-scale", type=number(float, 0.1, 4), default=1.0,
+                   help="0.5 = half speed")
     p.add_argument("--loop", metavar="SECTION", help="a section name or bars like 5-8")
-    p.add_argument("--loops", type=int, default=1, help="times through (default 1)")
+    p.add_argument("--loops", type=number(int, 1, 1000), default=1,
+                   help="times through (default 1)")
     p.add_argument("--wait", action="store_true", help="the chart waits for the right chord")
-    p.add_argument("--count-in", type=int, default=1, help="bars of count-in (default 1)")
+    p.add_argument("--count-in", type=number(int, 0, 8), default=1,
+                   help="bars of count-in (default 1)")
     p.add_argument("--no-metronome", action="store_true")
     p.add_argument("--listen", nargs="?", const="default", default=None, metavar="DEVICE",
                    help="hear the chords played on an audio input (a microphone by an "
@@ -46,7 +51,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--soundfont", default=None)
     p.add_argument("--history", metavar="DB", help="history database (default in ~/.local)")
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--duration", type=number(float, 0.01, 1e6), help="stop after this many seconds")
     p.add_argument("--no-display", action="store_true", help="feedback in the terminal only")
     p.add_argument("--screenshot", default=None, metavar="PNG",
                    help="save the stage as PNG at exit")

@@ -4,28 +4,47 @@ from __future__ import annotations
 
 import argparse
 
-from instrument.cli.options import add_band_options, resolve_band
+from instrument.cli.options import add_band_options, number, resolve_band
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="arrange a MIDI file and render it to audio")
     p.add_argument("midi", help="input MIDI file")
-    p.add_argument("-o", "--output", required=True, help="output WAV file")
+    p.add_argument("-o", "--output", required=True,
+                   help="output audio file: .wav, .flac, .aiff, .ogg or .mp3 (by its name)")
     p.add_argument("--arranged", help="also write the arranged multitrack MIDI here")
-    p.add_argument("--sample-rate", type=int, default=44100)
+    p.add_argument("--sample-rate", type=number(int, 8000, 96000), default=44100)
     add_band_options(p)
     p.set_defaults(func=run)
+
+
+def check_midi_output(path: str) -> None:
+    from pathlib import Path
+
+    from instrument.errors import InstrumentError
+
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() not in (".mid", ".midi"):
+        raise InstrumentError(f"cannot write the arranged MIDI to {p}: give a file name "
+                              "ending in .mid or .midi")  # fmt: skip
+    if not p.parent.is_dir():
+        raise InstrumentError(f"cannot write {p}: the folder {p.parent} does not exist")
 
 
 def run(args: argparse.Namespace) -> int:
     from instrument.live.render import render_file
     from instrument.midifile import write_parts
-    from instrument.synth import find_soundfont, write_wav
+    from instrument.synth import find_soundfont
+    from instrument.synth.audiofile import check_audio_output, write_audio
 
+    # Outputs first: a name that cannot be written fails before minutes of rendering.
+    check_audio_output(args.output)
+    if args.arranged:
+        check_midi_output(args.arranged)
     ensemble, arranger = resolve_band(args)
     soundfont = find_soundfont(args.soundfont)
     result = render_file(args.midi, ensemble, arranger, soundfont, sample_rate=args.sample_rate)
-    write_wav(args.output, result.audio, result.sample_rate)
+    write_audio(args.output, result.audio, result.sample_rate)
     parts = ensemble.parts
     if args.arranged:
         write_parts(args.arranged, [p.name for p in parts], [p.program for p in parts],

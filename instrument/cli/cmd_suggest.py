@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from instrument.cli.options import number
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,19 +18,23 @@ def register(subparsers) -> None:
     p.add_argument("text", help='inspiration, e.g. "memories of a warm summer beach"')
     p.add_argument("--key", default="C", help="tonic, e.g. C, F#, Bb (default C)")
     p.add_argument("--mode", choices=("major", "minor"), help="default: from the words")
-    p.add_argument("--bars", type=int, default=4, help="bars per progression (default 4)")
-    p.add_argument("-n", type=int, default=5, help="how many progressions (default 5)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bars", type=number(int, 1, 64), default=4,
+                   help="bars per progression (default 4)")
+    p.add_argument("-n", type=number(int, 1, 100), default=5,
+                   help="how many progressions (default 5)")
+    p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=0)
     p.add_argument(
         "--lam",
-        type=float,
+        type=number(float, 0, 1),
         default=0.5,
         help="0 = follow the chord model only, 1 = the mood proposer only (default 0.5)",
     )
-    p.add_argument("--tempo", type=float, help="chart tempo (default: from the words)")
+    p.add_argument("--tempo", type=number(float, 20, 400),
+                   help="chart tempo (default: from the words)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--save", metavar="PATH", help="save a suggestion as a chart file")
-    p.add_argument("--pick", type=int, default=1, help="which suggestion --save writes (1-n)")
+    p.add_argument("--pick", type=number(int, 1, 100), default=1,
+                   help="which suggestion --save writes (1-n)")
     p.add_argument("--model", help="chord model folder (default models/chordlm-gru)")
     p.set_defaults(func=run)
 

@@ -11,6 +11,25 @@ from instrument.ensemble import Ensemble, available_ensembles, load_defaults, lo
 from instrument.errors import InstrumentError, one_line
 
 
+def number(kind: type[int] | type[float], low: float, high: float):
+    """An argparse ``type`` for a number in [low, high]: out of range, NaN or inf are
+    refused by the parser (one line, exit 2) before any command runs."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a whole number' if kind is int else 'a number'}"
+            ) from None
+        if not low <= value <= high:  # NaN fails this too
+            raise argparse.ArgumentTypeError(f"must be {low:g} to {high:g}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def add_band_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ensemble", "-e", default=None,
                    help=f"ensemble name or .toml file ({', '.join(available_ensembles())})")
