@@ -33,6 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("--loops", type=number(int, 1, 1000), default=1,
                    help="times through (default 1)")
     p.add_argument("--wait", action="store_true", help="the chart waits for the right chord")
+    p.add_argument("--drill", nargs="?", type=int, const=10, default=None, metavar="ROUNDS",
+                   help="after the chart, loop the chords you missed (each with the chord "
+                   "before it), the tempo rising or falling with your score, until a round "
+                   "is clean or after ROUNDS rounds (default 10)")
     p.add_argument("--count-in", type=number(int, 0, 8), default=1,
                    help="bars of count-in (default 1)")
     p.add_argument("--no-metronome", action="store_true")
@@ -81,23 +85,81 @@ def run(args: argparse.Namespace) -> int:
     section = parse_section(args.loop, chart) if args.loop else None
     from instrument.practice.engine import PracticeEngine
 
-    engine = PracticeEngine(
-        chart, tempo_scale=args.tempo_scale, section=section, loops=args.loops,
-        wait=args.wait, count_in_bars=args.count_in, metronome=not args.no_metronome,
-        strict_bass=args.strict_bass, heard=args.listen is not None,
-    )  # fmt: skip
+    def make_engine(chart, tempo_scale: float, section=None, loops: int = 1) -> PracticeEngine:
+        return PracticeEngine(
+            chart, tempo_scale=tempo_scale, section=section, loops=loops,
+            wait=args.wait, count_in_bars=args.count_in, metronome=not args.no_metronome,
+            strict_bass=args.strict_bass, heard=args.listen is not None,
+        )  # fmt: skip
+
+    engine = make_engine(chart, args.tempo_scale, section, args.loops)
+    drill = None
+    if args.drill is not None:
+        from instrument.practice.drill import Drill
+
+        if not 1 <= args.drill <= 100:
+            raise InstrumentError("--drill ROUNDS must be 1-100")
+        drill = Drill(chart, args.tempo_scale, rounds=args.drill)
+    rounds = Rounds(engine, drill, make_engine)
     with History(args.history) as history:
 
         def start_session() -> int:
-            return history.start_session(exercise, chart.title, engine.tempo, args.wait)
+            name = exercise if rounds.number == 1 else f"{exercise} (drill)"
+            return history.start_session(name, chart.title, rounds.engine.tempo, args.wait)
 
         print(f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
-              + (", wait mode" if args.wait else ""), flush=True)  # fmt: skip
-        summary = _play(args, engine, history, start_session)
+              + (", wait mode" if args.wait else "")
+              + (f", then drill up to {args.drill} rounds" if drill else ""),
+              flush=True)  # fmt: skip
+        summary = _play(args, engine, history, start_session, rounds)
     return 0 if summary["chords"] else 1
 
 
-def _play(args, engine, history, start_session) -> dict:
+class Rounds:
+    """The engines a practice session plays in turn: the chart, then a drill's rounds."""
+
+    def __init__(self, engine, drill, make_engine):
+        self.engine, self.drill, self.make_engine = engine, drill, make_engine
+        self.number = 1
+
+    def next(self):
+        """The next round's engine (announced on the terminal), or None: all done."""
+        if self.drill is None:
+            return None
+        r = self.drill.next_round(self.engine)
+        if r is None:
+            print("drill done" if self.number > 1 else "no chord to drill", flush=True)
+            self.drill = None
+            return None
+        self.engine, self.number = self.make_engine(r.chart, r.tempo_scale), r.number
+        names = " ".join(t.chord.name for t in self.engine.targets)
+        print(f"drill round {r.number}: {names} at {self.engine.tempo:g} BPM", flush=True)
+        return self.engine
+
+
+def _run_rounds(loop, rounds, start_session, duration: float | None) -> dict:
+    """Run the loop's engine, then each next round, until done, ``duration`` s or Ctrl-C;
+    the score is printed in every case (an interrupted session's too)."""
+    import time
+
+    end = time.monotonic() + duration if duration else None
+    try:
+        while True:
+            left = None if end is None else max(0.01, end - time.monotonic())
+            summary = loop.run(duration=left)
+            if not loop.engine.finished or (end is not None and time.monotonic() >= end):
+                return summary
+            nxt = rounds.next()
+            if nxt is None:
+                return summary
+            loop.engine, loop.session = nxt, start_session()
+    except KeyboardInterrupt:
+        summary = loop.engine.summary()
+        loop.view.summary(summary)
+        return summary
+
+
+def _play(args, engine, history, start_session, rounds) -> dict:
     import signal
     import sys
 
@@ -119,10 +181,7 @@ def _play(args, engine, history, start_session) -> dict:
         else:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
             TypedChords(loop).start()
-        try:
-            return loop.run(duration=args.duration)
-        except KeyboardInterrupt:
-            return engine.summary()
+        return _run_rounds(loop, rounds, start_session, args.duration)
 
     from instrument.arrange import make_arranger
     from instrument.ensemble import Ensemble, Part
@@ -153,7 +212,7 @@ def _play(args, engine, history, start_session) -> dict:
 
             _feed_file(args.play_file, engine, LocalKeys(live).send)
         if not args.no_display:
-            return _stage(args, engine, history, start_session, live, sound, heard)
+            return _stage(args, rounds, history, start_session, live, sound, heard)
         loop = PracticeLoop(engine, history, start_session(), sound=sound)
         if heard is not None:
             _hear(heard, loop.put)
@@ -165,10 +224,7 @@ def _play(args, engine, history, start_session) -> dict:
             h = live.health()
             print(f"MIDI {h.midi.state} {h.midi.port}, audio {h.audio}", flush=True)
             attach_live_session(loop, live)
-        try:
-            return loop.run(duration=args.duration)
-        except KeyboardInterrupt:
-            return engine.summary()
+        return _run_rounds(loop, rounds, start_session, args.duration)
     finally:
         if heard is not None:
             heard.close()
@@ -183,13 +239,14 @@ def _hear(heard, put) -> None:
     heard.open()
 
 
-def _stage(args, engine, history, start_session, live, sound, heard=None) -> dict:
+def _stage(args, rounds, history, start_session, live, sound, heard=None) -> dict:
     """The stage window: the practice view first, F4 for the play view (held chord named)."""
     from instrument.display.practice import PracticeView
     from instrument.display.stage import PlayView, run_stage
     from instrument.practice.live import KeyEvent, TerminalView
 
-    view = PracticeView(engine, start_session, history.record, history.end_session, sound)
+    view = PracticeView(rounds.engine, start_session, history.record, history.end_session,
+                        sound, next_engine=rounds.next if rounds.drill else None)
 
     def listener(ev) -> None:  # MIDI thread: enqueue only
         view.loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
@@ -203,7 +260,7 @@ def _stage(args, engine, history, start_session, live, sound, heard=None) -> dic
                   views=[view, PlayView()])
     except KeyboardInterrupt:
         pass
-    summary = engine.summary()
+    summary = view.engine.summary()
     TerminalView().summary(summary)
     return summary
 

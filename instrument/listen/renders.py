@@ -44,6 +44,56 @@ class Condition:
         return f"{self.soundfont}, gain {self.gain:.2f}, {noise}, {room}"
 
 
+# Programs an unseen render may give a POP909 track instead of its piano: keyboards,
+# guitars, organs, strings, brass, reeds, pipes and synth leads/pads (GM numbers, 0-based).
+OTHER_PROGRAMS = (1, 2, 4, 5, 6, 7, 11, 16, 17, 19, 24, 25, 26, 27, 29, 33, 40, 41, 42,
+                  48, 49, 52, 56, 57, 61, 65, 66, 68, 71, 73, 80, 81, 88, 89, 91)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Variation:
+    """What an unseen render changes beyond a Condition. programs: GM program for each of
+    channels 0-15 (the drum channel 9 kept); echo_s / echo_gain: a repeating echo (a
+    slap-back off a far wall: three repeats, each ``echo_gain`` quieter)."""
+
+    programs: tuple[int, ...]
+    echo_s: float
+    echo_gain: float
+
+    def describe(self) -> str:
+        return f"programs {'/'.join(map(str, self.programs[:3]))}, echo {self.echo_s * 1e3:.0f} " \
+            f"ms x{self.echo_gain:.2f}"  # fmt: skip
+
+
+# The SoundFont family kept out of all tuning: csound's GM bank (Debian package
+# csound-soundfont), a different sample set from FluidR3 and TimGM6mb. (MuseScore General
+# .sf3 would be the other choice; the project's SoundFont check rejects its INFO chunks.)
+UNSEEN_SOUNDFONT = "sf_GMbank.sf2"
+UNSEEN_PLACES = (Path("/usr/share/sounds/sf2"), ROOT / ".cache" / "soundfonts")
+
+
+def unseen_soundfont(path: str | Path | None = None) -> Path:
+    """The unseen SoundFont: ``path``, else csound's GM bank where Debian or the cache has it."""
+    from instrument.errors import InstrumentError
+
+    candidates = [Path(path)] if path else [d / UNSEEN_SOUNDFONT for d in UNSEEN_PLACES]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise InstrumentError(
+        f"unseen SoundFont not found ({', '.join(map(str, candidates))}): apt-get install "
+        "csound-soundfont, or pass --soundfont"
+    )
+
+
+def variation_for(song_id: str) -> Variation:
+    """Other programs and an echo for one song, fixed by its id."""
+    seed = int(hashlib.sha256(f"listen-unseen-{song_id}".encode()).hexdigest()[:8], 16)
+    rng = np.random.default_rng(seed)
+    programs = tuple(int(p) for p in rng.choice(OTHER_PROGRAMS, 16))
+    return Variation(programs, float(rng.uniform(0.08, 0.3)), float(rng.uniform(0.2, 0.45)))
+
+
 def condition_for(song_id: str, soundfonts: list[Path]) -> Condition:
     """The rendering condition of one song, fixed by its id."""
     seed = int(hashlib.sha256(f"listen-{song_id}".encode()).hexdigest()[:8], 16)
@@ -57,13 +107,17 @@ def condition_for(song_id: str, soundfonts: list[Path]) -> Condition:
 
 
 def render_excerpt(midi_path: Path, start: float, duration: float, cond: Condition,
-                   soundfont_path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # fmt: skip
-    """Render ``duration`` s of a MIDI file from ``start`` s, with the condition's effects.
+                   soundfont_path: Path, sample_rate: int = SAMPLE_RATE,
+                   variation: Variation | None = None) -> np.ndarray:  # fmt: skip
+    """Render ``duration`` s of a MIDI file from ``start`` s, with the condition's effects
+    (and the variation's programs and echo).
 
     Returns float32 (frames, 2), clipped to [-1, 1] as a converter would.
     """
+    import mido
     import scipy.signal
 
+    from instrument.ensemble import DRUM_CHANNEL
     from instrument.midifile import read_midi
     from instrument.synth import Synth
     from instrument.synth.fluid import _send
@@ -72,6 +126,10 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
     end = start + duration
     synth = Synth(soundfont_path, sample_rate=sample_rate, gain=cond.gain)
     try:
+        if variation is not None:
+            for ch, prog in enumerate(variation.programs):
+                if ch != DRUM_CHANNEL:
+                    _send(synth, mido.Message("program_change", channel=ch, program=prog))
         chunks, pos, t = [], 0, 0.0
         for msg in midi:
             t += msg.time
@@ -81,8 +139,12 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
                 pos = due
             if t >= end:
                 break
-            if not msg.is_meta:
-                _send(synth, msg)
+            if msg.is_meta:
+                continue
+            if variation is not None and msg.type == "program_change" \
+                    and msg.channel != DRUM_CHANNEL:  # fmt: skip
+                continue  # the variation's program stays
+            _send(synth, msg)
         total = int(round(end * sample_rate))
         if total > pos:
             chunks.append(synth.render(total - pos))
@@ -99,6 +161,12 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
         wet = np.stack([scipy.signal.fftconvolve(audio[:, c], ir[:, c])[: len(audio)]
                         for c in range(2)], axis=1)  # fmt: skip
         audio = (1 - cond.wet) * audio + cond.wet * wet
+    if variation is not None and variation.echo_gain > 0:
+        d = int(variation.echo_s * sample_rate)
+        dry = audio.copy()
+        for k in (1, 2, 3):
+            if k * d < len(audio):
+                audio[k * d :] += variation.echo_gain**k * dry[: len(audio) - k * d]
     if np.isfinite(cond.snr_db):
         noise = rng.standard_normal(audio.shape)
         if cond.pink:  # 1/f power: shape white noise by 1/sqrt(f)
@@ -112,18 +180,22 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
 
 
 def cached_excerpt(song_id: str, midi_path: Path, start: float, duration: float,
-                   soundfonts: list[Path]) -> tuple[np.ndarray, int, Condition]:  # fmt: skip
+                   soundfonts: list[Path], variation: Variation | None = None,
+                   ) -> tuple[np.ndarray, int, Condition]:  # fmt: skip
     """The rendered excerpt of one song from the cache, rendering it on first use."""
     import soundfile
 
     cond = condition_for(song_id, soundfonts)
-    key = hashlib.sha256(json.dumps([song_id, start, duration, asdict(cond)]).encode())
+    what = [song_id, start, duration, asdict(cond)]
+    if variation is not None:
+        what.append(asdict(variation))
+    key = hashlib.sha256(json.dumps(what).encode())
     path = CACHE / f"pop909-{song_id}-{start:g}-{duration:g}-{key.hexdigest()[:10]}.flac"
     if path.exists():
         audio, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
         return audio, sr, cond
     sf_path = next(p for p in soundfonts if p.name == cond.soundfont)
-    audio = render_excerpt(midi_path, start, duration, cond, sf_path)
+    audio = render_excerpt(midi_path, start, duration, cond, sf_path, variation=variation)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.flac")
     soundfile.write(str(tmp), audio, SAMPLE_RATE, subtype="PCM_16")
