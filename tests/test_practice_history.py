@@ -46,7 +46,7 @@ def test_sessions_and_progress(tmp_path):
         assert [(s.chords, s.correct) for s in stats] == [(4, 1), (4, 3)]
         assert stats[1].mean_abs_timing_ms == 50 / 3
         text = progress_text(h, "axis")
-        assert "accuracy 25% -> 75% over 2 sessions" in text
+        assert "axis: score 25% -> 75% over 2 sessions" in text
         assert "F (0% of 2)" in text
         png = plot_progress(stats, tmp_path / "p.png")
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -349,7 +349,8 @@ def _paint_feedback(surface, row, fonts, model) -> dict[str, pygame.Rect]:
     u = fonts.unit
     fb = model.feedback
     box = pygame.Rect(row.left + u // 4, row.top, row.width - u // 2, row.height - u // 4)
-    pygame.draw.rect(surface, GOOD if fb.correct else BAD, box, border_radius=max(1, u // 3))
+    colour = GOOD if fb.correct else (WARN if fb.close else BAD)
+    pygame.draw.rect(surface, colour, box, border_radius=max(1, u // 3))
     x, ty = box.left + u // 3, box.top + u // 3
     room = box.right - u // 3 - x
     _text(surface, fonts.normal, f"target {fb.target}", BACKGROUND, (x, ty), width=room)

@@ -38,6 +38,7 @@ class Feedback:
     timing_ms: float | None  # negative = early
     detail: str = ""
     score: str = ""
+    close: bool = False  # not right but nearly (colour tones missing): half credit
 
 
 @dataclass

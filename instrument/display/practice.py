@@ -56,10 +56,12 @@ def verdict(r: ChordResult) -> str:
 
 
 class Score:
-    """The running score over first attempts (what ``PracticeEngine.summary`` counts)."""
+    """The running score over first attempts (what ``PracticeEngine.summary`` counts): a
+    close call earns half a point."""
 
     def __init__(self):
-        self.chords = self.correct = 0
+        self.chords = self.correct = self.close = 0
+        self.points = 0.0
         self.abs_timing: list[float] = []
 
     def add(self, r: ChordResult) -> None:
@@ -67,6 +69,8 @@ class Score:
             return
         self.chords += 1
         self.correct += r.correct
+        self.close += r.close
+        self.points += r.credit
         if r.timing_ms is not None:
             self.abs_timing.append(abs(r.timing_ms))
 
@@ -76,14 +80,15 @@ class Score:
         timing = ""
         if self.abs_timing:
             timing = f"   timing ±{sum(self.abs_timing) / len(self.abs_timing):.0f} ms"
-        share = self.correct / self.chords
-        return f"score {self.correct}/{self.chords} right ({share:.0%}){timing}"
+        close = f", {self.close} close" if self.close else ""
+        share = self.points / self.chords
+        return f"score {self.correct}/{self.chords} right{close} ({share:.0%}){timing}"
 
 
 def feedback_of(r: ChordResult, score: Score) -> Feedback:
     played = "-" if r.missed else (r.played_chord.name if r.played_chord else "?")
     return Feedback(r.target.chord.name, played, r.correct, r.timing_ms, verdict(r),
-                    score.text())
+                    score.text(), close=r.close)
 
 
 def chart_beat(engine: PracticeEngine, beat: float, target: Target | None) -> float:
@@ -112,8 +117,12 @@ class PracticeView(View):
                  record: Callable[[int, ChordResult], None] | None = None,
                  end_session: Callable[[int], None] | None = None,
                  sound: Callable[[int, int, int], None] | None = None, echo: bool = True,
-                 period: float = 0.005):
+                 period: float = 0.005,
+                 next_engine: Callable[[], PracticeEngine | None] | None = None):
+        """next_engine(): the engine of the next round once this one has finished (a
+        drill), or None when there is none."""
         self.engine = engine
+        self.next_engine = next_engine
         self.new_session, self.record, self.end_session = new_session, record, end_session
         self.feed = StageFeed()
         self.loop = PracticeLoop(engine, None, None, view=self.feed, sound=sound)
@@ -184,6 +193,16 @@ class PracticeView(View):
         model.beat = BeatState(engine.tempo, chart_beat(engine, pos.beat, shown),
                                engine.chart.beats_per_bar, math.inf)
         model.pulse = not (pos.waiting or engine.finished)
+        if engine.finished and self.next_engine is not None:
+            self._end()
+            nxt = self.next_engine()
+            if nxt is not None:  # the drill's next round: count in again, a new session
+                self.stop()
+                self.engine = self.loop.engine = nxt
+                self.start()
+                model.caption = "drill: the chords you missed"
+                return
+            self.next_engine = None
         if engine.finished:
             self._end()
             model.caption = "finished: F6 plays it again"

@@ -76,14 +76,39 @@ class ChordResult:
     attempt: int
     final: bool
     time: float
+    close: bool = False  # not right, but nearly: only colour tones missing (``close_call``)
 
     @property
     def missed(self) -> bool:
         return not self.played
 
+    @property
+    def credit(self) -> float:
+        """Points for the score: 1 right, half for a close call, else 0."""
+        return 1.0 if self.correct else (CLOSE_CREDIT if self.close else 0.0)
+
+
+CLOSE_CREDIT = 0.5
+
+
+def close_call(chord: Chord, pitches: tuple[int, ...]) -> bool:
+    """Whether a wrong chord is nearly right: nothing extra sounds, the root and the third
+    (when the chord has one) do, and only colour tones are missing (a Dm triad for Dm7:
+    "close: add C"). A missing third or root changes what the chord is: not close."""
+    pcs = frozenset(p % 12 for p in pitches)
+    if not pcs or chord.root is None or pcs - chord.pitch_classes:
+        return False
+    missing = chord.required_pitch_classes - pcs
+    core = {chord.root} | {(chord.root + i) % 12 for i in (3, 4)
+                           if (chord.root + i) % 12 in chord.pitch_classes}  # fmt: skip
+    return bool(missing) and core <= pcs
+
 
 def mistakes(r: ChordResult) -> str:
-    """What was wrong with a chord that is not right: missing and extra notes, or the bass."""
+    """What was wrong with a chord that is not right: missing and extra notes, or the bass;
+    a close call says what to add."""
+    if r.close:
+        return "close: add " + " ".join(PITCH_NAMES[p] for p in sorted(r.missing))
     parts = []
     if r.missing:
         parts.append("missing " + " ".join(PITCH_NAMES[p] for p in sorted(r.missing)))
@@ -357,6 +382,7 @@ class PracticeEngine:
             attempt=self.attempts[target.index],
             final=final,
             time=at,
+            close=not correct and not self.heard and close_call(target.chord, played),
         )
         self.results.append(result)
         return result
@@ -364,14 +390,17 @@ class PracticeEngine:
     # ---------------------------------------------------------------- summary
 
     def summary(self) -> dict:
-        """accuracy: share of chords right at the first attempt; timing in ms over the
-        chords struck (mean signed: + late; mean absolute)."""
+        """accuracy: share of chords right at the first attempt; score: the same with half
+        credit for a close call; timing in ms over the chords struck (mean signed: + late;
+        mean absolute)."""
         first = [r for r in self.results if r.attempt == 1]
         timed = [r.timing_ms for r in first if r.timing_ms is not None]
         n = len(first)
         return {
             "chords": n,
             "correct": sum(r.correct for r in first),
+            "close": sum(r.close for r in first),
+            "score": (sum(r.credit for r in first) / n) if n else 0.0,
             "missed": sum(r.missed for r in first),
             "accuracy": (sum(r.correct for r in first) / n) if n else 0.0,
             "mean_timing_ms": (sum(timed) / len(timed)) if timed else None,

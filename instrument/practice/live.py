@@ -40,17 +40,30 @@ class KeyEvent:
 
 
 class TerminalView:
-    """Prints the chord coming up and one line of feedback per chord."""
+    """Prints the chord coming up and one line of feedback per chord.
 
-    def __init__(self, out=sys.stdout, colour: bool | None = None):
+    Each verdict goes under the line of the chord it judges: a chord struck early (before
+    its bar line was printed) first prints its own line, which is then not repeated.
+    """
+
+    def __init__(self, out=None, colour: bool | None = None):
+        out = sys.stdout if out is None else out  # the stdout of now, not of the import
         self.out = out
         self.colour = out.isatty() if colour is None else colour
         self._shown = None
+        self._announced = None  # the target whose "bar N: play X" line was printed last
+        self._engine: PracticeEngine | None = None
 
     def _c(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
 
+    def _target_line(self, target, following, waiting: bool = False) -> str:
+        nxt = following.chord.name if following else "(end)"
+        wait = "  waiting for you" if waiting else ""
+        return f"bar {target.bar + 1:>3}: play {self._c(target.chord.name, '1')}   next {nxt}{wait}"
+
     def position(self, engine: PracticeEngine, now: float) -> None:
+        self._engine = engine
         pos = engine.position(now)
         key = (pos.counting_in, pos.current, pos.following, pos.waiting)
         if key == self._shown:
@@ -61,21 +74,31 @@ class TerminalView:
             line = f"count-in ... first chord {nxt}"
         elif pos.current is None and pos.following is None:
             line = "end of the chart"
+        elif pos.current is None:
+            return  # between chords (a bar of no chord): the next line comes with the next
+        elif pos.current == self._announced and not pos.waiting:
+            return  # its line came already, with an early verdict under it
         else:
-            cur = pos.current.chord.name if pos.current else "-"
-            nxt = pos.following.chord.name if pos.following else "(end)"
-            bar = pos.current.bar + 1 if pos.current else ""
-            wait = "  waiting for you" if pos.waiting else ""
-            line = f"bar {bar:>3}: play {self._c(cur, '1')}   next {nxt}{wait}"
+            self._announced = pos.current
+            line = self._target_line(pos.current, pos.following, pos.waiting)
         print(line, file=self.out, flush=True)
 
     def result(self, r: ChordResult) -> None:
         want = r.target.chord.name
+        shown = self._announced
+        if shown is None or r.target.index > shown.index:  # struck early: its line first
+            self._announced = r.target
+            engine = self._engine
+            following = None
+            if engine is not None and r.target.index + 1 < len(engine.targets):
+                following = engine.targets[r.target.index + 1]
+            print(self._target_line(r.target, following), file=self.out, flush=True)
         if r.missed:
             text = self._c(f"  {want:8} missed", "33")
         else:
             played = r.played_chord.name if r.played_chord else "?"
-            verdict = self._c("right", "32") if r.correct else self._c("wrong", "31")
+            verdict = (self._c("right", "32") if r.correct else
+                       self._c("close", "33") if r.close else self._c("wrong", "31"))
             timing = ""
             if r.timing_ms is not None:
                 word = "late" if r.timing_ms > 0 else "early"
@@ -87,14 +110,17 @@ class TerminalView:
         print(text, file=self.out, flush=True)
 
     def summary(self, s: dict) -> None:
-        timing = s["mean_abs_timing_ms"]
-        t = "-" if timing is None else f"{timing:.0f} ms"
-        print(
-            f"{s['correct']} of {s['chords']} chords right ({s['accuracy']:.0%}), "
-            f"{s['missed']} missed, mean timing error {t}",
-            file=self.out,
-            flush=True,
-        )
+        print(summary_line(s), file=self.out, flush=True)
+
+
+def summary_line(s: dict) -> str:
+    """The session's score in one line (``PracticeEngine.summary``)."""
+    timing = s["mean_abs_timing_ms"]
+    t = "-" if timing is None else f"{timing:.0f} ms"
+    close = f", {s['close']} close (half credit)" if s.get("close") else ""
+    return (f"{s['correct']} of {s['chords']} chords right ({s['accuracy']:.0%}){close}, "
+            f"{s['missed']} missed, score {s.get('score', s['accuracy']):.0%}, "
+            f"mean timing error {t}")
 
 
 class PracticeLoop:
