@@ -1,8 +1,8 @@
 """The live path for real: `instrument play` under a JACK dummy server, driven by a probe.
 
 The probe is a JACK client that plays MIDI into the app's port at exact frames and records
-the app's per-part outputs (``--multi-out``: one stereo pair per MIDI channel), so each
-assertion is about sound coming out of the right part.
+the app's per-part outputs (``--multi-out``: one stereo pair per part, named after it), so
+each assertion is about sound coming out of the right part.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from instrument.ensemble import load_ensemble
+from instrument.live.session import part_port_names
 
 pytestmark = pytest.mark.jack
 SILENT = 1e-3
@@ -42,7 +43,7 @@ def app(jack_server):
     )  # fmt: skip
     watcher = jack.Client("test-watcher", no_start_server=True)
     names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
-    ok = _wait_for(lambda: "instrument:midi_00" in names() and "instrument:l_00" in names(), 30)
+    ok = _wait_for(lambda: "instrument:midi_00" in names() and _left("Violin I") in names(), 30)
     watcher.close()
     if not ok:
         proc.kill()
@@ -57,14 +58,20 @@ def app(jack_server):
     proc.communicate()
 
 
+def _left(part_name: str) -> str:
+    """The left output of a part under ``--multi-out``: ``instrument:violin-i_l``."""
+    ensemble = load_ensemble("quartet")
+    part = next(p for p in ensemble.parts if p.name == part_name)
+    return f"instrument:{part_port_names(ensemble)[part.channel]}_l"
+
+
 @pytest.fixture
 def probe(app):
     from instrument.jackprobe import Probe
 
     ensemble = load_ensemble("quartet")
     p = Probe("probe", n_inputs=len(ensemble), seconds=60).activate()
-    p.connect_to("instrument:midi_00", [f"instrument:l_{part.channel:02d}"
-                                        for part in ensemble.parts])
+    p.connect_to("instrument:midi_00", [_left(part.name) for part in ensemble.parts])
     assert _wait_for(lambda: p.start_frame is not None)
     yield p
     p.close()
@@ -134,10 +141,10 @@ def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
     keyboard = Probe("usb-keys", n_inputs=0).activate()
     keyboard.connect_to("instrument:midi_00", [])
     ear = Probe("ear", n_inputs=1, seconds=30).activate()
-    ear.client.connect("instrument:l_00", "ear:in_0")
-    part_channel = load_ensemble("quartet").parts[_zone_part(84)].channel
-    ear.client.disconnect("instrument:l_00", "ear:in_0")
-    ear.client.connect(f"instrument:l_{part_channel:02d}", "ear:in_0")
+    ear.client.connect(_left("Violin I"), "ear:in_0")
+    part = load_ensemble("quartet").parts[_zone_part(84)]
+    ear.client.disconnect(_left("Violin I"), "ear:in_0")
+    ear.client.connect(_left(part.name), "ear:in_0")
     keyboard.send([0x90, 84, 100])
     assert _wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "the held note sounds"
     keyboard.close()  # the cable is pulled with the key still down

@@ -20,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--audio", default=None,
                    help="auto, jack, pulseaudio, alsa, sounddevice or none (default: auto)")
     p.add_argument("--multi-out", action="store_true",
-                   help="JACK only: one stereo output per part (l_NN/r_NN, NN = channel)")
+                   help="JACK only: one stereo output per part, named after it (violin-i_l)")
+    p.add_argument("--midi-out", default=None, metavar="PORT",
+                   help="also send each part on its own channel to this MIDI output "
+                        "(substring of its name), or 'virtual' for a port a DAW connects to")
     p.add_argument("--period", type=number(int, 16, 8192), default=None,
                    help="audio period in frames")
     p.add_argument("--no-display", action="store_true", help="run without the stage window")
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         period=args.period or int(defaults.get("period", 128)),
         gain=float(defaults.get("gain", 0.6)),
         reset_after=float(defaults.get("arranger_reset_after", 4.0)),
-        multi_out=args.multi_out,
+        multi_out=args.multi_out, midi_out=args.midi_out,
     )  # fmt: skip
 
     # SIGTERM/SIGHUP end the loop like Ctrl-C does, so the finally below always runs.
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, stop)
     try:
         session.start()
+        for line in session.choices:
+            print(f"instrument: {line}", file=sys.stderr, flush=True)
         health = session.health()
         print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
               f"arranger {arranger.name}, SoundFont {soundfont.name}, audio {health.audio}, "

@@ -1,46 +1,99 @@
 """A live session: MIDI input, performer and audio output wired together, with its status.
 
-Everything here runs in the main thread except ``Performer.handle`` (MIDI thread) and the
-audio callback (FluidSynth's thread, or PortAudio's with ``audio="sounddevice"``).
+Everything here runs in the main thread except ``handle`` / ``Performer.handle`` (MIDI
+thread) and the audio callback (FluidSynth's thread, or PortAudio's with
+``audio="sounddevice"``).
+
+It starts anywhere: asked for ``auto``, the audio output is the first of JACK,
+PulseAudio/PipeWire, ALSA, PortAudio that opens, else none (with a warning), and the MIDI
+input the first of ALSA, JACK that opens, else the computer keyboard. ``choices`` says
+what was taken and why each earlier candidate was passed over.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from instrument.arrange import make_arranger
 from instrument.arrange.base import Arranger
-from instrument.ensemble import Ensemble, load_ensemble
-from instrument.errors import InstrumentError
+from instrument.ensemble import DRUM_CHANNEL, Ensemble, load_ensemble
+from instrument.errors import InstrumentError, one_line
 from instrument.input.midi import (
     InputStatus,
     MidiInput,
+    alsa_sequencer,
     choose_api,
     forget_jack_client,
     jack_running,
 )
+from instrument.live.midiout import MidiOut
+from instrument.live.outputs import PartOutputs
 from instrument.live.performer import Performer
-from instrument.synth.fluid import Synth
+from instrument.synth.fluid import N_CHANNELS, Synth
 
 AUDIO_CHOICES = ("auto", "jack", "pulseaudio", "alsa", "sounddevice", "none")
+AUTO_AUDIO = ("jack", "pulseaudio", "alsa", "sounddevice")  # tried in this order
 
 
 def choose_audio(requested: str) -> str:
-    """The audio output to use: JACK if a server runs, else PulseAudio, else ALSA."""
+    """The first audio output ``auto`` would try that is present (without opening it)."""
     if requested not in AUDIO_CHOICES:
         raise InstrumentError(f"unknown audio output {requested!r} ({', '.join(AUDIO_CHOICES)})")
     if requested != "auto":
         return requested
-    if jack_running():
-        return "jack"
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    if os.environ.get("PULSE_SERVER") or (runtime and Path(runtime, "pulse/native").exists()):
-        return "pulseaudio"
-    return "alsa"
+    for driver in AUTO_AUDIO:
+        if audio_absent(driver) is None:
+            return driver
+    return "none"
+
+
+def audio_absent(driver: str) -> str | None:
+    """Why ``driver`` cannot be there at all (no server, no device), else None (try it)."""
+    if driver == "jack":
+        return None if jack_running() else "no JACK server answers"
+    if driver == "pulseaudio":
+        # PipeWire's pipewire-pulse serves the same socket. Without one the library would
+        # try to spawn a daemon: never done behind the player's back.
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        if os.environ.get("PULSE_SERVER") or (runtime and Path(runtime, "pulse/native").exists()):
+            return None
+        return "no PulseAudio/PipeWire server socket"
+    if driver == "sounddevice":
+        try:
+            import sounddevice as sd
+
+            if not any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+                return "PortAudio sees no output device"
+        except Exception as e:  # noqa: BLE001 - no PortAudio library: a reason, not a crash
+            return f"PortAudio unavailable ({one_line(e)})"
+    return None
+
+
+def port_slug(name: str) -> str:
+    """A part's name as a JACK port name: "Violin I" -> "violin-i"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "part"
+
+
+def part_port_names(ensemble: Ensemble) -> dict[int, str]:
+    """MIDI channel -> the stem of its ``--multi-out`` ports (``violin-i`` for
+    ``violin-i_l``/``violin-i_r``); the drum channel is ``drums``, unused channels keep
+    FluidSynth's ``ch-NN``. Two parts of one name get their channel number appended."""
+    names = {ch: f"ch-{ch:02d}" for ch in range(N_CHANNELS)}
+    names[DRUM_CHANNEL] = "drums"
+    taken: set[str] = {"drums"}
+    for part in ensemble.parts:
+        stem = port_slug(part.name)
+        if stem in taken:
+            stem = f"{stem}-{part.channel:02d}"
+        taken.add(stem)
+        names[part.channel] = stem
+    return names
 
 
 def over_budget(arranger) -> int:
@@ -68,24 +121,45 @@ class Health:
 
 
 class LiveSession:
-    """Owns the synth, the performer, the MIDI input and the audio output of ``play``."""
+    """Owns the synth, the performer, the MIDI input and the audio output of ``play``.
+
+    audio: one of ``AUDIO_CHOICES``; ``auto`` falls back step by step (module doc).
+    midi_in: a port-name substring, ``none`` for the computer keyboard, None for the first
+    keyboard found (falling back to the computer keyboard). midi_out: a destination's name
+    substring or ``virtual`` (``live.midiout``); the parts then also go out as MIDI.
+    """
 
     def __init__(self, ensemble: Ensemble, arranger: Arranger, soundfont: Path,
                  audio: str = "auto", midi_in: str | None = None, midi_api: str = "auto",
                  sample_rate: int = 48000, period: int = 128, gain: float = 0.6,
-                 reset_after: float = 4.0, multi_out: bool = False):
-        self.audio = choose_audio(audio)
-        if multi_out and self.audio != "jack":
+                 reset_after: float = 4.0, multi_out: bool = False,
+                 midi_out: str | None = None):
+        if audio not in AUDIO_CHOICES:
+            raise InstrumentError(f"unknown audio output {audio!r} ({', '.join(AUDIO_CHOICES)})")
+        if multi_out and audio not in ("jack", "auto"):
             raise InstrumentError("--multi-out needs --audio jack")
+        self._want_audio = audio
+        self.audio = audio  # resolved by start()
+        self.multi_out = multi_out
         self.sample_rate, self.period = sample_rate, period
         self.synth = Synth(soundfont, sample_rate=sample_rate, gain=gain,
                            outputs_per_channel=multi_out)
-        self.performer = Performer(self.synth, ensemble, arranger, reset_after=reset_after)
+        self.outputs = PartOutputs(self.synth)
+        self.performer = Performer(self.outputs, ensemble, arranger, reset_after=reset_after)
         self.midi: MidiInput | None = None
+        self.midi_out: MidiOut | None = None
+        self._want_midi_out = midi_out
         self._want_midi = midi_in
-        self._midi_api = "jack" if self.audio == "jack" and midi_api == "auto" else midi_api
+        self._midi_api = midi_api
+        self.choices: list[str] = []  # what start() chose and why, for the terminal
+        self.transpose = 0  # semitones added to every note played (a registration's)
+        self._shifts: dict[tuple[int, int], int] = {}  # (channel, played pitch) -> shift
+        self.program_changes: deque[int] = deque()  # from the keyboard, for the main thread
         self._stream = None  # sounddevice stream, when PortAudio drives the audio
         self._jack_monitor = None
+        self._port_stems: dict[int, tuple[str, str]] = {}  # channel -> its ports' short names
+        self._midi_via_synth = False
+        self._midi_api_open: str | None = None
         self._xruns = 0
         self._server_lost = False
         self._next_retry = 0.0
@@ -94,31 +168,121 @@ class LiveSession:
 
     # -- start/stop --------------------------------------------------------------------------
     def start(self) -> None:
-        self._open_io()
+        self._open_io(first=True)
         # Everything loaded so far (models, libraries) lives as long as the session: out of
         # the collector's sight, a full collection no longer walks it while holding the GIL
         # that the MIDI callback in the audio thread is waiting for.
         gc.collect()
         gc.freeze()
 
-    def _open_io(self) -> None:
-        midi_api = None if self._want_midi == "none" else choose_api(self._midi_api)
-        # Under JACK, MIDI comes in through FluidSynth's own port in the audio client, so a
-        # note is rendered in the period it arrives (rtmidi's separate client costs a period).
-        via_synth = midi_api == "jack" and self.audio == "jack"
-        self._start_audio(self.performer.handle if via_synth else None)
-        if midi_api is not None:
-            self.midi = MidiInput(self.performer.handle, port=self._want_midi, api=midi_api,
-                                  on_lost=self.performer.release_all,
-                                  jack_port="instrument:midi_00" if via_synth else None)
-            self.midi.open()
+    def _midi_apis(self) -> list[str]:
+        """The MIDI systems to try for the input, in order (empty: the computer keyboard)."""
+        if self._want_midi == "none":
+            return []
+        if self._midi_api != "auto":
+            return [choose_api(self._midi_api)]
+        apis = []
+        if self.audio == "jack":  # FluidSynth's own port: heard a period sooner
+            apis.append("jack")
+        if alsa_sequencer():
+            apis.append("alsa")
+        if "jack" not in apis and jack_running():
+            apis.append("jack")
+        return apis
+
+    def _open_io(self, first: bool = False) -> None:
+        if first:
+            self._choose_audio()
+            self._choose_midi()
+        else:  # reopening after a server loss: what was chosen before, or an error
+            self._start_audio(self.audio, self.handle if self._midi_via_synth else None)
+            if self._midi_api_open is not None:
+                self._open_midi(self._midi_api_open, self._midi_via_synth)
         if self.audio == "jack":
             self._watch_jack()
+            if self.multi_out:
+                self.name_part_ports(fresh=True)
+        if first and self._want_midi_out:
+            self._open_midi_out()
 
-    def _start_audio(self, midi_callback=None) -> None:
-        if self.audio == "none":
+    def _choose_audio(self) -> None:
+        auto = self._want_audio == "auto"
+        # Under JACK the keyboard comes in through FluidSynth's port, opened with the audio.
+        jack_midi = self._want_midi != "none" and self._midi_api in ("auto", "jack")
+        passed: list[str] = []
+        for driver in AUTO_AUDIO if auto else (self._want_audio,):
+            absent = audio_absent(driver) if auto else None
+            if absent:
+                passed.append(f"{driver}: {absent}")
+                continue
+            via_synth = driver == "jack" and jack_midi
+            try:
+                self._start_audio(driver, self.handle if via_synth else None)
+            except InstrumentError as e:
+                if not auto:
+                    raise  # an output asked for by name must work
+                passed.append(f"{driver}: {one_line(e)}")
+                continue
+            self.audio, self._midi_via_synth = driver, via_synth
+            how = "the first that opened" if auto else "as asked"
+            why = f" (passed over {'; '.join(passed)})" if passed else ""
+            self.choices.append(f"audio: {driver}, {how}{why}")
             return
-        if self.audio == "sounddevice":
+        self.audio, self._midi_via_synth = "none", False
+        self.choices.append("warning: no audio output works, nothing sounds "
+                            f"({'; '.join(passed)}); --midi-out sends the parts to a synth")
+
+    def _choose_midi(self) -> None:
+        passed: list[str] = []
+        for api in self._midi_apis():
+            via_synth = self._midi_via_synth and api == "jack"
+            try:
+                self._open_midi(api, via_synth)
+            except InstrumentError as e:
+                if self._midi_api != "auto" or self._want_midi:
+                    raise  # a system or a port asked for by name must work
+                passed.append(f"{api}: {one_line(e)}")
+                continue
+            self._midi_api_open, self._midi_via_synth = api, via_synth
+            st = self.midi.status
+            self.choices.append(f"MIDI in: {st.port} ({api}, {st.state})")
+            return
+        self._midi_via_synth = False
+        if self._want_midi == "none":
+            why = "--midi-in none"
+        elif passed:
+            why = "; ".join(passed)
+        else:
+            why = "no MIDI system: no ALSA sequencer (/dev/snd/seq), no JACK server"
+        self.choices.append(f"MIDI in: the computer keyboard ({why})")
+
+    def _open_midi(self, api: str, via_synth: bool) -> None:
+        midi = MidiInput(self.handle, port=self._want_midi, api=api,
+                         on_lost=self.performer.release_all,
+                         jack_port="instrument:midi_00" if via_synth else None)
+        midi.open()
+        self.midi = midi
+
+    def _open_midi_out(self) -> None:
+        if self._midi_api in ("alsa", "jack"):
+            api = self._midi_api
+        elif self.audio == "jack" or (not alsa_sequencer() and jack_running()):
+            api = "jack"
+        elif alsa_sequencer():
+            api = "alsa"
+        else:
+            raise InstrumentError("--midi-out: no MIDI system (no ALSA sequencer, no JACK "
+                                  "server)")
+        out = MidiOut(self._want_midi_out, api)
+        port = out.open()
+        self.outputs.add(out)
+        self.midi_out = out
+        self.choices.append(f"MIDI out: {port}, part k on channel k+1 (drums 10)")
+
+    def _start_audio(self, driver: str, midi_callback=None) -> None:
+        if driver == "none":
+            return
+        if driver == "sounddevice":
             import sounddevice as sd
 
             def callback(outdata, frames, _time, _status) -> None:
@@ -130,9 +294,10 @@ class LiveSession:
                                                latency="low", callback=callback)
                 self._stream.start()
             except Exception as e:  # PortAudioError, or no device at all
+                self._stream = None
                 raise InstrumentError(f"cannot open audio output through PortAudio: {e}") from None
             return
-        self.synth.start(self.audio, client_name="instrument", period=self.period,
+        self.synth.start(driver, client_name="instrument", period=self.period,
                          midi_callback=midi_callback)
 
     def _watch_jack(self) -> None:
@@ -155,14 +320,85 @@ class LiveSession:
         client.activate()
         self._jack_monitor = client
 
+    def name_part_ports(self, fresh: bool = False) -> None:
+        """``--multi-out``: name FluidSynth's per-channel outputs after the parts
+        (``instrument:violin-i_l``, ``_r``); a renamed port keeps its connections.
+        fresh: the driver was just opened, with FluidSynth's own names ``l_NN``/``r_NN``."""
+        if self._jack_monitor is None:
+            return
+        import jack
+
+        if fresh or not self._port_stems:
+            self._port_stems = {ch: (f"l_{ch:02d}", f"r_{ch:02d}") for ch in range(N_CHANNELS)}
+        for ch, stem in part_port_names(self.performer.setup.ensemble).items():
+            now = list(self._port_stems[ch])
+            for k, side in enumerate("lr"):
+                wanted = f"{stem}_{side}"
+                if now[k] == wanted:
+                    continue
+                try:
+                    self._jack_monitor.get_port_by_name(f"instrument:{now[k]}").shortname = wanted
+                    now[k] = wanted
+                except jack.JackError:
+                    pass  # left with its old name: the port still works
+            self._port_stems[ch] = (now[0], now[1])
+
+    # -- MIDI thread -------------------------------------------------------------------------
+    def handle(self, data: list[int], t: float | None = None) -> None:
+        """A message from the keyboard: program changes recall registrations (in the main
+        thread, see ``take_program_change``), notes are transposed, and all goes on to
+        the performer. A note-off gets the shift its note-on got, so none hangs when the
+        transposition changes in between. Never raises."""
+        try:
+            status = data[0] & 0xF0
+        except (IndexError, TypeError):
+            status = 0
+        if status == 0xC0 and len(data) == 2:
+            self.program_changes.append(data[1] & 0x7F)
+            return
+        if (self.transpose or self._shifts) and status in (0x80, 0x90) and len(data) == 3:
+            data = self._transposed(data, status)
+            if data is None:
+                return
+        self.performer.handle(data, t)
+
+    def _transposed(self, data: list[int], status: int) -> list[int] | None:
+        key = (data[0] & 0x0F, data[1])
+        if status == 0x90 and data[2] > 0:
+            shift = self.transpose
+            if shift:
+                self._shifts[key] = shift
+            else:
+                self._shifts.pop(key, None)
+        else:
+            shift = self._shifts.pop(key, 0)
+        if not shift:
+            return data
+        pitch = data[1] + shift
+        if not 0 <= pitch <= 127:
+            return None  # beyond MIDI: neither the note-on nor its note-off sounds
+        return [data[0], pitch, data[2]]
+
+    def take_program_change(self) -> int | None:
+        """The oldest program change the keyboard sent that is not yet acted on."""
+        return self.program_changes.popleft() if self.program_changes else None
+
+    # -- main thread -------------------------------------------------------------------------
     def switch_ensemble(self, name: str, arranger_name: str | None = None) -> Ensemble:
         """Change ensemble (and arranger) while playing; sounding notes end normally."""
         from instrument.arrange import default_arranger_name
 
         ensemble = load_ensemble(name)
         arranger = make_arranger(arranger_name or default_arranger_name(ensemble), ensemble)
-        self.performer.switch(ensemble, arranger)
+        self.switch(ensemble, arranger)
         return ensemble
+
+    def switch(self, ensemble: Ensemble, arranger: Arranger) -> None:
+        """Play on with ``ensemble`` and ``arranger`` (both ready): no dropout, sounding
+        notes end on the parts they started on."""
+        self.performer.switch(ensemble, arranger)
+        if self.multi_out and self.audio == "jack":
+            self.name_part_ports()
 
     def _jack_alive(self) -> bool:
         """Whether the JACK server still knows our audio client.
@@ -250,6 +486,8 @@ class LiveSession:
         self.performer.panic()
         self.performer.closed = True
         time.sleep(0.05)  # let the audio thread render the release once
+        if self.midi_out is not None:
+            self.midi_out.close()
         self._close_io()
         if self._stream is not None:
             self._stream.stop()

@@ -48,7 +48,7 @@ _noteon = _held_gil("fluid_synth_noteon", _P, _I, _I, _I)
 _noteoff = _held_gil("fluid_synth_noteoff", _P, _I, _I)
 _cc = _held_gil("fluid_synth_cc", _P, _I, _I, _I)
 _pitch_bend = _held_gil("fluid_synth_pitch_bend", _P, _I, _I)
-_program_change = _held_gil("fluid_synth_program_change", _P, _I, _I)
+_program_select = _held_gil("fluid_synth_program_select", _P, _I, _I, _I, _I)
 _event_type = _held_gil("fluid_midi_event_get_type", _P)
 _event_channel = _held_gil("fluid_midi_event_get_channel", _P)
 _event_key = _held_gil("fluid_midi_event_get_key", _P)
@@ -127,6 +127,7 @@ class Synth:
             self._fs.delete()
             raise InstrumentError(f"FluidSynth could not load SoundFont {self.soundfont}"
                                   f"{_fluid_reason()}")  # fmt: skip
+        self._loaded: dict[Path, int] = {self.soundfont.resolve(): self.sfid}  # path -> sfid
         self.ensemble: Ensemble | None = None
         self._driver_started = False
 
@@ -151,9 +152,33 @@ class Synth:
         if new_id == -1:
             raise InstrumentError(f"FluidSynth could not load SoundFont {path}{_fluid_reason()}")
         old_id, self.sfid, self.soundfont = self.sfid, new_id, path
+        self._loaded = {p: i for p, i in self._loaded.items() if i != old_id}
+        self._loaded[path.resolve()] = new_id
         if self.ensemble is not None:
             self.set_ensemble(self.ensemble)
         self._fs.sfunload(old_id, 1)
+
+    def preload(self, soundfont: str | os.PathLike) -> None:
+        """Load another SoundFont beside the one in use, so that ``use_soundfont`` can
+        switch to it while playing: loading takes FluidSynth's lock for the whole file,
+        which the audio thread would wait for (a dropout). Loaded once per path."""
+        path = check_soundfont(soundfont).resolve()
+        if path in self._loaded:
+            return
+        _errors.clear()
+        sfid = self._fs.sfload(str(path))
+        if sfid == -1:
+            raise InstrumentError(f"FluidSynth could not load SoundFont {path}{_fluid_reason()}")
+        self._loaded[path] = sfid
+
+    def use_soundfont(self, soundfont: str | os.PathLike) -> None:
+        """Take the preloaded ``soundfont`` for the parts' next program changes (sounding
+        voices ring on with the old one). InstrumentError if it was not preloaded."""
+        path = Path(soundfont).resolve()
+        if path not in self._loaded:
+            raise InstrumentError(f"SoundFont not preloaded: {path}")
+        self.sfid, self.soundfont = self._loaded[path], path
+        self._fs.program_select(DRUM_CHANNEL, self.sfid, 128, 0)
 
     def start(self, driver: str, client_name: str = "instrument", period: int = 128,
               periods: int = 2, autoconnect: bool = True,
@@ -256,7 +281,9 @@ class Synth:
         _pitch_bend(self._fs.synth, channel, value14)
 
     def program(self, channel: int, program: int) -> None:
-        _program_change(self._fs.synth, channel, program)
+        """GM ``program`` from the SoundFont in use (``use_soundfont``), bank 0 (drums: 128)."""
+        bank = 128 if channel == DRUM_CHANNEL else 0
+        _program_select(self._fs.synth, channel, self.sfid, bank, program)
 
     def panic(self) -> None:
         """All notes and sounds off, sustain up, on every channel."""

@@ -1,0 +1,130 @@
+"""The ensemble's parts sent out as MIDI, to external synths or a DAW's instruments.
+
+``MidiOut`` has the part-facing side of ``Synth`` (``set_ensemble``, ``noteon``, ``cc``,
+...), so the performer's output fan-out (``live.outputs.PartOutputs``) treats it like the
+synth: part k goes out on its own channel, with its program change, volume (CC7) and pan
+(CC10) at set-up and on every switch; sustain, bend and the other followed controllers
+reach each part's channel, and a note-off goes to the channel its note-on went to.
+
+Ports go through python-rtmidi, over ALSA or JACK: ``port`` is a substring of a
+destination's name (a hardware synth, a DAW's input), or ``virtual`` for a port of our own
+(``instrument-out:out``) that the DAW connects to. Under JACK rtmidi queues each message in
+a lock-free ring that its own C process callback empties: no Python runs in JACK's thread.
+``send_message`` keeps the GIL for its whole call, so the MIDI thread and the main thread
+(panic, switches) never write into that ring at the same time.
+"""
+
+from __future__ import annotations
+
+import time
+
+import rtmidi
+
+from instrument.ensemble import Ensemble
+from instrument.errors import InstrumentError
+
+CLIENT_NAME = "instrument-out"
+PORT_NAME = "out"
+VIRTUAL = "virtual"
+CC_VOLUME, CC_PAN, CC_SUSTAIN = 7, 10, 64
+CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
+N_CHANNELS = 16
+_APIS = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
+
+
+class MidiOut:
+    """One MIDI output port carrying every part on its channel."""
+
+    def __init__(self, port: str, api: str):
+        if api not in _APIS:
+            raise InstrumentError(f"unknown MIDI API {api!r} for --midi-out (alsa, jack)")
+        if not port:
+            raise InstrumentError("--midi-out needs a port name (a substring) or 'virtual'")
+        self.wanted, self.api = port, api
+        self.port = ""  # what we are connected to, for the status line
+        self.ensemble: Ensemble | None = None
+        self._out: rtmidi.MidiOut | None = None
+        self._send = _discard
+
+    def open(self) -> str:
+        """Open the port; returns what it is connected to. InstrumentError if impossible."""
+        try:
+            out = rtmidi.MidiOut(_APIS[self.api], CLIENT_NAME)
+        except rtmidi.RtMidiError as e:
+            raise InstrumentError(f"cannot open MIDI output ({self.api}): {e}") from None
+        try:
+            if self.wanted.lower() == VIRTUAL:
+                out.open_virtual_port(PORT_NAME)
+                self.port = f"{CLIENT_NAME}:{PORT_NAME} (virtual, {self.api})"
+            else:
+                ports = out.get_ports()
+                hits = [i for i, p in enumerate(ports) if self.wanted.lower() in p.lower()
+                        and CLIENT_NAME not in p]  # fmt: skip
+                if not hits:
+                    shown = ", ".join(ports) or "none"
+                    raise InstrumentError(f"no MIDI output matches {self.wanted!r} "
+                                          f"({self.api} outputs: {shown}; or 'virtual')")
+                out.open_port(hits[0], PORT_NAME)
+                self.port = f"{ports[hits[0]]} ({self.api})"
+        except rtmidi.RtMidiError as e:
+            out.delete()
+            raise InstrumentError(f"cannot open MIDI output {self.wanted!r}: {e}") from None
+        except InstrumentError:
+            out.delete()
+            raise
+        self._out = out
+        self._send = out.send_message
+        if self.ensemble is not None:
+            self.set_ensemble(self.ensemble)
+        return self.port
+
+    # -- set-up (main thread) ----------------------------------------------------------------
+    def set_ensemble(self, ensemble: Ensemble) -> None:
+        """Reset every channel, then each part's program, volume and pan."""
+        self.panic()
+        for ch in range(N_CHANNELS):
+            self._send((0xB0 | ch, CC_RESET_ALL, 0))
+        for part in ensemble.parts:
+            self._send((0xC0 | part.channel, part.program))
+            self._send((0xB0 | part.channel, CC_VOLUME, part.volume))
+            self._send((0xB0 | part.channel, CC_PAN, part.pan))
+        self.ensemble = ensemble
+
+    # -- real-time path: one small tuple per message, straight into rtmidi -------------------
+    def noteon(self, channel: int, pitch: int, velocity: int) -> None:
+        self._send((0x90 | channel, pitch, velocity))
+
+    def noteoff(self, channel: int, pitch: int) -> None:
+        self._send((0x80 | channel, pitch, 0))
+
+    def cc(self, channel: int, control: int, value: int) -> None:
+        self._send((0xB0 | channel, control, value))
+
+    def pitch_bend(self, channel: int, value14: int) -> None:
+        self._send((0xE0 | channel, value14 & 0x7F, value14 >> 7))
+
+    def program(self, channel: int, program: int) -> None:
+        self._send((0xC0 | channel, program))
+
+    def panic(self) -> None:
+        """Sustain up, all notes off and all sound off on every channel (drums included)."""
+        for ch in range(N_CHANNELS):
+            self._send((0xB0 | ch, CC_SUSTAIN, 0))
+            self._send((0xB0 | ch, CC_ALL_NOTES_OFF, 0))
+            self._send((0xB0 | ch, CC_ALL_SOUND_OFF, 0))
+
+    def close(self) -> None:
+        """Silence the receiving synths, then close the port. Safe to call twice."""
+        if self._out is None:
+            return
+        self.panic()
+        if self.api == "jack":
+            time.sleep(0.05)  # a few periods, for rtmidi's process callback to send them
+        out, self._out, self._send = self._out, None, _discard
+        out.close_port()
+        out.delete()
+
+
+def _discard(_message: tuple[int, ...]) -> None:
+    """Where messages go while no port is open."""
+

@@ -1,0 +1,179 @@
+"""MIDI out for real: `instrument play --midi-out` under a JACK dummy server.
+
+A JACK client plays the keyboard into the app and another one stands for the external
+synth (or a DAW): it records every message the app sends, so each assertion is about the
+channel and the notes that reached it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from instrument.arrange.base import Note
+from instrument.arrange.zone import ZoneArranger
+from instrument.ensemble import load_ensemble
+
+pytestmark = pytest.mark.jack
+QUARTET = load_ensemble("quartet")
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class Receiver:
+    """A JACK MIDI input that keeps every message it gets: the external synth."""
+
+    def __init__(self, name: str):
+        import jack
+
+        self.client = jack.Client(name, no_start_server=True)
+        self.port = self.client.midi_inports.register("in")
+        self.messages: list[tuple[int, ...]] = []
+        self._lock = threading.Lock()
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, _frames: int) -> None:
+        got = [tuple(bytes(data)) for _offset, data in self.port.incoming_midi_events()]
+        if got:
+            with self._lock:
+                self.messages += got
+
+    def seen(self) -> list[tuple[int, ...]]:
+        with self._lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def _start_app(*extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--no-display", "--ensemble", "quartet",
+         "--arranger", "zone", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+
+
+def _stop_app(proc: subprocess.Popen) -> str:
+    proc.terminate()
+    try:
+        _out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+    return err
+
+
+def _keyboard(input_port: str, proc: subprocess.Popen):
+    from instrument.jackprobe import Probe
+
+    keys = Probe("keys", n_inputs=0).activate()
+    if not _wait_for(lambda: keys.client.get_ports(input_port), 30):
+        proc.kill()
+        pytest.fail(f"app did not come up: {proc.communicate()[1][-2000:]}")
+    import jack
+
+    try:
+        keys.client.connect(keys.midi_out, input_port)
+    except jack.JackErrorCode as e:  # the app took us for its keyboard and connected us
+        assert e.code == 17, e  # EEXIST
+    assert _wait_for(lambda: keys.start_frame is not None)
+    return keys
+
+
+def _zone_channel(pitch: int) -> int:
+    part = ZoneArranger(QUARTET).assign(Note(pitch, 100, 0.0))
+    return QUARTET.parts[part].channel
+
+
+@pytest.mark.parametrize("audio", ["jack", "none"])
+def test_each_part_goes_out_on_its_channel(jack_server, audio):
+    synth = Receiver("ext-synth")
+    # With --audio none the keyboard comes in through rtmidi's own JACK port.
+    proc = _start_app("--audio", audio, "--midi-api", "jack", "--midi-out", "ext-synth")
+    keys = None
+    try:
+        keys = _keyboard("instrument:midi_00" if audio == "jack" else "instrument-midi:in", proc)
+        # Set-up: every part's program, volume and pan on its own channel.
+        for part in QUARTET.parts:
+            assert _wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()), \
+                f"no program change for {part.name}"
+            assert (0xB0 | part.channel, 7, part.volume) in synth.seen()
+            assert (0xB0 | part.channel, 10, part.pan) in synth.seen()
+        before = len(synth.seen())
+        low, high = _zone_channel(40), _zone_channel(84)
+        assert low != high
+        keys.send([0x90, 40, 90])
+        assert _wait_for(lambda: (0x90 | low, 40, 90) in synth.seen()[before:])
+        keys.send([0x90, 84, 100])
+        assert _wait_for(lambda: (0x90 | high, 84, 100) in synth.seen()[before:])
+        notes = [m for m in synth.seen()[before:] if m[0] & 0xE0 == 0x80]
+        assert notes == [(0x90 | low, 40, 90), (0x90 | high, 84, 100)], notes
+        # The mod wheel and the bend follow every part (the sustain pedal is the
+        # performer's to place: a monophonic part holds under it without CC64); a note-off
+        # follows its note-on's channel.
+        keys.send([0xB0, 1, 99])
+        keys.send([0xE0, 0x00, 0x50])
+        keys.send([0x80, 84, 0])
+        channels = [p.channel for p in QUARTET.parts]
+        assert _wait_for(lambda: all((0xE0 | ch, 0x00, 0x50) in synth.seen() for ch in channels))
+        assert all((0xB0 | ch, 1, 99) in synth.seen() for ch in channels)
+        assert _wait_for(lambda: (0x80 | high, 84, 0) in synth.seen())
+        offs = [m for m in synth.seen() if m[0] & 0xF0 == 0x80 and m[1] == 84]
+        assert offs == [(0x80 | high, 84, 0)], "the note-off went elsewhere too"
+        # Closing the app sends all-notes-off on every channel, so the held 40 ends.
+        mark = len(synth.seen())
+        _stop_app(proc)
+        closing = synth.seen()[mark:]
+        assert all((0xB0 | ch, 123, 0) in closing for ch in range(16)), closing
+        assert all((0xB0 | ch, 64, 0) in closing for ch in range(16))
+    finally:
+        if keys is not None:
+            keys.close()
+        if proc.poll() is None:
+            _stop_app(proc)
+        synth.close()
+
+
+def test_virtual_port_for_a_daw(jack_server):
+    proc = _start_app("--audio", "none", "--midi-api", "jack", "--midi-out", "virtual")
+    keys = daw = None
+    try:
+        keys = _keyboard("instrument-midi:in", proc)
+        daw = Receiver("daw")
+        assert _wait_for(lambda: daw.client.get_ports("instrument-out:out"))
+        daw.client.connect("instrument-out:out", "daw:in")
+        keys.send([0x90, 84, 100])
+        keys.send([0x80, 84, 0])
+        high = _zone_channel(84)
+        assert _wait_for(lambda: (0x80 | high, 84, 0) in daw.seen())
+        assert (0x90 | high, 84, 100) in daw.seen()
+    finally:
+        for c in (keys, daw):
+            if c is not None:
+                c.close()
+        err = _stop_app(proc)
+    assert "MIDI out: instrument-out:out (virtual, jack)" in err
+
+
+def test_unknown_midi_out_port_is_one_line(jack_server):
+    proc = _start_app("--audio", "none", "--midi-api", "jack", "--midi-out", "no-such-synth")
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert lines[-1].startswith("instrument: error: no MIDI output matches 'no-such-synth'"), err
+    assert "Traceback" not in err
