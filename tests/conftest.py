@@ -1,4 +1,17 @@
-"""Shared fixtures: a real JACK server with the dummy driver, and the music data folder."""
+"""Shared fixtures: a real JACK server with the dummy driver, and the music data folder.
+
+Also the rules every test runs under:
+
+- **CI cannot pass by skipping.** With ``CI`` set (``CI=true``), a test that skips (no
+  JACK, no ``../shared/data``, no shipped model, no SoundFont: any ``pytest.skip``,
+  ``skipif`` or ``importorskip``) is reported as failed, with the reason. Outside CI it
+  skips, saying what is missing.
+- **GPU-only tests** (marked ``gpu``) are not collected where no CUDA device is present,
+  so a CPU-only CI neither skips nor fails them: they are deselected.
+- **Hypothesis is deterministic**: examples are derived from each test's own text
+  (``derandomize``) and no example database is replayed, so every run checks the same
+  cases. ``--hypothesis-profile=explore`` searches fresh random cases instead.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +20,51 @@ import threading
 import time
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("deterministic")
+
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped test is a failed one: whatever it needs must be there."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI={os.environ['CI']}), which must not skip: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped at import (``importorskip`` at its top)."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI={os.environ['CI']}), which must not skip: " \
+                          f"{report.longrepr}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are deselected (not skipped) without a CUDA device."""
+    gpu = [it for it in items if it.get_closest_marker("gpu")]
+    if not gpu:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    config.hook.pytest_deselected(items=gpu)
+    items[:] = [it for it in items if not it.get_closest_marker("gpu")]
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +72,7 @@ def jack_server():
     """A private ``jackd -d dummy -r 48000 -p 128`` for the whole test session.
 
     Sets $JACK_DEFAULT_SERVER so every JACK client the tests (or the app under test)
-    open connects to it. Skips if jackd is not installed.
+    open connects to it. Skips if jackd is not installed (fails in CI).
     """
     from instrument.errors import InstrumentError
     from instrument.jackserver import JackServer
@@ -33,7 +88,7 @@ def jack_server():
 
 @pytest.fixture(scope="session")
 def data_dir():
-    """../shared/data beside the project root; skips the test when it is absent."""
+    """../shared/data beside the project root; skips the test when it is absent (fails in CI)."""
     from instrument.paths import data_dir as _data_dir
 
     d = _data_dir()

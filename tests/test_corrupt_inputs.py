@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from instrument.errors import InstrumentError
@@ -29,6 +30,11 @@ LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
 DAMAGE = ["truncated", "head-only", "empty", "lfs-pointer", "random", "flipped"]
 
 
+def noise(n: int, seed: int) -> bytes:
+    """``n`` random bytes, the same on every run (CI must check the same bytes each time)."""
+    return np.random.default_rng(seed).bytes(n)
+
+
 def damaged(good: Path, how: str) -> bytes:
     data = good.read_bytes()
     return {
@@ -36,7 +42,7 @@ def damaged(good: Path, how: str) -> bytes:
         "head-only": data[:64],
         "empty": b"",
         "lfs-pointer": LFS_POINTER,
-        "random": os.urandom(4096),
+        "random": noise(4096, seed=1),
         "flipped": data[:100] + bytes(b ^ 0xFF for b in data[100:4000]) + data[4000:],
     }[how]
 
@@ -212,7 +218,7 @@ def test_damaged_listener_chord_model_in_listen(models_copy, tmp_path):
 # -- SoundFonts -------------------------------------------------------------------------------
 def _damage_soundfont(bad: Path, how: str) -> None:
     if how == "riff-header-only":  # says RIFF sfbk, then garbage
-        bad.write_bytes(b"RIFF\x00\x10\x00\x00sfbk" + os.urandom(4096))
+        bad.write_bytes(b"RIFF\x00\x10\x00\x00sfbk" + noise(4096, seed=2))
     else:
         bad.write_bytes(damaged(_needs_soundfont(), how))
 
@@ -239,7 +245,7 @@ def test_damaged_soundfont_in_play_says_one_line(tmp_path, how):
 
 # -- ensemble configs -------------------------------------------------------------------------
 ENSEMBLES = {
-    "binary.toml": os.urandom(300),
+    "binary.toml": noise(300, seed=3),
     "syntax.toml": b"name = 'x'\n[[parts]\n",
     "empty.toml": b"",
     "parts-not-a-list.toml": b"name = 'x'\nparts = 3\n",
@@ -273,13 +279,13 @@ def test_damaged_ensemble_config_in_play_and_jam(tmp_path, command):
 
 # -- chord charts -----------------------------------------------------------------------------
 CHARTS = {
-    "binary.chart": os.urandom(200) + b"\xff\xfe",
+    "binary.chart": noise(200, seed=4) + b"\xff\xfe",
     "empty.chart": b"",
     "bad-chord.chart": b"tempo: 120\n| C | Xq7 | F | G |\n",
     "bad-tempo.chart": b"tempo: fast\n| C | G |\n",
     "cut-short.chart": b"title: Cut\ntempo: 120\n| C | G7/",
     "nul-bytes.chart": b"tempo: 120\n| C |\x00\x00\x00| G |\n",
-    "broken.mxl": b"PK\x03\x04" + os.urandom(200),
+    "broken.mxl": b"PK\x03\x04" + noise(200, seed=5),
     "broken.musicxml": b"<?xml version='1.0'?><score-partwise><part><measure>",
 }
 
@@ -314,7 +320,8 @@ def test_damaged_chart_in_practice_and_jam(tmp_path, command):
 
 
 # -- the practice database --------------------------------------------------------------------
-DATABASES = {"random": os.urandom(8192), "bad-pages": b"SQLite format 3\x00" + os.urandom(4000)}
+DATABASES = {"random": noise(8192, seed=6),
+             "bad-pages": b"SQLite format 3\x00" + noise(4000, seed=7)}
 
 
 @pytest.mark.parametrize("kind", sorted(DATABASES))
@@ -334,3 +341,110 @@ def test_damaged_practice_database_in_practice_report(tmp_path):
     db.write_bytes(DATABASES["random"])
     proc = run("practice", "--report", "--history", str(db), "--plot", str(tmp_path / "p.png"))
     assert_one_line_error(proc, str(db))
+
+
+# -- a model that loads must also be usable ---------------------------------------------------
+def flip_weight_bytes(good: Path, n: int = 3, width: int = 2, seed: int = 8) -> bytes:
+    """``good`` with ``n`` weights of ``width`` bytes (2: float16, 4: float32), at seeded
+    places in its largest tensor, made non-finite by setting their exponent bits. The file
+    still unpickles cleanly: the zip is stored, not compressed, and nothing checks its CRC."""
+    import struct
+    import zipfile
+
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as z:
+        info = max((i for i in z.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    at = info.header_offset
+    name_len, extra_len = struct.unpack("<HH", data[at + 26 : at + 30])
+    start = at + 30 + name_len + extra_len
+    rng = np.random.default_rng(seed)
+    for k in rng.integers(0, info.file_size // width, size=n):
+        top = start + width * int(k) + width - 1  # little-endian: sign and exponent last
+        data[top] = 0x7F  # float16: 0x7Fxx is NaN whatever the low byte
+        if width == 4:
+            data[top - 1] |= 0x80  # float32: the exponent's last bit is in the next byte
+    return bytes(data)
+
+
+def test_band_model_with_flipped_weight_bytes_is_a_one_line_error(tmp_path):
+    """The issue's case: a few flipped bytes load, then sampling fails mid-song."""
+    import torch
+
+    from instrument.accompany.model import load_model
+
+    bad = tmp_path / "band.pt"
+    bad.write_bytes(flip_weight_bytes(_needs(MODELS / "accompany-lstm.pt")))
+    blob = torch.load(bad, weights_only=True)  # torch itself reads it without complaint
+    assert any(not torch.isfinite(v.float()).all() for v in blob["state"].values())
+    with pytest.raises(InstrumentError) as err:
+        load_model(bad)
+    assert_one_line(err.value, str(bad), "NaN")
+
+
+def test_band_model_whose_output_overflows_is_refused():
+    """Finite weights can still give inf logits: the probe sequence catches them."""
+    import torch
+
+    from instrument.accompany.model import AccompanyLSTM, probe_logits
+
+    model = AccompanyLSTM(vocab=40, cond_dim=8, d_model=16, n_layers=1).eval()
+    probe_logits(model)  # an ordinary model passes
+    with torch.no_grad():
+        model.head.bias.fill_(3e38)
+        model.head.weight.fill_(3e38)
+    with pytest.raises(ValueError, match="not finite"):
+        probe_logits(model)
+
+
+def test_arranger_model_with_nan_weights_is_a_one_line_error(tmp_path):
+    from instrument.arrange import model as M
+
+    bad = tmp_path / "quartet-lstm.pt"
+    bad.write_bytes(flip_weight_bytes(_needs(MODELS / "quartet-lstm.pt"), width=4))
+    with pytest.raises(InstrumentError) as err:
+        M.load(bad, "lstm", 4)
+    assert_one_line(err.value, str(bad))
+
+
+def test_damaged_default_band_model_falls_back_to_the_rule_based_style(models_copy):
+    """``jam`` with the shipped model damaged plays the --rules style, and says so."""
+    _needs_soundfont()
+    target = models_copy / "accompany-lstm.pt"
+    target.write_bytes(flip_weight_bytes(target))
+    proc = run("jam", "--audio", "none", "--midi-in", "none", "--duration", "0.3",
+               models=models_copy)  # fmt: skip
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    warnings = [ln for ln in proc.stderr.splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and str(target) in warnings[0], proc.stderr
+    assert "falling back to the rule-based style block" in warnings[0]
+    assert "style block (fallback: model unusable)" in proc.stdout, proc.stdout
+
+
+def test_damaged_band_model_named_with_model_is_an_error(tmp_path):
+    bad = tmp_path / "band.pt"
+    bad.write_bytes(flip_weight_bytes(_needs(MODELS / "accompany-lstm.pt")))
+    proc = run("jam", *JAM[3:], "--model", str(bad))
+    assert_one_line_error(proc, str(bad))
+
+
+# -- recordings -------------------------------------------------------------------------------
+@pytest.mark.parametrize("journal", [noise(3000, seed=9), b"", b"# ensemble quartet\n",
+                                     b"on nan 60 100 0 0\noff inf 60 0 0 0\nin 1.0 zz\n",
+                                     b"on 1.0 300 100 0 0\non -5 60 100 0 0\n"])  # fmt: skip
+def test_recover_on_a_journal_with_nothing_readable_says_so(tmp_path, journal):
+    from instrument.live.record import recover
+
+    take = tmp_path / "take"
+    take.mkdir()
+    (take / "journal.txt").write_bytes(journal)
+    with pytest.raises(InstrumentError) as err:
+        recover(take)
+    assert_one_line(err.value, "journal.txt", "nothing recoverable")
+    assert not (take / "input.mid").exists() and not (take / "arranged.mid").exists()
+
+
+def test_recover_command_on_garbage_exits_non_zero(tmp_path):
+    take = tmp_path / "take"
+    take.mkdir()
+    (take / "journal.txt").write_bytes(noise(3000, seed=10))
+    assert_one_line_error(run("recover", str(take)), "nothing recoverable")

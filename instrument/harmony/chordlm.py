@@ -315,7 +315,8 @@ class ChordGRU:
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             vocab = tuple(config.pop("vocab"))
             if vocab != VOCAB:
-                raise InstrumentError(f"chord model in {folder} has a different vocabulary")
+                raise InstrumentError(f"{folder / 'config.json'}: a chord model of another "
+                                      "vocabulary")  # fmt: skip
             model = cls(**config)
         with untrusted(folder / "weights.pt", "chord model"):
             state = model.torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
