@@ -8,7 +8,8 @@ import pytest
 
 from instrument.cli import main
 from instrument.harmony.chart import load_chart
-from instrument.harmony.chordlm import MODEL_DIR, BigramLM, UnigramLM, perplexity
+from instrument.harmony.chordlm import MODEL_DIR, VOCAB, BigramLM, UnigramLM, perplexity
+from instrument.harmony.chords import parse_chord
 from instrument.harmony.suggest import Proposer, roman_numeral, suggest, text_attributes
 
 
@@ -28,12 +29,12 @@ def test_proposer_is_a_proper_distribution_with_exact_log_q():
     p = Proposer(text_attributes("memories of a warm summer beach"))
     assert p.start.sum() == pytest.approx(1) and np.allclose(p.trans.sum(1), 1)
     seq, logq = p.sample(4, np.random.default_rng(1))
-    idx = [p.tokens.index(t) for t in seq]
+    idx = [p.states.index(t) for t in seq]
     expect = math.log(p.start[idx[0]]) + sum(
         math.log(p.trans[a, b]) for a, b in zip(idx, idx[1:], strict=False)
     )
     assert logq == pytest.approx(expect)
-    assert all(a != b for a, b in zip(seq, seq[1:], strict=False))
+    assert all(a[0] != b[0] for a, b in zip(seq, seq[1:], strict=False))  # token changes
 
 
 # A tiny "corpus" where I-IV-V-I is all there is: the filter must pull towards it.
@@ -79,10 +80,71 @@ def test_suggest_command_json_and_save(tmp_path, capsys):
     assert data["key"] == "G" and len(data["suggestions"]) == 3
     assert data["attributes"]["mode"] == "major" and "beach" in data["attributes"]["matched"]
     chart = load_chart(out)
-    assert [c.name for c in chart.chords] == data["suggestions"][0]["chords"]
+    assert chart.chords == [parse_chord(c) for c in data["suggestions"][0]["chords"]]
+    assert data["suggestions"][0]["log_prob"] == max(s["log_prob"] for s in data["suggestions"])
     assert len(chart.bars) == 4 and chart.key == "G"
 
 
 def test_suggest_command_errors(capsys):
     assert main(["suggest", "x", "--key", "H"]) == 2
     assert "not a note name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, mood", [
+    ("warm summer night by the sea", "calm"),  # not joyful: a night by the sea is calm
+    ("cold grey winter morning in the city", "sad"),
+    ("a storm over the mountains", "tense"),
+    ("sunrise at the lake in spring", "calm"),
+    ("christmas party with friends", "joyful"),
+    ("funeral in autumn", "sad"),
+])
+def test_lexicon_covers_mood_place_season_and_time(text, mood):
+    attrs = text_attributes(text)
+    assert attrs.mood == mood, attrs
+    assert len(attrs.matched) >= 2 or text.startswith("funeral")
+
+
+def test_stems_do_not_catch_other_words():
+    assert text_attributes("the season starts").matched == ()  # no sea, no star
+    assert text_attributes("warm").matched == ("warm",)  # warm, not war
+
+
+def test_colours_are_proposed_for_lush_words_and_rare_for_plain_ones():
+    lush = Proposer(text_attributes("dreamy night by the sea"))
+    plain = Proposer(text_attributes("happy dance party"))
+    qualities = {q for _, q in lush.states}
+    assert {"maj7", "add9", "sus2", "m7", "madd9"} <= qualities
+
+    def colour_share(p):
+        w = p.weight
+        coloured = [k for k, (t, q) in enumerate(p.states) if q in ("maj7", "add9", "sus2",
+                                                                     "m7", "madd9")]
+        return w[coloured].sum() / w.sum()
+
+    assert colour_share(lush) > 3 * colour_share(plain)
+    assert all(t in VOCAB for t in lush.tokens)  # the chord model scores every one
+
+
+def test_one_spelling_per_key_within_a_line():
+    from instrument.harmony.suggest import Suggestion, degree_names
+
+    attrs = text_attributes("sad")
+    s = Suggestion(["0:maj", "8:maj", "3:maj", "8:min", "1:maj"], 0, 0.0, 0.0, attrs)
+    names = s.names("C")
+    assert names == ["C", "Ab", "Eb", "Abm", "Db"]  # not G#m beside Ab
+    assert degree_names("G", 7)[3] == "Eb" and degree_names("G", 7)[1] == "C#"  # bVI, #IV
+    assert degree_names("F#", 6)[5] == "E#"  # the seventh of F# major
+
+
+def test_empty_or_meaningless_prompts_are_refused(capsys):
+    assert main(["suggest", "   "]) == 2
+    assert "say in a few words" in capsys.readouterr().err
+    assert main(["suggest", "qwerty zxcv"]) == 2
+    err = capsys.readouterr().err
+    assert "no word of mood, place, season or time" in err and "Traceback" not in err
+
+
+def test_suggestions_come_most_plausible_first():
+    model = BigramLM(CORPUS, lam=0.9)
+    found, _, _ = suggest("memories of a warm summer beach", model, n=5, lam=0.5, seed=3)
+    assert [s.logp for s in found] == sorted((s.logp for s in found), reverse=True)

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--save", metavar="PATH", help="save a suggestion as a chart file")
     p.add_argument("--pick", type=number(int, 1, 100), default=1,
-                   help="which suggestion --save writes (1-n)")
+                   help="which suggestion --save writes (1-n; default 1, the most plausible)")
     p.add_argument("--model", help="chord model folder (default models/chordlm-gru)")
     p.set_defaults(func=run)
 
@@ -50,12 +50,13 @@ def run(args: argparse.Namespace) -> int:
     from instrument.harmony.chart import save_chart
     from instrument.harmony.chordlm import MODEL_DIR, ChordGRU
     from instrument.harmony.chords import parse_pitch_class
-    from instrument.harmony.suggest import suggest
+    from instrument.harmony.suggest import check_prompt, degree_names, suggest, text_attributes
 
     torch.set_num_threads(1)
     tonic = parse_pitch_class(args.key)
     if not 0 <= args.lam <= 1:
         raise InstrumentError("--lam must be between 0 and 1")
+    check_prompt(args.text, text_attributes(args.text, args.mode))  # before the model loads
     folder = Path(args.model) if args.model else MODEL_DIR
     if not (folder / "weights.pt").exists():
         raise InstrumentError(f"no chord model in {folder}: run `instrument train chordlm`")
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )  # fmt: skip
     key_name = args.key[0].upper() + args.key[1:] + ("m" if attrs.mode == "minor" else "")
+    spelling = degree_names(key_name, tonic)  # one name per pitch class in every line
     charts = []
     for s in found:
         chart = s.chart(args.bars, title=args.text, key=key_name)
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         if not 1 <= args.pick <= len(found):
             raise InstrumentError(f"--pick must be 1-{len(found)}")
-        path = save_chart(charts[args.pick - 1], args.save)
+        path = save_chart(charts[args.pick - 1], args.save, names=spelling)
     if args.json:
         print(
             json.dumps(
@@ -88,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
                     "key": key_name,
                     "suggestions": [
                         {
-                            "chords": [c.name for c in s.chords],
+                            "chords": s.names(key_name),
                             "numerals": s.numerals,
                             "log_prob": round(s.logp, 3),
-                            "chart": chart.to_text(),
+                            "chart": chart.to_text(names=spelling),
                         }
                         for s, chart in zip(found, charts, strict=False)
                     ],
@@ -111,11 +113,11 @@ def run(args: argparse.Namespace) -> int:
         f" ({words}); key {key_name}"
     )
     for i, (s, chart) in enumerate(zip(found, charts, strict=False), 1):
-        bars = chart.to_text().splitlines()[-1] if len(chart.bars) <= 4 else ""
-        print(f"{i}. {' '.join(c.name for c in s.chords):28} {' '.join(s.numerals):24} {bars}")
+        bars = chart.to_text(names=spelling).splitlines()[-1] if len(chart.bars) <= 4 else ""
+        print(f"{i}. {' '.join(s.names(key_name)):28} {' '.join(s.numerals):24} {bars}")
     print(
         f"({stats.accepted} of {stats.proposed} proposals kept by the chord model,"
-        f" {stats.acceptance_rate:.1%})"
+        f" {stats.acceptance_rate:.1%}; the most plausible to it first)"
     )
     if args.save:
         print(f"saved suggestion {args.pick} to {path}: instrument practice {path}")

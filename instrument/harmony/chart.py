@@ -153,10 +153,11 @@ class Chart:
         )
         return Chart(bars, self.tempo, self.meter, self.title, None, self.sections, self.meta)
 
-    def to_text(self, bars_per_line: int = 4) -> str:
-        """Serialise; ``parse_chart(chart.to_text()) == chart``. Chords are spelled for the
-        chart's key when it has one (F# in E major, Gb in Db major)."""
-        names = key_names(self.key)
+    def to_text(self, bars_per_line: int = 4, names: tuple[str, ...] | None = None) -> str:
+        """Serialise; ``parse_chart(chart.to_text()) == chart``. Chords are spelled with
+        ``names`` (a pitch class -> name table), else for the chart's key when it has one
+        (F# in E major, Gb in Db major)."""
+        names = names or key_names(self.key)
         lines = []
         if self.title:
             lines.append(f"title: {self.title}")
@@ -303,8 +304,10 @@ def load_chart(path: str | os.PathLike) -> Chart:
         return parse_chart(p.read_text(encoding="utf-8"), source=str(p))
 
 
-def save_chart(chart: Chart, path: str | os.PathLike) -> Path:
+def save_chart(chart: Chart, path: str | os.PathLike,
+               names: tuple[str, ...] | None = None) -> Path:
+    """Write ``chart.to_text(names=names)`` to ``path`` (its folder made if need be)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(chart.to_text(), encoding="utf-8")
+    p.write_text(chart.to_text(names=names), encoding="utf-8")
     return p

@@ -26,8 +26,8 @@ import numpy as np
 
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import Chart, chart_from_chords
-from instrument.harmony.chordlm import VOCAB, token_chord
-from instrument.harmony.chords import Chord
+from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, token_chord
+from instrument.harmony.chords import PITCH_NAMES, Chord
 
 # word stem -> (valence, energy); stems match the start of a word ("danc" ~ dance, dancing)
 LEXICON: dict[str, tuple[float, float]] = {
@@ -55,7 +55,51 @@ LEXICON: dict[str, tuple[float, float]] = {
     "haunt": (-0.6, 0.0), "danger": (-0.6, 0.7), "chase": (-0.3, 0.9), "war": (-0.7, 0.9),
     "energ": (0.3, 0.9), "fast": (0.2, 0.8), "loud": (0.0, 0.8), "wild": (0.2, 0.9),
     "excit": (0.7, 0.9), "upbeat": (0.7, 0.8),
+    # more moods
+    "cheer": (0.8, 0.5), "glad": (0.8, 0.3), "proud": (0.7, 0.6), "brave": (0.5, 0.7),
+    "playful": (0.8, 0.5), "silly": (0.7, 0.5), "romantic": (0.6, -0.3), "kiss": (0.6, -0.1),
+    "cozy": (0.6, -0.6), "cosy": (0.6, -0.6), "content": (0.5, -0.5), "serene": (0.5, -0.8),
+    "tranquil": (0.4, -0.8), "mellow": (0.3, -0.6), "wistful": (-0.2, -0.5),
+    "yearn": (-0.3, -0.3), "regret": (-0.6, -0.3), "sorrow": (-0.9, -0.5),
+    "mourn": (-0.9, -0.6), "despair": (-0.9, -0.2), "hurt": (-0.7, -0.1), "pain": (-0.8, 0.0),
+    "anxi": (-0.6, 0.5), "nervous": (-0.5, 0.5), "worr": (-0.5, 0.3), "eerie": (-0.5, -0.1),
+    "spook": (-0.4, 0.3), "creep": (-0.5, 0.2), "ominous": (-0.6, 0.3), "doom": (-0.8, 0.4),
+    "furious": (-0.8, 1.0), "bold": (0.4, 0.8), "power": (0.3, 0.9), "groov": (0.5, 0.6),
+    "funk": (0.5, 0.7), "bounc": (0.6, 0.7), "majestic": (0.6, 0.6), "grand": (0.5, 0.6),
+    "holy": (0.5, -0.4), "pray": (0.3, -0.5), "spirit": (0.4, -0.2), "magic": (0.5, 0.1),
+    "wonder": (0.6, 0.0), "adventur": (0.5, 0.7), "journey": (0.3, 0.3), "home": (0.5, -0.4),
+    # places
+    "sea": (0.3, -0.4), "shore": (0.3, -0.4), "coast": (0.4, -0.2), "island": (0.5, -0.2),
+    "harbo": (0.2, -0.4), "lake": (0.3, -0.6), "river": (0.3, -0.3), "forest": (0.1, -0.4),
+    "wood": (0.1, -0.3), "mountain": (0.4, 0.2), "hill": (0.4, -0.2), "valley": (0.3, -0.4),
+    "field": (0.5, -0.3), "meadow": (0.6, -0.4), "garden": (0.6, -0.4), "desert": (-0.1, -0.2),
+    "sky": (0.5, -0.2), "star": (0.4, -0.4), "moon": (0.2, -0.5), "space": (0.1, -0.2),
+    "church": (0.3, -0.5), "cathedral": (0.3, -0.4), "street": (0.1, 0.4), "club": (0.5, 0.9),
+    "bar": (0.3, 0.2), "cafe": (0.5, -0.4), "train": (0.2, 0.3), "highway": (0.3, 0.6),
+    "village": (0.5, -0.4), "town": (0.3, 0.0), "room": (0.1, -0.4), "castle": (0.2, 0.3),
+    # seasons and weather
+    "autumn": (-0.2, -0.4), "fall": (-0.2, -0.4), "snow": (0.1, -0.6), "frost": (-0.2, -0.5),
+    "ice": (-0.3, -0.4), "fog": (-0.3, -0.5), "mist": (-0.2, -0.5), "cloud": (-0.1, -0.3),
+    "wind": (0.0, 0.2), "thunder": (-0.5, 0.9), "heat": (0.3, 0.4), "hot": (0.4, 0.5),
+    "christmas": (0.8, 0.2), "holiday": (0.8, 0.3), "vacation": (0.7, 0.1),
+    # times
+    "dawn": (0.5, -0.3), "sunrise": (0.6, -0.1), "daybreak": (0.5, -0.2), "noon": (0.5, 0.3),
+    "afternoon": (0.4, -0.2), "evening": (0.2, -0.5), "dusk": (0.0, -0.5),
+    "twilight": (0.0, -0.5), "tonight": (0.2, 0.0), "weekend": (0.7, 0.5),
+    "childhood": (0.3, -0.3), "youth": (0.5, 0.4), "old": (-0.1, -0.4), "past": (-0.1, -0.4),
+    "future": (0.4, 0.3), "forever": (0.4, -0.2), "yesterday": (-0.2, -0.4),
+    "rainbow": (0.8, 0.3), "funeral": (-0.9, -0.5),
 }  # fmt: skip
+# Beginnings of words that a shorter stem above would take but that mean something else
+# ("season" is no sea, "start" no star, "funeral" no fun).
+NOT_STEMS = ("season", "search", "seat", "sear", "start", "stare", "bare", "barn", "bark",
+             "barg", "barr", "hotel", "paint", "funeral", "icon", "mission", "missil", "scarf",
+             "scarce", "starv", "warn", "ward", "warp", "pasta", "pastel", "hillar", "tensil",
+             "cafeteria", "roomm", "towel", "woodst", "spaceb", "tearo", "funer")  # fmt: skip
+# Words that ask for lush colours (maj7, add9, sus) rather than plain triads.
+LUSH = ("dream", "night", "sea", "ocean", "warm", "sky", "star", "moon", "romantic", "float",
+        "mellow", "evening", "dusk", "twilight", "serene", "sunset", "breeze", "wave",
+        "cafe", "rain", "memor", "nostalg", "wistful", "tender", "gentle", "soft")
 # stems that colour the chords rather than the mood
 COLOURS = {
     "jazz": "jazz", "smooth": "jazz", "lounge": "jazz", "cocktail": "jazz", "bossa": "jazz",
@@ -76,25 +120,29 @@ class Attributes:
     valence: float
     colour: str
     matched: tuple[str, ...] = ()
+    lush: float = 0.0  # 0..1: how much the words ask for colour tones (maj7, add9, sus)
 
 
 def text_attributes(text: str, mode: str | None = None) -> Attributes:
     """Keyword lexicon: the mean (valence, energy) of the matched words ("not happy"
     flips valence); an explicit ``mode`` (or the words major/minor) wins over valence."""
     words = re.findall(r"[a-z&']+", text.lower())
-    vals, matched, colour = [], [], "plain"
+    vals, matched, colour, lush = [], [], "plain", 0
     for i, w in enumerate(words):
         negated = i > 0 and words[i - 1] in NEGATORS
-        for stem, (v, e) in LEXICON.items():
-            if w.startswith(stem):
-                vals.append((-v if negated else v, e))
-                matched.append(("not " if negated else "") + w)
-                break
+        stem = _stem_of(w)
+        if stem is not None:
+            v, e = LEXICON[stem]
+            vals.append((-v if negated else v, e))
+            matched.append(("not " if negated else "") + w)
+            lush += any(w.startswith(x) for x in LUSH)
         for stem, c in COLOURS.items():
             if w.startswith(stem):
                 colour = c
+                matched.append(w)
         if w in ("minor", "major") and mode is None:
             mode = w
+            matched.append(w)
     valence = float(np.mean([v for v, _ in vals])) if vals else 0.1
     energy = float(np.mean([e for _, e in vals])) if vals else 0.0
     if mode is None:
@@ -108,10 +156,29 @@ def text_attributes(text: str, mode: str | None = None) -> Attributes:
     else:
         mood = "tense" if energy >= 0 else "sad"
     tempo = int(round(100 + 40 * energy))
+    lushness = min(1.0, lush / max(1, len(vals)) + max(0.0, -energy) * 0.3)
     return Attributes(
-        mood, mode, tempo, round(energy, 3), round(valence, 3), colour, tuple(matched)
+        mood, mode, tempo, round(energy, 3), round(valence, 3), colour, tuple(matched),
+        round(lushness, 3),
     )
 
+
+def _stem_of(word: str) -> str | None:
+    """The lexicon stem a word starts with (the longest), or None."""
+    if word.startswith(NOT_STEMS):
+        return None
+    found = [stem for stem in LEXICON if word.startswith(stem)]
+    return max(found, key=len) if found else None
+
+
+def check_prompt(text: str, attrs: Attributes) -> None:
+    """A prompt must say something the lexicon knows: a clear error otherwise."""
+    if not re.search(r"[a-zA-Z]", text):
+        raise InstrumentError("say in a few words what the music is about (a mood, a place, "
+                              "a season or a time of day), e.g. \"warm summer night by the sea\"")
+    if not attrs.matched:
+        raise InstrumentError(f"no word of mood, place, season or time in {text.strip()!r}: try "
+                              "words like happy, sad, calm, sea, city, winter, night")
 
 # Chords the proposer may use: token -> (brightness 0..1, tension 0..1, function)
 # T: tonic, S: predominant, D: dominant. Relative to the tonic, like the chord model.
@@ -134,8 +201,28 @@ _NEXT_FUNCTION = {"T": {"T": 0.5, "S": 1.0, "D": 0.6}, "S": {"T": 0.5, "S": 0.5,
                   "D": {"T": 1.2, "S": 0.4, "D": 0.3}}  # fmt: skip
 
 
+# Colour tones the proposer may add to a plain chord: family -> [(token family, written
+# quality)]. The chord model scores the token (its vocabulary has maj7, m7 and sus, not
+# add9): an add9 is scored as the triad it colours.
+_COLOURS = {"maj": [("maj7", "maj7"), ("maj", "add9"), ("sus", "sus2")],
+            "min": [("m7", "m7"), ("min", "madd9")]}  # fmt: skip
+
+
+def written_quality(token: str) -> str:
+    """The quality a token is written with when nothing colours it."""
+    fam = token.split(":")[1]
+    return FAMILY_QUALITY.get(fam, fam)
+
+
 class Proposer:
-    """A Markov chain over key-relative chord tokens shaped by ``Attributes``."""
+    """A Markov chain over key-relative chords shaped by ``Attributes``.
+
+    Its states are (token, written quality): the chords of the key, plain, and each major
+    or minor one also coloured (maj7, add9, sus2; m7, madd9), the colours weighted by how
+    lush the words are (``Attributes.lush``), so that the chord model filters them like
+    any chord. Two states of one token never follow each other (the chord model counts
+    changes).
+    """
 
     def __init__(self, attrs: Attributes):
         table = dict(_MAJOR if attrs.mode == "major" else _MINOR)
@@ -144,35 +231,52 @@ class Proposer:
             rename = _SEVENTHS
         elif attrs.colour == "blues":
             rename = _BLUES
-        self.tokens = [rename.get(t, t) for t in table]
-        props = list(table.values())
         v = (attrs.valence + 1) / 2  # 0..1
         e = (attrs.energy + 1) / 2
+        colour_weight = (0.03 + 0.15 * attrs.lush) * (0.3 if attrs.colour == "plain" and
+                                                     attrs.lush == 0 else 1.0)  # fmt: skip
+        states: list[tuple[str, str]] = []
+        props, scale = [], []
+        for token, prop in table.items():
+            token = rename.get(token, token)
+            options = [(token, written_quality(token), 1.0)]
+            rel, fam = token.split(":")
+            if attrs.colour not in ("jazz", "sevenths", "blues"):  # those colour already
+                options += [(f"{rel}:{f}", q, colour_weight) for f, q in _COLOURS.get(fam, [])]
+            for tok, quality, w in options:
+                if (tok, quality) not in states and tok in VOCAB:
+                    states.append((tok, quality))
+                    props.append(prop)
+                    scale.append(w)
+        self.states = states
+        self.tokens = [t for t, _ in states]
         # how much a chord suits the mood: bright chords for high valence, tense for energy
         fit = np.array([1.0 - abs(b - v) * 1.2 + 0.6 * e * t for b, t, _ in props])
-        self.weight = np.exp(2.0 * fit)
+        self.weight = np.exp(2.0 * fit) * np.array(scale)
         self.functions = [f for _, _, f in props]
-        n = len(self.tokens)
+        n = len(states)
         self.start = np.array([3.0 if f == "T" else 1.0 for f in self.functions]) * self.weight
         self.start[0] *= 3.0  # most songs open on the tonic
         self.start /= self.start.sum()
         self.trans = np.zeros((n, n))
         for i, fi in enumerate(self.functions):
             for j, fj in enumerate(self.functions):
-                if i != j:  # the chord model counts changes, so no repeats
+                if self.tokens[i] != self.tokens[j]:  # changes only, as the model counts
                     self.trans[i, j] = _NEXT_FUNCTION[fi][fj] * self.weight[j]
             self.trans[i] /= self.trans[i].sum()
 
-    def sample(self, length: int, rng: np.random.Generator) -> tuple[list[str], float]:
-        """A progression of ``length`` chord changes and its log q."""
-        i = rng.choice(len(self.tokens), p=self.start)
+    def sample(self, length: int, rng: np.random.Generator
+               ) -> tuple[list[tuple[str, str]], float]:
+        """A progression of ``length`` chord changes as (token, written quality), and its
+        log q."""
+        i = rng.choice(len(self.states), p=self.start)
         seq, logq = [i], math.log(self.start[i])
         for _ in range(length - 1):
-            j = rng.choice(len(self.tokens), p=self.trans[i])
+            j = rng.choice(len(self.states), p=self.trans[i])
             logq += math.log(self.trans[i, j])
             seq.append(j)
             i = j
-        return [self.tokens[k] for k in seq], logq
+        return [self.states[k] for k in seq], logq
 
 
 @dataclass
@@ -182,14 +286,26 @@ class Suggestion:
     logp: float  # chord model log-probability (natural log, without the song end)
     logq: float  # proposer log-probability
     attrs: Attributes
+    qualities: list[str] | None = None  # as written (add9 colours a maj token); None: plain
+
+    def _qualities(self) -> list[str]:
+        return self.qualities or [written_quality(t) for t in self.tokens]
 
     @property
     def chords(self) -> list[Chord]:
-        return [token_chord(t, self.tonic) for t in self.tokens]
+        return [Chord(token_chord(t, self.tonic).root, q)
+                for t, q in zip(self.tokens, self._qualities(), strict=True)]  # fmt: skip
 
     @property
     def numerals(self) -> list[str]:
-        return [roman_numeral(t) for t in self.tokens]
+        return [roman_numeral(t, q) for t, q in zip(self.tokens, self._qualities(), strict=True)]
+
+    def names(self, key: str | None = None) -> list[str]:
+        """The chords spelled for the key: one spelling per pitch class within the line,
+        from the scale degree (bVI of G is Eb, #IV is C#). ``key``: the tonic's name
+        ("Bb", "F#m"); default the plain name of the tonic."""
+        table = degree_names(key or PITCH_NAMES[self.tonic], self.tonic)
+        return [c.spell(table) for c in self.chords]
 
     def chart(self, bars: int, title: str = "", key: str | None = None) -> Chart:
         per_bar = max(1, len(self.tokens) // bars)
@@ -214,13 +330,45 @@ _FAMILY_MARK = {"maj": "", "min": "", "7": "7", "maj7": "maj7", "m7": "7", "m7b5
                 "dim": "°", "aug": "+", "sus": "sus4"}  # fmt: skip
 
 
-def roman_numeral(token: str) -> str:
-    """``"9:min"`` -> ``"vi"``, ``"7:7"`` -> ``"V7"``, ``"10:maj"`` -> ``"bVII"``."""
+_COLOUR_MARK = {"add9": "add9", "madd9": "add9", "sus2": "sus2"}
+
+
+def roman_numeral(token: str, quality: str | None = None) -> str:
+    """``"9:min"`` -> ``"vi"``, ``"7:7"`` -> ``"V7"``, ``"10:maj"`` -> ``"bVII"``; a
+    colour the token does not carry is added (``("0:maj", "add9")`` -> ``"Iadd9"``)."""
     rel, fam = token.split(":")
     numeral = _NUMERALS[int(rel)]
     if fam in ("min", "m7", "m7b5", "dim"):
         numeral = numeral.lower()
+    if quality in _COLOUR_MARK:
+        return numeral + _COLOUR_MARK[quality]
     return numeral + _FAMILY_MARK[fam]
+
+
+# Major-scale degree of each semitone above the tonic, and its accidental.
+_DEGREES = [(0, 0), (1, -1), (1, 0), (2, -1), (2, 0), (3, 0), (3, 1), (4, 0), (5, -1),
+            (5, 0), (6, -1), (6, 0)]  # fmt: skip
+_LETTERS = "CDEFGAB"
+_LETTER_PC = [0, 2, 4, 5, 7, 9, 11]
+
+
+def degree_names(key: str, tonic: int) -> tuple[str, ...]:
+    """A spelling table (pitch class -> name) for a key: each pitch class is named from
+    its degree above the tonic, so a line never spells one note two ways. ``key``: the
+    tonic's name as the user wrote it ("Bb", "f#", "Ebm")."""
+    letter = key[:1].upper()
+    if letter not in _LETTERS:
+        return PITCH_NAMES
+    base = _LETTERS.index(letter)
+    names = []
+    for pc in range(12):
+        step, _ = _DEGREES[(pc - tonic) % 12]
+        k = (base + step) % 7
+        shift = (pc - _LETTER_PC[k] + 6) % 12 - 6  # -6..5: flats below, sharps above
+        if abs(shift) > 2:
+            return PITCH_NAMES
+        names.append(_LETTERS[k] + ("#" * shift if shift > 0 else "b" * -shift))
+    return tuple(names)
 
 
 def suggest(
@@ -244,6 +392,7 @@ def suggest(
     if not 1 <= bars <= 64 or not 1 <= n <= 100:
         raise InstrumentError("bars must be 1-64 and -n 1-100")
     attrs = text_attributes(text, mode)
+    check_prompt(text, attrs)
     proposer = Proposer(attrs)
     length = bars * (2 if attrs.energy > 0.5 else 1)
     rng = np.random.default_rng(seed)
@@ -258,7 +407,7 @@ def suggest(
 
     def draw(k: int) -> list[tuple[list[str], float, float]]:
         props = [proposer.sample(length, rng) for _ in range(k)]
-        logps = score([p for p, _ in props])
+        logps = score([[t for t, _ in p] for p, _ in props])
         return [(p, lq, lp) for (p, lq), lp in zip(props, logps, strict=False)]
 
     first = draw(pilot)
@@ -277,12 +426,14 @@ def suggest(
                     stats.duplicates += 1
                     continue
                 seen.add(tuple(seq))
-                out.append(Suggestion(seq, key, lp, lq, attrs))
+                out.append(Suggestion([t for t, _ in seq], key, lp, lq, attrs,
+                                      [q for _, q in seq]))
                 if len(out) == n:
                     break
         batch = draw(256)
     if not out:
         raise InstrumentError("no progression passed the chord model; try other words")
+    out.sort(key=lambda s: -s.logp)  # the most plausible first: what --save keeps
     return out, stats, attrs
 
 
