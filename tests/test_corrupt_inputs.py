@@ -448,3 +448,21 @@ def test_recover_command_on_garbage_exits_non_zero(tmp_path):
     take.mkdir()
     (take / "journal.txt").write_bytes(noise(3000, seed=10))
     assert_one_line_error(run("recover", str(take)), "nothing recoverable")
+
+
+def test_unusable_default_ensemble_falls_back_to_the_built_in_one(tmp_path, capsys):
+    """The ensemble configs/defaults.toml names is damaged: the quartet plays, and says so."""
+    from unittest import mock
+
+    from instrument.cli import options
+
+    bad = tmp_path / "mine.toml"
+    bad.write_bytes(ENSEMBLES["binary.toml"])
+    for defaults, named in (({"ensemble": str(bad)}, str(bad)), ({"ensemble": 7}, "7")):
+        with mock.patch.object(options, "load_defaults", lambda d=defaults: d):
+            ensemble = options.default_ensemble()
+        assert ensemble.name == "quartet"
+        assert ensemble.title.endswith("(fallback: default ensemble unusable)")
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("instrument: warning:"), err
+        assert named in err and "falling back to the quartet ensemble" in err

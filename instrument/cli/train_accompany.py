@@ -69,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args.init)
         model.train()
         card_path = Path(args.init).with_suffix(".json")
-        previous = json.loads(card_path.read_text()) if card_path.exists() else {}
+        if card_path.exists():
+            from instrument.errors import untrusted
+
+            with untrusted(card_path, "model card"):
+                previous = json.loads(card_path.read_text(encoding="utf-8"))
+                if not isinstance(previous, dict):
+                    raise ValueError("not a JSON object")
         args.d_model, args.layers = model.config["d_model"], model.config["n_layers"]
     else:
         model = AccompanyLSTM(d_model=args.d_model, n_layers=args.layers)
