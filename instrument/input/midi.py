@@ -208,7 +208,10 @@ class MidiInput:
             self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
         # A patchbay (QjackCtl, a2j, a session manager) may have connected a keyboard the
         # moment our port appeared: such a connection counts as ours.
-        self._sources |= {p.name for p in self._jack.get_all_connections(self.port_name)}
+        try:
+            self._sources |= {p.name for p in self._jack.get_all_connections(self.port_name)}
+        except jack.JackError:  # our port is not there (yet): nothing is connected to it
+            pass
         source = self._pick([p.name for p in self._jack.get_ports(is_midi=True, is_output=True)])
         if source:
             self._connect(source)
