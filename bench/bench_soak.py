@@ -70,10 +70,12 @@ DEGREES = (0, 3, 4, 5, 1, 2)  # I IV V vi ii iii, weighted toward the first ones
 
 def dense_performance(seconds: float, seed: int, rate: float = 20.0,
                       rest_every: float = 170.0, rest: float = 5.0,
+                      tempo_log: list[tuple[float, float]] | None = None,
                       ) -> Iterator[tuple[float, list[int]]]:
     """Time-ordered (seconds, MIDI bytes) on channel 1: chords, runs, pedal and bends.
 
     Every key pressed is released and the pedal and bend are back at rest by ``seconds``.
+    tempo_log: gets (time, BPM) of each new section's tempo as it is generated.
     """
     rng = np.random.default_rng(seed)
     heap: list[tuple[float, int, list[int], int]] = []  # (time, order, bytes, note id)
@@ -93,6 +95,8 @@ def dense_performance(seconds: float, seed: int, rate: float = 20.0,
     while t < end:
         if bar % 16 == 0:  # a new section: tempo, key, pedalling, bends
             beat = 60.0 / float(rng.uniform(100, 140))
+            if tempo_log is not None:
+                tempo_log.append((t, 60.0 / beat))
             key = int(rng.integers(0, 12))
             pedal = rng.random() < 0.7
             bends = rng.random() < 0.5
@@ -364,7 +368,7 @@ class Soak:
     """The app wired as ``jam`` with a listener, stepped block by block."""
 
     def __init__(self, seconds: float, seed: int, ensemble: str, arranger: str,
-                 log_path: Path, style: str = "model"):  # fmt: skip
+                 log_path: Path, style: str = "model", fuse: bool = True):  # fmt: skip
         from instrument.accompany.band import Band, ListenedChords, band_channels
         from instrument.accompany.notes import ChordTrack
         from instrument.arrange import make_arranger
@@ -387,15 +391,22 @@ class Soak:
         # until a beat is heard), its listener the chord source; blocks are fed here.
         self.heard = ListenStream(block=LISTEN_BLOCK, now=self.clock, sample_rate=RATE)
         self.listener = self.heard.listener
-        jam = build_parser().parse_args(["jam", "--style", style])
+        jam = build_parser().parse_args(["jam", "--style", style, "--count-in", "0"])
         self.planner = make_planner(jam, ChordTrack(), 4)
         self.band = Band(self.synth, self.heard, self.planner, ListenedChords(self.listener),
                          channels=band_channels(self.ensemble), sync_start=False,
                          now=self.clock)  # fmt: skip
         self.band.setup_programs()
         self.performer.raw_listeners.append(self._to_band)
+        # As ``jam --listen`` wires it: the listener is told which onsets are the band's
+        # own and hears the player's keys exactly (``fuse``; off: the band hears itself).
+        self.fuse = fuse
+        if fuse:
+            self.heard.hear_band(self.band.dispatcher)
         self.seconds = seconds  # of playing; the ending and the ring-out follow
-        self.events = dense_performance(seconds, seed)
+        self.player_tempo: list[tuple[float, float]] = []  # (section start, BPM)
+        self.heard_tempo: list[tuple[float, float]] = []  # (time, BPM heard), each second
+        self.events = dense_performance(seconds, seed, tempo_log=self.player_tempo)
         self.block = np.zeros((PERIOD, 2), np.float32)
         self.heard_block = np.zeros((LISTEN_BLOCK, 2), np.float32)
         self.k = 0  # blocks rendered
@@ -411,8 +422,26 @@ class Soak:
             return
         if msg.kind == NOTE_ON:
             self.band.note_on(msg.a, msg.b, t)
+            if self.fuse:
+                self.heard.player_note(t, msg.b)
         elif msg.kind == NOTE_OFF:
             self.band.note_off(msg.a, t)
+
+    def tempo_check(self, settle: float = 8.0, tolerance: float = 0.02) -> dict:
+        """The heard tempo against the player's, once a second, ``settle`` s after each of
+        the player's tempo changes: the share within ``tolerance`` and the median ratio."""
+        starts = np.array([t for t, _ in self.player_tempo])
+        ratios = []
+        for t, bpm in self.heard_tempo:
+            i = int(np.searchsorted(starts, t, side="right")) - 1
+            if i < 0 or t - starts[i] < settle:
+                continue
+            ratios.append(bpm / self.player_tempo[i][1])
+        r = np.array(ratios)
+        return {"samples": len(r),
+                "within": float(np.mean(np.abs(r - 1) <= tolerance)) if len(r) else 0.0,
+                "median_ratio": float(np.median(r)) if len(r) else 0.0,
+                "tolerance": tolerance, "settle_s": settle}  # fmt: skip
 
     def run_blocks(self, n: int, meter: Meter) -> None:
         """Render ``n`` blocks: MIDI due, band, synth, and the listener every 4 blocks."""
@@ -438,6 +467,8 @@ class Soak:
             self.heard_block[j : j + PERIOD] = self.block
             if j + PERIOD == LISTEN_BLOCK:
                 self._listen(meter, (self.k + 1) * per)
+            if self.k % (RATE // PERIOD) == 0 and self.listener.beats.last_beat_time > 0:
+                self.heard_tempo.append((t, self.listener.state(t).tempo))
             self.k += 1
         if pending is not None:
             self._held = pending
@@ -529,13 +560,13 @@ def summarize(meter: Meter, start_min: float, end_min: float, before: tuple, aft
 
 def soak(minutes: float, seed: int, segment_min: float = 10.0, warmup_s: float = 600.0,
          ensemble: str = "quartet", arranger: str = "lstm", style: str = "model",
-         progress: bool = True, trace_heap: bool = False) -> dict:
+         progress: bool = True, trace_heap: bool = False, fuse: bool = True) -> dict:
     """Run the soak: ``warmup_s`` of playing, then ``minutes`` measured in segments, then
     the ending. A dict of per-segment figures and the final note check."""
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         log = Path(tmp) / "synth.log"
-        s = Soak(warmup_s + 60.0 * minutes, seed, ensemble, arranger, log, style)
+        s = Soak(warmup_s + 60.0 * minutes, seed, ensemble, arranger, log, style, fuse)
         budget_ms = getattr(s.arranger, "budget_ns", 0) / 1e6 or math.inf
         seg_blocks = int(segment_min * 60 * RATE / PERIOD)
         meter = Meter(seg_blocks + RATE // PERIOD, int(segment_min * 60 * 40))
@@ -580,6 +611,7 @@ def soak(minutes: float, seed: int, segment_min: float = 10.0, warmup_s: float =
         "check": asdict(check),
         "player_channels": sorted(player_channels),
         "band_pending_at_end": pending, "voices_after_shutdown": voices,
+        "fused": fuse, "heard_tempo": s.tempo_check(),
         "wall_s": round(time.perf_counter() - wall0, 1), "budget_ms": BUDGET_MS,
         "decision_budget_ms": budget_ms, "load_average_end": round(os.getloadavg()[0], 1),
     }  # fmt: skip
@@ -681,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ensemble", default="quartet")
     ap.add_argument("--arranger", default="lstm")
     ap.add_argument("--style", default="model", help="the band's style (jam --style)")
+    ap.add_argument("--hear-self", action="store_true",
+                    help="do not tell the listener the band's own notes nor the player's keys")
     ap.add_argument("--json", default=None, metavar="PATH", help="also write the figures here")
     ap.add_argument("--trace-heap", action="store_true",
                     help="trace the Python heap after the warm-up (slower; for the test)")
@@ -690,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.minutes < 1:
         raise SystemExit("--minutes must be at least 1")
     r = soak(args.minutes, args.seed, args.segment, args.warmup, args.ensemble, args.arranger,
-             args.style, trace_heap=args.trace_heap)  # fmt: skip
+             args.style, trace_heap=args.trace_heap, fuse=not args.hear_self)  # fmt: skip
     if args.json:  # first: the figures survive a failure below
         Path(args.json).write_text(json.dumps(r, indent=1) + "\n")
     md = markdown(r, _command(argv if argv is not None else sys.argv[1:]))

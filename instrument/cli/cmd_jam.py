@@ -152,8 +152,13 @@ def run(args: argparse.Namespace) -> int:
             return
         if msg.kind == NOTE_ON:
             band.note_on(msg.a, msg.b, t)
+            if heard is not None:  # the player's keys: exact onsets for the listener
+                heard.player_note(t, msg.b)
         elif msg.kind == NOTE_OFF:
             band.note_off(msg.a, t)
+
+    if heard is not None:  # the band heard through the room is not followed as the room
+        heard.hear_band(band.dispatcher)
 
     def stop(_sig: int, _frame: object) -> None:
         raise KeyboardInterrupt

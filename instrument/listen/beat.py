@@ -198,17 +198,23 @@ class BeatTracker:
         )
         return np.clip(a, 0.0, 1.0)
 
-    def process(self, onset: np.ndarray, time: np.ndarray, horizon: float = 0.0) -> list[Beat]:
+    def process(self, onset: np.ndarray, time: np.ndarray, horizon: float = 0.0,
+                played: np.ndarray | None = None) -> list[Beat]:  # fmt: skip
         """Feed frames (novelty and frame-end times, seconds); returns beats announced.
 
         horizon: seconds until the caller's next call (its block length): beats predicted
         to fall before then are announced now, with their predicted times, so a beat is
         never announced late because the audio comes in large blocks.
+        played: (n,) in [0, 1], onsets known exactly (the keyboard player's MIDI notes),
+        fused with the heard novelty by taking the larger: a key struck is an onset
+        whether or not the room lets it through.
         """
         n = len(onset)
         if n == 0:
             return []
         act = self._activation(onset)
+        if played is not None:
+            act = np.maximum(act, played)
         out_tau = np.empty(n, np.int64)
         out_phase = np.empty(n, np.int64)
         out_conf = np.empty(n)

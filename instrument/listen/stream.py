@@ -133,6 +133,23 @@ class ListenStream:
             self._offsets.popleft()
         lis.time_origin = self._offsets[0][1]
 
+    # -- what the app tells the listener (any thread) ---------------------------------------
+    def hear_band(self, dispatcher) -> None:
+        """Tell the listener which onsets are the band's own: every note ``dispatcher`` (an
+        ``accompany.band.Dispatcher``) sends is discounted in what the input hears, so a
+        band audible in the room does not follow itself."""
+        dispatcher.listeners.append(self._band_note)
+
+    def _band_note(self, on: bool, pitch: int, velocity: int, part: int, channel: int,
+                   t: float) -> None:  # fmt: skip
+        if on:
+            self.listener.own_note(t)
+
+    def player_note(self, t: float, velocity: int) -> None:
+        """The keyboard player struck a key at ``t`` (``now()``'s clock): an exact onset,
+        fused with the room's audio so the band locks to the people."""
+        self.listener.player_note(t, velocity)
+
     # -- what the band and the display read ------------------------------------------------
     def state(self, now: float) -> BeatState:
         """The heard beat; until a beat is heard the next beat is never (the band waits)."""

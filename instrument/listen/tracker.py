@@ -9,6 +9,7 @@ and keeps a snapshot that other threads read through the beat-clock interface
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,13 @@ class Listener:
         # the 3/4 and hard-clipped test songs; see BeatTracker).
         self.bass_emphasis = float(bass_emphasis)
         self.silence_hold = 2.0  # seconds
+        # What the app itself plays, and what the keyboard player plays, on the listener's
+        # clock (appended from other threads; deque appends are atomic): see ``own_note``
+        # and ``player_note``.
+        self._own: deque[float] = deque(maxlen=4096)
+        self._played: deque[tuple[float, float]] = deque(maxlen=4096)
+        self.own_window = (-0.01, 0.1)  # s from an own note in which onsets are its own
+        self.own_discount = 0.85  # the share of the novelty there taken to be our own
         self.reset()
 
     def reset(self) -> None:
@@ -108,7 +116,51 @@ class Listener:
         self._beat_count = -1.0  # beats since the first downbeat, at the last beat
         self._seen_downbeat = False
         self._last_sound = -math.inf
+        self._own.clear()
+        self._played.clear()
         self._snapshot = _Snapshot(-math.inf, 0.0, 0.5, 4, 0.0, "N", "N")
+
+    # -- what the app tells the listener (any thread) ---------------------------------------
+    def own_note(self, t: float) -> None:
+        """The app itself started a note sounding at ``t`` (s, listener clock): the band's
+        own onsets heard through the room are discounted, so the band does not follow
+        itself."""
+        self._own.append(float(t))
+
+    def player_note(self, t: float, velocity: int) -> None:
+        """The keyboard player struck a key at ``t`` (s, listener clock): an exact onset
+        with no audio latency, fused with what is heard."""
+        self._played.append((float(t), max(0, min(int(velocity), 127)) / 127.0))
+
+    def _own_keep(self, t: np.ndarray) -> np.ndarray | None:
+        """(n,) novelty weights for frames ending at ``t``: lowered after our own notes."""
+        lo, hi = self.own_window
+        while self._own and self._own[0] < t[0] - hi - 1.0:
+            self._own.popleft()
+        own = np.array([x for x in list(self._own) if x <= t[-1] - lo])
+        if not len(own):
+            return None
+        i = np.searchsorted(own, t - hi, side="left")  # the first own note in [t-hi, t-lo]
+        ok = i < len(own)
+        hit = ok & (own[np.minimum(i, len(own) - 1)] <= t - lo)
+        return np.where(hit, 1.0 - self.own_discount, 1.0)
+
+    def _played_activation(self, t: np.ndarray) -> np.ndarray | None:
+        """(n,) onset activation in [0, 1] of the player's notes: each note counts its
+        velocity, a full chord about 1; placed where the heard novelty of a sound at that
+        moment would peak (``onset_delay`` after it)."""
+        while self._played and self._played[0][0] < t[0] - 1.0:
+            self._played.popleft()
+        if not self._played:
+            return None
+        at = np.array([x for x in list(self._played)])
+        frame = np.rint((at[:, 0] + self.beats.onset_delay - t[0]) * self.fps).astype(int)
+        keep = (frame >= 0) & (frame < len(t))
+        if not keep.any():
+            return None
+        out = np.zeros(len(t))
+        np.add.at(out, frame[keep], at[keep, 1] / 2.0)
+        return np.minimum(out, 1.0)
 
     @property
     def time(self) -> float:
@@ -123,7 +175,11 @@ class Listener:
             return []
         t = fr.time + self.time_origin
         horizon = len(block) / self.sample_rate  # the next block is due in this long
-        beats = self.beats.process(fr.onset + self.bass_emphasis * fr.bass_onset, t, horizon)
+        novelty = fr.onset + self.bass_emphasis * fr.bass_onset
+        keep = self._own_keep(t)
+        if keep is not None:
+            novelty = novelty * keep
+        beats = self.beats.process(novelty, t, horizon, played=self._played_activation(t))
         voiced = np.flatnonzero(fr.energy >= SILENCE_RMS)
         if len(voiced):
             self._last_sound = float(t[voiced[-1]])
