@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         if args.play_file:
             _feed_file(session, args.play_file)
         if args.no_display:
-            _loop(band, clock, args.duration)
+            _loop(band, clock, args.duration, session)
         else:
             _stage(session, band, clock, chart is not None, args)
     except KeyboardInterrupt:
@@ -227,15 +227,22 @@ def _chord_source(args: argparse.Namespace, chart) -> str:
     return f"keys below {args.split}"
 
 
-def _loop(band, clock, duration: float | None) -> None:
-    """Commands from stdin and a line per bar (the planned chords) until done."""
+def _loop(band, clock, duration: float | None, session=None) -> None:
+    """Commands from stdin and a line per bar (the planned chords) until done; the
+    session's status (MIDI, audio) when it changes."""
     import select
+
+    from instrument.display.plain import StatusReport
 
     end = time.monotonic() + duration if duration else float("inf")
     last_bar = None
     interactive = sys.stdin is not None and sys.stdin.isatty()
+    report, next_health = StatusReport(), 0.0
     while time.monotonic() < end:
         now = time.monotonic()
+        if session is not None and now >= next_health:  # 4 Hz: it asks the MIDI system
+            report.update(session.health(), now)
+            next_health = now + 0.25
         state = clock.state(now)
         if clock.running and state.beat >= band.planner.sections.end_beat():
             return

@@ -26,6 +26,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def line_sink(out=None):
+    """Plain mode for a file or a pipe: a line per bar and per chord change, no ``\\r``."""
+    import sys
+
+    from instrument.listen.tracker import BeatEvent, ChordEvent
+
+    def sink(events, listener) -> None:
+        stream = out or sys.stdout
+        for e in events:
+            if isinstance(e, BeatEvent) and e.beat == 1:
+                print(f"{e.t:8.2f} s  {e.bpm:6.1f} BPM  {e.beats_per_bar}/4  bar {e.bar:4d}  "
+                      f"chord {listener.chord:<7} key {listener.key_label}", file=stream)
+            elif isinstance(e, ChordEvent):
+                print(f"{e.t:8.2f} s  chord {e.chord}", file=stream)
+        stream.flush()
+
+    return sink
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -44,7 +63,12 @@ def run(args: argparse.Namespace) -> int:
         raise InstrumentError("give either FILE or --input, not both")
     if args.duration is not None and args.duration <= 0:
         raise InstrumentError("--duration must be positive")
-    sink = json_sink() if args.json else display_sink()
+    if args.json:
+        sink = json_sink()
+    elif sys.stdout.isatty():
+        sink = display_sink()  # one status line, rewritten in place
+    else:  # a file or a pipe: whole lines, no carriage returns
+        sink = line_sink()
     try:
         if args.file:
             listener = run_file(args.file, sink)

@@ -61,8 +61,8 @@ class Layout:
         return pygame.Rect(0, 0, self.width, int(self.unit * 2.2))
 
     @cached_property
-    def status(self) -> pygame.Rect:
-        h = int(self.unit * 1.6)
+    def status(self) -> pygame.Rect:  # the player's status in the normal font: readable
+        h = int(self.unit * 2.1)
         return pygame.Rect(0, self.height - h, self.width, h)
 
     @cached_property
@@ -229,6 +229,26 @@ def _draw_key(surface, layout, pitch: int, colour, top: int) -> None:
     pygame.draw.rect(surface, colour, (x, top, max(1, w - 1), int(h)))
 
 
+def key_label(pitch: int) -> str:
+    """The name a C key carries on the strip: C4 is middle C (MIDI 60)."""
+    return f"C{pitch // 12 - 1}"
+
+
+def _key_label_font(layout: Layout) -> pygame.font.Font:
+    _, w = layout.key_x(60)
+    return font_of_size(max(9, min(int(w * 1.9), layout.keyboard.height // 3)))
+
+
+def _draw_key_labels(surface, layout, top: int) -> None:
+    """The C of each octave named at the foot of its key (where the hand looks for it)."""
+    font = _key_label_font(layout)
+    bottom = top + layout.keyboard.height - 2
+    for pitch in range(LOW, HIGH + 1):
+        if pitch % 12 == 0:
+            x, w = layout.key_x(pitch)
+            _text(surface, font, key_label(pitch), (70, 70, 80), (x + 1, bottom), "bottomleft")
+
+
 def _draw_keyboard(surface, layout, model) -> None:
     r = layout.keyboard
     idle = _keyboards.get(r.size)
@@ -239,12 +259,17 @@ def _draw_keyboard(surface, layout, model) -> None:
         for pitch in range(LOW, HIGH + 1):
             black = pitch % 12 in BLACK_KEYS
             _draw_key(idle, shifted, pitch, (60, 60, 64) if black else (235, 235, 235), 0)
+        _draw_key_labels(idle, shifted, 0)
         _keyboards.clear()
         _keyboards[r.size] = idle
     surface.blit(idle, r)
+    lit = False
     for pitch, part in list(model.held.items()):
         if LOW <= pitch <= HIGH:
             _draw_key(surface, layout, pitch, part_colour(part), r.top)
+            lit = True
+    if lit:  # a held C covers its label: name it again
+        _draw_key_labels(surface, layout, r.top)
 
 
 # The panel's rows, top to bottom, each with its height in layout units. When they do not
@@ -393,13 +418,21 @@ def _draw_timing_meter(surface, rect, timing_ms, fonts, span_ms: float = 200.0) 
 
 
 def status_text(model: StageModel) -> str:
+    """What a player needs, in the status bar's large text: MIDI, audio, xruns, messages."""
     s = model.status
     bad = s.midi_state in ("lost", "reconnecting")
     parts = [f"MIDI {s.midi_state.upper() if bad else s.midi_state}: {s.midi_port}",
-             f"audio {s.audio}", f"latency {s.latency_ms:.1f} ms (buffer)", f"xruns {s.xruns}",
-             f"CPU {s.cpu_load:.0f}%", f"arranger {s.arranger}",
-             f"over budget {s.over_budget}", f"decide p99 {s.decide_p99_ms:.2f} ms", s.message]
+             f"audio {s.audio}", f"xruns {s.xruns}", s.message]
     return "   ".join(p for p in parts if p)
+
+
+def developer_text(model: StageModel) -> str:
+    """The developer's figures (F10 shows them above the status bar)."""
+    s = model.status
+    parts = [f"latency {s.latency_ms:.1f} ms (buffer)", f"CPU {s.cpu_load:.0f}%",
+             f"arranger {s.arranger}", f"over budget {s.over_budget}",
+             f"decide p99 {s.decide_p99_ms:.2f} ms"]
+    return "   ".join(parts)
 
 
 def _draw_status(surface, layout, fonts, model) -> None:
@@ -407,8 +440,14 @@ def _draw_status(surface, layout, fonts, model) -> None:
     bad = model.status.midi_state in ("lost", "reconnecting")
     pygame.draw.rect(surface, (90, 20, 20) if bad else PANEL, r)
     text = status_text(model)
-    _text(surface, fonts.small, text, BAD if bad else TEXT, (r.left + 8, r.centery), "midleft",
+    _text(surface, fonts.normal, text, BAD if bad else TEXT, (r.left + 8, r.centery), "midleft",
           width=r.width - 16)
+    if model.show_developer:
+        line = pygame.Rect(0, r.top - fonts.small.get_height() - 4, layout.roll.width,
+                           fonts.small.get_height() + 4)
+        pygame.draw.rect(surface, (0, 0, 0), line)
+        _text(surface, fonts.small, developer_text(model), DIM, (line.left + 8, line.centery),
+              "midleft", width=line.width - 16)
 
 
 _fits: dict[tuple, pygame.font.Font] = {}
@@ -439,7 +478,7 @@ HELP = [
     "Left/Right: octave   Up/Down: velocity",
     "F2: next ensemble   F3: next arranger",
     "F4: next view (jam and practice also have the play view)",
-    "Esc: panic (all notes off)   F12: screenshot",
+    "Esc: panic (all notes off)   F12: screenshot   F10: developer figures",
     "F1: this help   Ctrl+Q: quit",
 ]
 MODES_HELP = ["modes: play = instrument play,  jam = instrument jam,",

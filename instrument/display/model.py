@@ -74,6 +74,7 @@ class StageModel:
     octave: int = 4
     velocity: int = 96
     show_help: bool = False
+    show_developer: bool = False  # F10: latency, CPU, arranger and its timing above the status
     help_lines: list[str] = field(default_factory=list)  # the current view's own keys
     _inbox: deque = field(default_factory=lambda: deque(maxlen=4096))
 

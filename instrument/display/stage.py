@@ -31,6 +31,8 @@ UPPER_ROW = {pygame.K_q: 12, pygame.K_2: 13, pygame.K_w: 14, pygame.K_3: 15, pyg
              pygame.K_r: 17, pygame.K_5: 18, pygame.K_t: 19, pygame.K_6: 20, pygame.K_y: 21,
              pygame.K_7: 22, pygame.K_u: 23, pygame.K_i: 24}
 PIANO_KEYS = {**LOWER_ROW, **UPPER_ROW}
+# Ctrl + a number key recalls that registration (the number keys alone are piano keys).
+RECALL_KEYS = {getattr(pygame, f"K_{n}"): n - 1 for n in range(1, 10)}
 
 
 class LocalKeys:
@@ -62,7 +64,7 @@ class LocalKeys:
         if self._out is not None:
             self._out.send_message(data)
         elif self.session.midi is None:  # no MIDI thread exists: we are the only caller
-            self.session.performer.handle(data)
+            self.session.handle(data)  # as the MIDI input would: transposed, recalls
 
     def close(self) -> None:
         if self._out is not None:
@@ -78,6 +80,21 @@ def open_window(size: tuple[int, int] = (1280, 720), title: str = "instrument"):
     screen = pygame.display.set_mode(size, pygame.RESIZABLE)
     pygame.display.set_caption(title)
     return screen
+
+
+def screenshot_path(when: float | None = None) -> Path:
+    """Where F12 saves: ``<state_dir>/screenshots/instrument-YYYYmmdd-HHMMSS.png`` (the
+    user's data folder, ``instrument.paths.state_dir``), never the working directory."""
+    from instrument.paths import state_dir
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    folder = state_dir() / "screenshots"
+    path = folder / f"instrument-{stamp}.png"
+    n = 1
+    while path.exists():  # two in one second
+        n += 1
+        path = folder / f"instrument-{stamp}-{n}.png"
+    return path.resolve()
 
 
 def save_screenshot(surface: pygame.Surface, path: str | os.PathLike) -> Path:
@@ -187,6 +204,8 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
                     mods = pygame.key.get_mods()
                     if event.key == pygame.K_q and mods & pygame.KMOD_CTRL:
                         running = False
+                    elif event.key in RECALL_KEYS and mods & pygame.KMOD_CTRL:
+                        model.status.message = _recall(session, model, RECALL_KEYS[event.key])
                     elif event.key == pygame.K_F4:
                         current = _next_view(views, current, model)
                     elif any(v.key(event.key, model, now) for v in _shown_first(views, current)):
@@ -228,6 +247,18 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
     return model
 
 
+def _recall(session, model: StageModel, index: int) -> str:
+    """Ctrl+N: registration N, said on the status line."""
+    from instrument.errors import InstrumentError
+
+    try:
+        reg = session.recall(index)
+    except InstrumentError as e:
+        return str(e)
+    model.ensemble = session.performer.setup.ensemble
+    return f"registration {index + 1}: {reg.name}"
+
+
 def _shown_first(views: list[View], current: int) -> list[View]:
     return [views[current]] + views[:current] + views[current + 1:]
 
@@ -257,6 +288,9 @@ def _name_held_chord(model: StageModel) -> None:
 def _update_status(model: StageModel, session) -> None:
     h = session.health()
     s = model.status
+    if h.messages:  # a registration recalled by a program change from the keyboard
+        s.message = h.messages[-1]
+        model.ensemble = session.performer.setup.ensemble
     s.midi_state, s.midi_port, s.audio = h.midi.state, h.midi.port, h.audio
     s.latency_ms, s.xruns, s.cpu_load, s.over_budget = (h.latency_ms, h.xruns, h.cpu_load,
                                                         h.over_budget)
@@ -286,6 +320,8 @@ def _control_key(key, session, model, screen, keys, held_keys, ensembles, arrang
         model.velocity = max(16, model.velocity - 16)
     elif key == pygame.K_F1:
         model.show_help = not model.show_help
+    elif key == pygame.K_F10:
+        model.show_developer = not model.show_developer
     elif key in (pygame.K_F2, pygame.K_F3):
         current = session.performer.setup
         try:
@@ -303,7 +339,10 @@ def _control_key(key, session, model, screen, keys, held_keys, ensembles, arrang
         except InstrumentError as e:
             model.status.message = str(e)
     elif key == pygame.K_F12:
-        path = save_screenshot(screen, f"instrument-{time.strftime('%Y%m%d-%H%M%S')}.png")
-        model.status.message = f"saved {path}"
+        try:
+            path = save_screenshot(screen, screenshot_path())
+            model.status.message = f"saved {path}"
+        except (OSError, pygame.error) as e:
+            model.status.message = f"screenshot not saved: {e}"
     if key in (pygame.K_LEFT, pygame.K_RIGHT, pygame.K_UP, pygame.K_DOWN):
         model.status.message = f"octave {model.octave}, velocity {model.velocity}"
