@@ -58,6 +58,9 @@ def register(subparsers) -> None:
         "keyboard (default: the first hardware input, else a virtual port)"
     )
     p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
+    p.add_argument("--mpe", action="store_true",
+                   help="the keyboard is an MPE controller (lower zone): each note's bend, "
+                   "pressure and slide go to the part it plays")
     p.add_argument(
         "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
     )
@@ -168,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         session.start()
         session.performer.raw_listeners.append(listen)
+        if args.mpe:
+            from instrument.live.mpe import MpeRouter
+
+            MpeRouter(session.performer).attach()
         if args.record:
             from instrument.accompany.take import BandTake
             from instrument.live.record import Recorder

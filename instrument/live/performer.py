@@ -84,6 +84,7 @@ class Performer:
         self.raw_listeners: list[Callable[[list[int], float], None]] = []
         # (input channel, pitch) -> (output channel, part, setup it was assigned under)
         self.sounding: dict[tuple[int, int], tuple[int, int, Setup]] = {}
+        self.mpe = None  # an instrument.live.mpe.MpeRouter: per-note expression (MPE input)
         self.closed = False  # set by the session before the synth is freed
         self._t0: float | None = None
         self._last_event = -1e9
@@ -119,6 +120,8 @@ class Performer:
         msg = parse(data)
         if msg is None:
             self.counters.ignored += 1
+            return
+        if self.mpe is not None and self.mpe.take(msg):  # a note's own bend or pressure
             return
         if msg.kind == NOTE_ON:
             self._note_on(msg.channel, msg.a, msg.b, t)

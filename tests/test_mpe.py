@@ -1,0 +1,85 @@
+"""MPE input: each note's bend, pressure and slide reach the part the arranger gave it,
+and only that part; the master channel still reaches every part."""
+
+from __future__ import annotations
+
+from instrument.arrange import make_arranger
+from instrument.ensemble import load_ensemble
+from instrument.live.mpe import MpeRouter
+from instrument.live.performer import Performer
+
+
+class RecordingSynth:
+    """Stands in for FluidSynth: the test must see which channel got which message."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+        self.ensemble = None
+
+    def set_ensemble(self, ensemble):
+        self.ensemble = ensemble
+
+    def noteon(self, ch, pitch, vel):
+        self.calls.append(("on", ch, pitch))
+
+    def noteoff(self, ch, pitch):
+        self.calls.append(("off", ch, pitch))
+
+    def pitch_bend(self, ch, value):
+        self.calls.append(("bend", ch, value))
+
+    def cc(self, ch, control, value):
+        self.calls.append(("cc", ch, control, value))
+
+    def program(self, ch, program):
+        pass
+
+    def panic(self):
+        pass
+
+
+def setup():
+    quartet = load_ensemble("quartet")
+    synth = RecordingSynth()
+    perf = Performer(synth, quartet, make_arranger("zone", quartet))
+    MpeRouter(perf).attach()
+    return perf, synth
+
+
+def channel_of(synth, pitch):
+    return next(ch for kind, ch, *rest in synth.calls if kind == "on" and rest[0] == pitch)
+
+
+def test_a_member_channels_bend_and_pressure_follow_its_note_only():
+    perf, synth = setup()
+    perf.handle([0x91, 40, 90], 0.0)  # member channel 2: a low note (cello)
+    perf.handle([0x92, 88, 90], 0.01)  # member channel 3: a high note (violin I)
+    low, high = channel_of(synth, 40), channel_of(synth, 88)
+    assert low != high
+    synth.calls.clear()
+    perf.handle([0xE1, 0, 80], 0.1)  # bend the low note up
+    perf.handle([0xD2, 100], 0.1)  # press the high note
+    perf.handle([0xB2, 74, 30], 0.1)  # slide on the high note
+    assert synth.calls == [("bend", low, 80 << 7), ("cc", high, 1, 100), ("cc", high, 74, 30)]
+
+
+def test_expression_sent_before_the_note_on_starts_with_it():
+    perf, synth = setup()
+    perf.handle([0xE3, 0, 32], 0.0)  # MPE sends the note's bend first...
+    perf.handle([0xD3, 20], 0.0)
+    perf.handle([0x93, 50, 90], 0.01)  # ...then the note
+    ch = channel_of(synth, 50)
+    assert ("bend", ch, 32 << 7) in synth.calls and ("cc", ch, 1, 20) in synth.calls
+    perf.handle([0x83, 50, 0], 0.5)
+    synth.calls.clear()
+    perf.handle([0xE3, 0, 64], 0.6)  # no note left on that channel: nothing to bend
+    assert synth.calls == []
+
+
+def test_the_master_channel_reaches_every_part():
+    perf, synth = setup()
+    perf.handle([0x91, 40, 90], 0.0)
+    synth.calls.clear()
+    perf.handle([0xE0, 0, 80], 0.1)  # channel 1: the zone's master
+    bent = {ch for kind, ch, *_ in synth.calls if kind == "bend"}
+    assert bent == set(perf.setup.channels)
