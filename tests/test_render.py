@@ -43,7 +43,7 @@ def test_render_writes_wav_and_arranged_midi_note_by_note(tmp_path):
                            "--arranger", "closest"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     audio, rate = soundfile.read(wav)
-    assert rate == 44100 and audio.shape[1] == 2
+    assert rate == 48000 and audio.shape[1] == 2  # the live rate by default
     assert len(audio) / rate >= 8.0 and np.abs(audio).max() > 0.01
 
     quartet = load_ensemble("quartet")

@@ -33,13 +33,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--play-file", default=None, metavar="MIDI",
                    help="also play this MIDI file into the live loop, as if from a keyboard")
     p.add_argument("--record", default=None, metavar="DIR",
-                   help="write every take (raw input and arranged parts) into DIR")
+                   help="write every take into DIR: raw input and arranged parts as MIDI, "
+                        "and the audio as WAV")
+    p.add_argument("--registration", "-r", action="append", default=[], metavar="FILE",
+                   help="a set-up to recall (a .toml file or a name in "
+                        "configs/registrations/); repeat for a bank: the first is taken at "
+                        "the start, Ctrl+1..9 (stdin: 1..9) or a program change recall")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from instrument.ensemble import load_defaults
     from instrument.live.session import LiveSession
+    from instrument.midifile import read_midi
+    from instrument.registration import load_registration
     from instrument.synth import find_soundfont
 
     # The MIDI callback needs the GIL for a moment per note; a short switch interval bounds
@@ -49,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_display and not _display_available():
         print("instrument: no display found: running without the stage window", file=sys.stderr)
         args.no_display = True
+    registrations = [load_registration(r) for r in args.registration]
+    first = registrations[0] if registrations else None
+    if first is not None:  # what is typed on the command line wins over the registration
+        args.ensemble = args.ensemble or first.ensemble
+        args.arranger = args.arranger or first.arranger
+        args.soundfont = args.soundfont or first.soundfont
     ensemble, arranger = resolve_band(args)
     soundfont = find_soundfont(args.soundfont)
     session = LiveSession(
@@ -69,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
     try:
+        if registrations:
+            session.load_registrations(registrations)
+            session.transpose = first.transpose
+            session.registration = first
         session.start()
         for line in session.choices:
             print(f"instrument: {line}", file=sys.stderr, flush=True)
@@ -76,14 +93,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
               f"arranger {arranger.name}, SoundFont {soundfont.name}, audio {health.audio}, "
               f"MIDI {health.midi.state} {health.midi.port}", flush=True)
-        if args.play_file:
-            _play_file_in_background(session, args.play_file)
+        if first is not None:
+            print(f"instrument: registration 1: {first.name}"
+                  + (f" ({len(registrations)} in the bank)" if len(registrations) > 1 else ""),
+                  file=sys.stderr, flush=True)
+        played = read_midi(args.play_file) if args.play_file else None  # a bad file: one line
         recorder = None
+        start = time.monotonic()
         if args.record:
-            from instrument.live.record import Recorder
-
-            recorder = Recorder(args.record, session.performer)
+            recorder = _recorder(args.record, session, soundfont, defaults, played, first, start)
             recorder.start()
+        if played is not None:
+            _play_file_in_background(session, played, start)
         try:
             if args.no_display:
                 _run_headless(session, args.duration)
@@ -101,18 +122,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _play_file_in_background(session, path: str) -> None:
-    """Feed a MIDI file into the loop in real time, through the same input as a keyboard."""
+def _recorder(directory: str, session, soundfont, defaults: dict, played, registration,
+              start: float):
+    """A take recorder with the tempo map of the file played in (from ``start``), else of
+    the registration's tempo, else 120 BPM; and the take's audio."""
+    from instrument.live.record import Recorder
+    from instrument.midifile import conductor_of, steady_conductor
+
+    recorder = Recorder(directory, session.performer, audio_from=session.outputs,
+                        soundfont=soundfont, sample_rate=session.sample_rate,
+                        gain=float(defaults.get("gain", 0.6)))
+    if played is not None:
+        recorder.conductor = conductor_of(played, shift=start - recorder.t0)
+    elif registration is not None and registration.tempo:
+        recorder.conductor = steady_conductor(registration.tempo, registration.meter or 4)
+    return recorder
+
+
+def _play_file_in_background(session, midi, start: float) -> None:
+    """Feed a MIDI file into the loop in real time from ``start`` (monotonic seconds),
+    through the same input as a keyboard."""
     import threading
 
     from instrument.display.stage import LocalKeys
-    from instrument.midifile import keyboard_events, read_midi
+    from instrument.midifile import keyboard_events
 
-    events = keyboard_events(read_midi(path))  # read now: a bad file is a one-line error
+    events = keyboard_events(midi)
     keys = LocalKeys(session)
 
     def feed() -> None:
-        start = time.monotonic()
         for t, data in events:
             delay = start + t - time.monotonic()
             if delay > 0:
@@ -129,14 +167,55 @@ def _display_available() -> bool:
 
 
 def _run_headless(session, duration: float | None) -> None:
-    """Watch the input's health and report changes until the duration ends or Ctrl-C."""
+    """Watch the input's health and report changes until the duration ends or Ctrl-C.
+
+    Commands on standard input, one per line: a number N recalls registration N, ``p``
+    is panic, ``q`` quits."""
+    import queue
+    import threading
+
+    commands: queue.Queue[str] = queue.Queue()
+
+    def read_commands() -> None:
+        for line in sys.stdin:
+            commands.put(line.strip())
+
+    threading.Thread(target=read_commands, name="stdin", daemon=True).start()
+    from instrument.display.plain import StatusReport
+
     end = time.monotonic() + duration if duration else float("inf")
-    last = None
-    while time.monotonic() < end:
+    report = StatusReport()
+    next_health = 0.0
+    while (now := time.monotonic()) < end:
+        while not commands.empty():
+            said = _command(session, commands.get())
+            if said is None:
+                return
+            if said:
+                print(f"instrument: {said}", file=sys.stderr, flush=True)
+        if now < next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
+            time.sleep(0.05)
+            continue
+        next_health = now + 0.25
         h = session.health()
-        shown = (h.audio, h.midi.state, h.midi.port, h.xruns)
-        if shown != last:
-            print(f"instrument: audio {h.audio}, MIDI {h.midi.state} {h.midi.port}, "
-                  f"xruns {h.xruns}", file=sys.stderr, flush=True)
-            last = shown
-        time.sleep(0.25)
+        for said in h.messages:
+            print(f"instrument: {said}", file=sys.stderr, flush=True)
+        report.update(h, now)  # a line on a change; xruns summed up, not one line each
+
+
+def _command(session, line: str) -> str | None:
+    """Act on one line of standard input; what to say about it (None: quit)."""
+    from instrument.errors import InstrumentError
+
+    if line == "q":
+        return None
+    if line == "p":
+        session.performer.panic()
+        return "panic: all notes off"
+    if line.isdigit():
+        try:
+            reg = session.recall(int(line) - 1)
+        except InstrumentError as e:
+            return str(e)
+        return f"registration {line}: {reg.name}"
+    return f"unknown command {line!r} (a registration number, p panic, q quit)" if line else ""

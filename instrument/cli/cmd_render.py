@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="output audio file: .wav, .flac, .aiff, .ogg or .mp3 (by its name)")
     p.add_argument("--arranged", help="also write the arranged multitrack MIDI here")
-    p.add_argument("--sample-rate", type=number(int, 8000, 96000), default=44100)
+    p.add_argument("--sample-rate", type=number(int, 8000, 96000), default=None,
+                   help="Hz (default: the live sample rate, configs/defaults.toml)")
     add_band_options(p)
     p.set_defaults(func=run)
 
@@ -32,8 +33,9 @@ def check_midi_output(path: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from instrument.live.render import render_file
-    from instrument.midifile import write_parts
+    from instrument.ensemble import load_defaults
+    from instrument.live.render import limit_peak, render_file
+    from instrument.midifile import conductor_of, read_midi, write_parts
     from instrument.synth import find_soundfont
     from instrument.synth.audiofile import check_audio_output, write_audio
 
@@ -43,15 +45,20 @@ def run(args: argparse.Namespace) -> int:
         check_midi_output(args.arranged)
     ensemble, arranger = resolve_band(args)
     soundfont = find_soundfont(args.soundfont)
-    result = render_file(args.midi, ensemble, arranger, soundfont, sample_rate=args.sample_rate)
-    write_audio(args.output, result.audio, result.sample_rate)
+    rate = args.sample_rate or int(load_defaults().get("sample_rate", 48000))
+    result = render_file(args.midi, ensemble, arranger, soundfont, sample_rate=rate)
+    audio, gain_db = limit_peak(result.audio)
+    write_audio(args.output, audio, result.sample_rate)
     parts = ensemble.parts
-    if args.arranged:
+    if args.arranged:  # on the source's bar grid: its tempo map, meter and resolution
+        source = read_midi(args.midi)
         write_parts(args.arranged, [p.name for p in parts], [p.program for p in parts],
-                    [p.channel for p in parts], result.notes)
+                    [p.channel for p in parts], result.notes,
+                    ticks_per_beat=source.ticks_per_beat, conductor=conductor_of(source))
     counts = [sum(1 for n in result.notes if n[4] == k) for k in range(len(parts))]
     summary = ", ".join(f"{p.name} {c}" for p, c in zip(parts, counts, strict=True))
     seconds = len(result.audio) / result.sample_rate
-    print(f"rendered {len(result.notes)} notes, {seconds:.1f} s with {arranger.name} on "
-          f"{ensemble.title} ({summary}) -> {args.output}")
+    level = f", gain {gain_db:+.1f} dB so that it does not clip" if gain_db < 0 else ""
+    print(f"rendered {len(result.notes)} notes, {seconds:.1f} s at {result.sample_rate} Hz "
+          f"with {arranger.name} on {ensemble.title} ({summary}){level} -> {args.output}")
     return 0

@@ -31,6 +31,8 @@ UPPER_ROW = {pygame.K_q: 12, pygame.K_2: 13, pygame.K_w: 14, pygame.K_3: 15, pyg
              pygame.K_r: 17, pygame.K_5: 18, pygame.K_t: 19, pygame.K_6: 20, pygame.K_y: 21,
              pygame.K_7: 22, pygame.K_u: 23, pygame.K_i: 24}
 PIANO_KEYS = {**LOWER_ROW, **UPPER_ROW}
+# Ctrl + a number key recalls that registration (the number keys alone are piano keys).
+RECALL_KEYS = {getattr(pygame, f"K_{n}"): n - 1 for n in range(1, 10)}
 
 
 class LocalKeys:
@@ -62,7 +64,7 @@ class LocalKeys:
         if self._out is not None:
             self._out.send_message(data)
         elif self.session.midi is None:  # no MIDI thread exists: we are the only caller
-            self.session.performer.handle(data)
+            self.session.handle(data)  # as the MIDI input would: transposed, recalls
 
     def close(self) -> None:
         if self._out is not None:
@@ -202,6 +204,8 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
                     mods = pygame.key.get_mods()
                     if event.key == pygame.K_q and mods & pygame.KMOD_CTRL:
                         running = False
+                    elif event.key in RECALL_KEYS and mods & pygame.KMOD_CTRL:
+                        model.status.message = _recall(session, model, RECALL_KEYS[event.key])
                     elif event.key == pygame.K_F4:
                         current = _next_view(views, current, model)
                     elif any(v.key(event.key, model, now) for v in _shown_first(views, current)):
@@ -243,6 +247,18 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
     return model
 
 
+def _recall(session, model: StageModel, index: int) -> str:
+    """Ctrl+N: registration N, said on the status line."""
+    from instrument.errors import InstrumentError
+
+    try:
+        reg = session.recall(index)
+    except InstrumentError as e:
+        return str(e)
+    model.ensemble = session.performer.setup.ensemble
+    return f"registration {index + 1}: {reg.name}"
+
+
 def _shown_first(views: list[View], current: int) -> list[View]:
     return [views[current]] + views[:current] + views[current + 1:]
 
@@ -272,6 +288,9 @@ def _name_held_chord(model: StageModel) -> None:
 def _update_status(model: StageModel, session) -> None:
     h = session.health()
     s = model.status
+    if h.messages:  # a registration recalled by a program change from the keyboard
+        s.message = h.messages[-1]
+        model.ensemble = session.performer.setup.ensemble
     s.midi_state, s.midi_port, s.audio = h.midi.state, h.midi.port, h.audio
     s.latency_ms, s.xruns, s.cpu_load, s.over_budget = (h.latency_ms, h.xruns, h.cpu_load,
                                                         h.over_budget)

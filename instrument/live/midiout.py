@@ -113,6 +113,9 @@ class MidiOut:
             self._send((0xB0 | ch, CC_ALL_NOTES_OFF, 0))
             self._send((0xB0 | ch, CC_ALL_SOUND_OFF, 0))
 
+    def use_soundfont(self, _soundfont: object) -> None:
+        """The receiving synths have their own sounds: a SoundFont is not theirs."""
+
     def close(self) -> None:
         """Silence the receiving synths, then close the port. Safe to call twice."""
         if self._out is None:

@@ -8,6 +8,7 @@ reads one reference per call and takes no lock.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 from instrument.ensemble import Ensemble
@@ -25,6 +26,7 @@ class PartOutput(Protocol):
     def pitch_bend(self, channel: int, value14: int) -> None: ...
     def program(self, channel: int, program: int) -> None: ...
     def panic(self) -> None: ...
+    def use_soundfont(self, soundfont: str | os.PathLike) -> None: ...
 
 
 class PartOutputs:
@@ -96,3 +98,8 @@ class PartOutputs:
     def panic(self) -> None:
         for o in self._outputs:
             o.panic()
+
+    def use_soundfont(self, soundfont: str | os.PathLike) -> None:
+        """A registration's SoundFont (preloaded): for the outputs that sound themselves."""
+        for o in self._outputs:
+            o.use_soundfont(soundfont)

@@ -6,9 +6,18 @@ A take is a folder ``DIR/take-YYYYmmdd-HHMMSS/`` with:
   ``in <t> <hex bytes>`` for raw input, ``on|off <t> <pitch> <velocity> <part> <channel>``
   for the arranged notes (t in seconds from the take's start);
 - ``input.mid`` (the raw keyboard stream) and ``arranged.mid`` (a named track per part),
-  rewritten atomically every second, and once more at a clean stop.
+  rewritten atomically every second, and once more at a clean stop, under the tempo map
+  the recorder is given (the played file's, a clock's; else 120 BPM);
+- ``take.wav`` (with ``audio_from``): the take as audio at the live sample rate, 32-bit
+  float, appended to and its header rewritten and fsynced every 0.25 s.
 
-The MIDI thread only appends to a deque; a writer thread does all file work.
+The audio is not captured from the audio thread: the recorder is one more output of the
+performer (``live.outputs``), and its own FluidSynth renders exactly the calls the live
+synth got, each at its sample, in the writer thread (``TakeAudio``). Nothing runs in JACK's
+process callback, it works with ``--audio none`` (for a rig on ``--midi-out``) and it
+cannot be torn by an xrun; it lags the live sound by ``AUDIO_LAG``.
+
+The MIDI thread only appends to deques; a writer thread does all file work.
 ``read_journal`` and ``recover`` rebuild both MIDI files from the journal after a crash.
 """
 
@@ -21,18 +30,30 @@ from collections import deque
 from pathlib import Path
 
 import mido
+import numpy as np
 
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError, untrusted
+from instrument.live.outputs import PartOutputs
 from instrument.live.performer import NoteEvent, Performer
-from instrument.midifile import write_parts
+from instrument.midifile import Conductor, TickClock, conductor_track, write_parts
+from instrument.synth.fluid import Synth
 
 SYNC_EVERY = 0.25  # seconds between journal fsyncs
 MIDI_EVERY = 1.0  # seconds between MIDI file rewrites
+AUDIO_LAG = 0.2  # the take's audio is rendered this far behind now: events still in flight
+AUDIO_TAIL = 1.5  # seconds of release rendered after the take stops
 
 
 class Recorder:
-    def __init__(self, directory: str | os.PathLike, performer: Performer):
+    """Writes a take (module doc). conductor: the tempo map of its MIDI files, times from
+    the take's start. audio_from: the session's outputs, to write ``take.wav`` too (with
+    ``soundfont``, ``sample_rate`` and ``gain`` as live)."""
+
+    def __init__(self, directory: str | os.PathLike, performer: Performer,
+                 conductor: Conductor | None = None, audio_from: PartOutputs | None = None,
+                 soundfont: str | os.PathLike | None = None, sample_rate: int = 48000,
+                 gain: float = 0.6):
         base = Path(directory)
         try:
             base.mkdir(parents=True, exist_ok=True)
@@ -47,7 +68,15 @@ class Recorder:
             raise InstrumentError(f"cannot record into {base}: {e.strerror}") from None
         self.performer = performer
         self.ensemble: Ensemble = performer.setup.ensemble
-        self._t0 = performer.clock()
+        self.conductor = conductor
+        self._t0 = self.t0 = performer.clock()  # the take's time 0, on the performer's clock
+        self._outputs = audio_from
+        self.audio: TakeAudio | None = None
+        if audio_from is not None:
+            if soundfont is None:
+                raise InstrumentError("recording audio needs the SoundFont it is played with")
+            self.audio = TakeAudio(self.take / "take.wav", soundfont, sample_rate, gain,
+                                   self.ensemble, self._t0, performer.clock)
         self._queue: deque[tuple] = deque()
         self._raw: list[tuple[float, list[int]]] = []
         self._notes: list[tuple[float, float, int, int, int]] = []  # closed notes
@@ -67,12 +96,16 @@ class Recorder:
     def start(self) -> None:
         self.performer.raw_listeners.append(self._on_raw)
         self.performer.add_listener(self._on_note)
+        if self.audio is not None:
+            self._outputs.add(self.audio)
         self._thread.start()
 
     def _run(self) -> None:
         last_midi = 0.0
         while not self._stop.wait(SYNC_EVERY):
             self._drain()
+            if self.audio is not None:
+                self.audio.render_until(self.performer.clock() - AUDIO_LAG)
             now = time.monotonic()
             if now - last_midi >= MIDI_EVERY:
                 self._write_midi()
@@ -109,20 +142,150 @@ class Recorder:
     def _write_midi(self) -> None:
         end = max([n[1] for n in self._notes] + [r[0] for r in self._raw] + [0.0])
         still_open = [(s, end, pitch, v, p) for (_, pitch), (s, v, p) in self._open.items()]
-        write_take(self.take, self.ensemble, self._raw, self._notes + still_open)
+        write_take(self.take, self.ensemble, self._raw, self._notes + still_open,
+                   conductor=self.conductor)
 
     def stop(self) -> Path:
-        """Flush everything and write the final MIDI files."""
+        """Flush everything and write the final MIDI files (and the audio's last part)."""
         self._stop.set()
         self._thread.join(5)
+        if self.audio is not None:
+            self._outputs.remove(self.audio)
         self._drain()
         self._write_midi()
         self._journal.close()
+        if self.audio is not None:
+            self.audio.finish(self.performer.clock())
         for lst, fn in ((self.performer.raw_listeners, self._on_raw),
                         (self.performer.listeners, self._on_note)):
             if fn in lst:
                 lst.remove(fn)
         return self.take
+
+
+class TakeAudio:
+    """The take as audio: a ``PartOutput`` whose calls are logged in the MIDI thread and
+    played on a FluidSynth of its own in the writer thread, each at its sample (``t`` on
+    the performer's clock, from ``t0``), into ``path`` (``WavWriter``)."""
+
+    def __init__(self, path: Path, soundfont: str | os.PathLike, sample_rate: int,
+                 gain: float, ensemble: Ensemble, t0: float, clock):
+        self.synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
+        self.synth.set_ensemble(ensemble)
+        self.ensemble: Ensemble | None = ensemble
+        self.sample_rate = sample_rate
+        self._clock, self._t0 = clock, t0
+        self._events: deque[tuple] = deque()
+        self._frame = 0  # frames written so far
+        try:
+            self._wav = WavWriter(path, sample_rate)
+        except OSError as e:
+            self.synth.close()
+            raise InstrumentError(f"cannot record audio into {path}: {e.strerror}") from None
+
+    # -- PartOutput (MIDI thread and main thread): one tuple into the log -------------------
+    def set_ensemble(self, ensemble: Ensemble) -> None:
+        self._events.append((self._clock(), "ensemble", ensemble))
+
+    def noteon(self, channel: int, pitch: int, velocity: int) -> None:
+        self._events.append((self._clock(), "noteon", channel, pitch, velocity))
+
+    def noteoff(self, channel: int, pitch: int) -> None:
+        self._events.append((self._clock(), "noteoff", channel, pitch))
+
+    def cc(self, channel: int, control: int, value: int) -> None:
+        self._events.append((self._clock(), "cc", channel, control, value))
+
+    def pitch_bend(self, channel: int, value14: int) -> None:
+        self._events.append((self._clock(), "pitch_bend", channel, value14))
+
+    def program(self, channel: int, program: int) -> None:
+        self._events.append((self._clock(), "program", channel, program))
+
+    def panic(self) -> None:
+        self._events.append((self._clock(), "panic"))
+
+    def use_soundfont(self, soundfont: str | os.PathLike) -> None:
+        self._events.append((self._clock(), "soundfont", soundfont))
+
+    # -- writer thread -----------------------------------------------------------------------
+    def render_until(self, t: float) -> None:
+        """Play every logged call up to time ``t`` at its sample, write, and sync the file."""
+        while self._events and self._events[0][0] <= t:
+            event = self._events.popleft()
+            self._advance(self._frame_at(event[0]))
+            self._apply(event)
+        self._advance(self._frame_at(t))
+        self._wav.sync()
+
+    def finish(self, t: float) -> None:
+        """The rest of the log up to ``t``, then the release tail; closes the file."""
+        self._events.append((t, "panic"))
+        self.render_until(t)
+        self._advance(self._frame + int(AUDIO_TAIL * self.sample_rate))
+        self._wav.close()
+        self.synth.close()
+
+    def _frame_at(self, t: float) -> int:
+        return int(round((t - self._t0) * self.sample_rate))
+
+    def _advance(self, frame: int) -> None:
+        while self._frame < frame:  # a late call plays at the current sample
+            n = min(frame - self._frame, self.sample_rate)
+            self._wav.write(self.synth.render(n))
+            self._frame += n
+
+    def _apply(self, event: tuple) -> None:
+        kind, args = event[1], event[2:]
+        if kind == "ensemble":
+            self.synth.set_ensemble(*args)
+        elif kind == "soundfont":
+            self.synth.preload(*args)
+            self.synth.use_soundfont(*args)
+        elif kind == "panic":
+            self.synth.panic()
+        else:
+            getattr(self.synth, kind)(*args)  # noteon, noteoff, cc, pitch_bend, program
+
+
+class WavWriter:
+    """A stereo 32-bit float WAV that grows: after each ``sync`` its header holds the
+    frames written so far and the file is on disk, so a crash leaves a valid WAV of
+    everything before the last sync."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int = 2):
+        self.path, self.sample_rate, self.channels = path, sample_rate, channels
+        self._f = open(path, "w+b")  # noqa: SIM115 - kept open for the take
+        self._bytes = 0
+        self._f.write(self._header())
+
+    def _header(self) -> bytes:
+        import struct
+
+        block = 4 * self.channels
+        return b"".join((
+            b"RIFF", struct.pack("<I", 36 + self._bytes), b"WAVE",
+            b"fmt ", struct.pack("<IHHIIHH", 16, 3, self.channels, self.sample_rate,
+                                 self.sample_rate * block, block, 32),
+            b"data", struct.pack("<I", self._bytes),
+        ))  # fmt: skip
+
+    def write(self, audio: np.ndarray) -> None:
+        data = np.ascontiguousarray(audio, dtype="<f4").tobytes()
+        self._f.seek(0, os.SEEK_END)
+        self._f.write(data)
+        self._bytes += len(data)
+
+    def sync(self) -> None:
+        self._f.seek(0)
+        self._f.write(self._header())
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self.sync()
+            self._f.close()
 
 
 def _atomic(path: Path, write) -> None:
@@ -134,11 +297,16 @@ def _atomic(path: Path, write) -> None:
 
 
 def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]],
-               notes: list[tuple[float, float, int, int, int]]) -> None:
-    """Write ``input.mid`` and ``arranged.mid`` of a take, each atomically."""
+               notes: list[tuple[float, float, int, int, int]],
+               conductor: Conductor | None = None) -> None:
+    """Write ``input.mid`` and ``arranged.mid`` of a take, each atomically, under the
+    tempo map ``conductor`` (default 120 BPM)."""
 
     def write_input(path: Path) -> None:
         mid = mido.MidiFile(ticks_per_beat=480)
+        clock = TickClock(conductor or [], 480)
+        if conductor:
+            mid.tracks.append(conductor_track(conductor, clock))
         track = mido.MidiTrack([mido.MetaMessage("track_name", name="keyboard")])
         mid.tracks.append(track)
         last = 0
@@ -149,7 +317,7 @@ def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]
                 continue  # garbage was received, and is kept in the journal only
             if msg.type == "sysex":
                 continue
-            tick = int(round(mido.second2tick(t, 480, 500000)))
+            tick = clock.ticks(t)
             msg.time = max(0, tick - last)
             last = max(last, tick)
             track.append(msg)
@@ -158,7 +326,7 @@ def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]
     def write_arranged(path: Path) -> None:
         parts = ensemble.parts
         write_parts(path, [p.name for p in parts], [p.program for p in parts],
-                    [p.channel for p in parts], notes)
+                    [p.channel for p in parts], notes, conductor=conductor)
 
     _atomic(take / "input.mid", write_input)
     _atomic(take / "arranged.mid", write_arranged)

@@ -85,3 +85,18 @@ def file_notes(events: list[tuple[float, list[int]]]) -> list[Note]:
             n = notes[i]
             notes[i] = Note(n.pitch, n.velocity, n.time, end=t)
     return notes
+
+
+PEAK_CEILING_DB = -1.0  # headroom a limiter leaves for lossy encoders and resampling
+
+
+def limit_peak(audio: np.ndarray, ceiling_db: float = PEAK_CEILING_DB) -> tuple[np.ndarray, float]:
+    """``audio`` scaled down as a whole when its peak passes ``ceiling_db`` dBFS, so that
+    no sample clips; and the gain applied in dB (0.0: left as it was). One gain for the
+    whole file keeps the dynamics exactly as played."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    if peak <= ceiling:
+        return audio, 0.0
+    gain = ceiling / peak
+    return (audio * np.float32(gain)).astype(np.float32), 20.0 * float(np.log10(gain))

@@ -35,6 +35,7 @@ from instrument.input.midi import (
 from instrument.live.midiout import MidiOut
 from instrument.live.outputs import PartOutputs
 from instrument.live.performer import Performer
+from instrument.registration import Registration
 from instrument.synth.fluid import N_CHANNELS, Synth
 
 AUDIO_CHOICES = ("auto", "jack", "pulseaudio", "alsa", "sounddevice", "none")
@@ -155,6 +156,9 @@ class LiveSession:
         self.transpose = 0  # semitones added to every note played (a registration's)
         self._shifts: dict[tuple[int, int], int] = {}  # (channel, played pitch) -> shift
         self.program_changes: deque[int] = deque()  # from the keyboard, for the main thread
+        self.soundfont = Path(soundfont)
+        self.bank: list[tuple[Registration, Ensemble, Arranger]] = []
+        self.registration: Registration | None = None  # the one recalled last
         self._stream = None  # sounddevice stream, when PortAudio drives the audio
         self._jack_monitor = None
         self._port_stems: dict[int, tuple[str, str]] = {}  # channel -> its ports' short names
@@ -384,6 +388,67 @@ class LiveSession:
         return self.program_changes.popleft() if self.program_changes else None
 
     # -- main thread -------------------------------------------------------------------------
+    def load_registrations(self, registrations: list[Registration]) -> None:
+        """Make each registration ready to recall at once (``recall``): its ensemble and
+        arranger built and its SoundFont loaded beside the one playing, now, not when the
+        player recalls it on stage."""
+        from instrument.arrange import default_arranger_name
+
+        bank = []
+        for reg in registrations:
+            ensemble = load_ensemble(reg.ensemble) if reg.ensemble else \
+                self.performer.setup.ensemble
+            if reg.arranger:  # named in the file: it must work
+                arranger = make_arranger(reg.arranger, ensemble)
+            else:  # the ensemble's best, or the zone split if its model is unusable
+                name = default_arranger_name(ensemble)
+                try:
+                    arranger = make_arranger(name, ensemble)
+                except InstrumentError as e:
+                    self.choices.append(f"warning: registration {reg.name!r}: {one_line(e)}; "
+                                        "the zone arranger plays it")
+                    arranger = make_arranger("zone", ensemble)
+            if reg.soundfont:
+                self.synth.preload(reg.soundfont)
+            bank.append((reg, ensemble, arranger))
+        self.bank = bank
+
+    def recall(self, index: int) -> Registration:
+        """Switch to registration ``index`` of the bank while playing: no dropout (all was
+        loaded before), and notes held across the recall end on the parts (and with the
+        transposition) they started with."""
+        if not 0 <= index < len(self.bank):
+            raise InstrumentError(f"no registration {index + 1} (there are {len(self.bank)})")
+        reg, ensemble, arranger = self.bank[index]
+        self.outputs.use_soundfont(reg.soundfont or self.soundfont)
+        self.transpose = reg.transpose
+        self.switch(ensemble, arranger)
+        self.registration = reg
+        return reg
+
+    def program_index(self, program: int) -> int | None:
+        """The registration a program change recalls: the one that names that ``program``,
+        else the one at that position (program 0 = the first)."""
+        for k, (reg, _, _) in enumerate(self.bank):
+            if reg.program == program:
+                return k
+        named = {reg.program for reg, _, _ in self.bank if reg.program is not None}
+        if program < len(self.bank) and program not in named:
+            return program
+        return None
+
+    def _service(self) -> list[str]:
+        """What the MIDI thread left for the main thread: recalls by program change."""
+        said = []
+        while (program := self.take_program_change()) is not None:
+            index = self.program_index(program)
+            if index is None:
+                said.append(f"program change {program}: no registration for it")
+                continue
+            reg = self.recall(index)
+            said.append(f"registration {index + 1}: {reg.name}")
+        return said
+
     def switch_ensemble(self, name: str, arranger_name: str | None = None) -> Ensemble:
         """Change ensemble (and arranger) while playing; sounding notes end normally."""
         from instrument.arrange import default_arranger_name
@@ -454,6 +519,9 @@ class LiveSession:
             monitor.close()
 
     def health(self) -> Health:
+        """The status (polled a few times a second by every front end, in the main
+        thread, which also acts here on the keyboard's program changes)."""
+        said = self._service() if self.bank or self.program_changes else []
         if self.audio == "jack" and not self.closed and not self._jack_alive():
             if not self._server_lost:
                 self._server_lost = True
@@ -476,7 +544,7 @@ class LiveSession:
                 cpu = 0.0
         arranger = self.performer.setup.arranger
         return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._xruns,
-                      cpu_load=cpu, over_budget=over_budget(arranger))
+                      cpu_load=cpu, over_budget=over_budget(arranger), messages=said)
 
     def close(self) -> None:
         """Silence everything, then shut down input, audio and synth. Safe to call twice."""
