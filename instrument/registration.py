@@ -150,11 +150,24 @@ OPTIONS = {
 }
 
 
-def apply_registration(args: argparse.Namespace, registration: Registration, command: str,
-                       parser: argparse.ArgumentParser) -> None:
-    """Fill ``args`` from ``registration`` where the command line left an option at its
-    default: what is typed wins over the registration."""
-    for key, option in OPTIONS[command].items():
+def add_registration_option(p: argparse.ArgumentParser, command: str) -> None:
+    """``--registration FILE`` for ``command``; call after its other options exist (their
+    defaults are kept, so that ``apply_registration`` sees what was typed)."""
+    p.add_argument("--registration", "-r", default=None, metavar="FILE",
+                   help="a set-up: a .toml file or a name in configs/registrations/ "
+                        f"({', '.join(available_registrations())}); options typed win")
+    p.set_defaults(registration_defaults={o: p.get_default(o) for o in OPTIONS[command].values()},
+                   registration_command=command)
+
+
+def apply_registration(args: argparse.Namespace) -> Registration | None:
+    """Load ``args.registration`` (if given) and fill ``args`` from it where the command
+    line left an option at its default: what is typed wins over the registration."""
+    if not args.registration:
+        return None
+    registration = load_registration(args.registration)
+    for key, option in OPTIONS[args.registration_command].items():
         value = getattr(registration, key)
-        if value is not None and getattr(args, option) == parser.get_default(option):
+        if value is not None and getattr(args, option) == args.registration_defaults[option]:
             setattr(args, option, value)
+    return registration

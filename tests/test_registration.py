@@ -194,3 +194,19 @@ def test_headless_commands_recall_by_number():
     assert "instrument: registration 1: Practice: ii-V-I in C (2 in the bank)" in done.stderr
     assert "instrument: registration 2: String quartet" in done.stderr
     assert "instrument: no registration 7 (there are 2)" in done.stderr
+
+
+def test_jam_and_practice_take_a_registration_and_typed_options_win():
+    jam = subprocess.run(
+        [sys.executable, "-m", "instrument", "jam", "--no-display", "--audio", "none",
+         "--midi-in", "none", "-r", "pop-band", "--tempo", "90", "--duration", "1"],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert jam.returncode == 0, jam.stderr
+    assert "instrument jam: 90 BPM, 4/4, style pop8, chords from keys below 60" in jam.stdout
+    practice = subprocess.run(
+        [sys.executable, "-m", "instrument", "practice", "-r", "practice", "--show"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert practice.returncode == 0, practice.stderr
+    assert practice.stdout.startswith("title: ii–V–I (major) in C")

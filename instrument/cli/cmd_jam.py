@@ -22,6 +22,7 @@ import time
 
 from instrument.cli.cmd_accompany import CHART_HELP, DefaultsFormatter, add_band_options
 from instrument.cli.options import number
+from instrument.registration import add_registration_option, apply_registration
 
 
 def register(subparsers) -> None:
@@ -76,6 +77,7 @@ def register(subparsers) -> None:
         metavar="MIDI",
         help="play this MIDI file into the jam as if from the keyboard (default: none)",
     )
+    add_registration_option(p, "jam")
     p.set_defaults(func=run)
 
 
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     # The MIDI callback and the dispatcher need the GIL promptly while the planner samples
     # (the default switch interval is 5 ms).
     sys.setswitchinterval(0.0005)
+    registration = apply_registration(args)  # fills the options left at their defaults
     if not args.no_display and not _display_available():
         print("instrument: no display found: running without the stage window", file=sys.stderr)
         args.no_display = True
@@ -140,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         midi_in=args.midi_in,
         midi_api=args.midi_api,
     )
+    if registration is not None:
+        session.transpose = registration.transpose
     band = Band(
         session.synth,
         clock,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from instrument.cli.options import number
+from instrument.registration import add_registration_option, apply_registration
 
 
 def register(subparsers) -> None:
@@ -61,6 +62,7 @@ def register(subparsers) -> None:
                    help="save the stage as PNG at exit")
     p.add_argument("--play-file", default=None, metavar="MIDI",
                    help="play this MIDI file as if from the keyboard (time 0 = count-in start)")
+    add_registration_option(p, "practice")
     p.set_defaults(func=run)
 
 
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from instrument.practice.exercises import exercise_names, parse_section, resolve_chart
     from instrument.practice.history import History
 
+    apply_registration(args)  # fills the options left at their defaults
     if args.list:
         print("\n".join(exercise_names()))
         return 0
