@@ -70,7 +70,7 @@ def untrusted(path: str | os.PathLike, expected: str) -> Iterator[None]:
     except FileNotFoundError:
         raise InstrumentError(f"{expected} not found: {path}") from None
     except IsADirectoryError:
-        raise InstrumentError(f"not a {expected} (a directory): {path}") from None
+        raise InstrumentError(f"not a readable {expected} (a directory): {path}") from None
     except Exception as e:  # the file is untrusted: any failure is the file's
         raise InstrumentError(
             f"not a readable {expected}: {path} ({unreadable_file_reason(path, e)})"
