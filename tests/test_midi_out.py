@@ -177,3 +177,17 @@ def test_unknown_midi_out_port_is_one_line(jack_server):
     lines = [x for x in err.splitlines() if x.strip()]
     assert lines[-1].startswith("instrument: error: no MIDI output matches 'no-such-synth'"), err
     assert "Traceback" not in err
+
+
+def test_devices_lists_the_midi_outputs(jack_server):
+    synth = Receiver("ext-synth")
+    try:
+        done = subprocess.run([sys.executable, "-m", "instrument", "devices"],
+                              capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    finally:
+        synth.close()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    outputs = lines[lines.index("MIDI outputs (for --midi-out; or 'virtual'):") + 1:]
+    jack_line = next(x for x in outputs if x.startswith("  jack: "))
+    assert "ext-synth:in" in jack_line

@@ -11,13 +11,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(_args: argparse.Namespace) -> int:
-    from instrument.input.midi import jack_running, list_inputs
+    from instrument.input.midi import alsa_sequencer, jack_running, list_inputs
+    from instrument.live.midiout import list_outputs
     from instrument.synth import list_soundfonts
 
     print("MIDI inputs:")
     for api in ("alsa", "jack"):
         try:
             ports = list_inputs(api)
+        except Exception as e:  # noqa: BLE001 - a missing MIDI system is a line, not a crash
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            print(f"  {api}: unavailable ({reason})")
+            continue
+        print(f"  {api}: " + (", ".join(ports) if ports else "none"))
+    print("MIDI outputs (for --midi-out; or 'virtual'):")
+    for api in ("alsa", "jack"):
+        missing = {"alsa": not alsa_sequencer() and "no ALSA sequencer",
+                   "jack": not jack_running() and "no JACK server"}[api]
+        if missing:
+            print(f"  {api}: unavailable ({missing})")
+            continue
+        try:
+            ports = list_outputs(api)
         except Exception as e:  # noqa: BLE001 - a missing MIDI system is a line, not a crash
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             print(f"  {api}: unavailable ({reason})")

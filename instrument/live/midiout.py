@@ -128,6 +128,17 @@ class MidiOut:
         out.delete()
 
 
+def list_outputs(api: str) -> list[str]:
+    """MIDI destinations ``--midi-out`` can name through ``api`` ('alsa' or 'jack')."""
+    if api not in _APIS:
+        raise InstrumentError(f"unknown MIDI API {api!r} (alsa, jack)")
+    out = rtmidi.MidiOut(_APIS[api], "instrument-list")
+    try:
+        return [p for p in out.get_ports() if CLIENT_NAME not in p]
+    finally:
+        out.delete()
+
+
 def _discard(_message: tuple[int, ...]) -> None:
     """Where messages go while no port is open."""
 
