@@ -31,7 +31,7 @@ from pathlib import Path
 
 import tomllib
 
-from instrument.errors import InstrumentError
+from instrument.errors import InstrumentError, untrusted
 from instrument.paths import CONFIGS
 
 REGISTRATIONS = CONFIGS / "registrations"
@@ -128,16 +128,8 @@ def load_registration(name_or_path: str | Path) -> Registration:
         if not path.exists():
             known = ", ".join(available_registrations())
             raise InstrumentError(f"unknown registration {str(name_or_path)!r} (known: {known})")
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InstrumentError(f"registration file not found: {path}") from None
-    except IsADirectoryError:
-        raise InstrumentError(f"not a registration file (a directory): {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
-        reason = " ".join(str(e).split()) or type(e).__name__
-        raise InstrumentError(f"not a readable registration file: {path} ({reason})") from None
-    return parse_registration(data, path)
+    with untrusted(path, "registration file"):
+        return parse_registration(tomllib.loads(path.read_text(encoding="utf-8")), path)
 
 
 # Registration key -> the option it stands for, per command (what the command has).

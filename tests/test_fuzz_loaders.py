@@ -171,6 +171,12 @@ def _load_ensemble(path: Path):
     return load_ensemble(path)
 
 
+def _load_registration(path: Path):
+    from instrument.registration import load_registration
+
+    return load_registration(path)
+
+
 def _load_chart(path: Path):
     from instrument.harmony.chart import load_chart
 
@@ -317,6 +323,8 @@ LOADERS: dict[str, Loader] = {
                                    examples=200),
     "ensemble": Loader(".toml", _config("ensembles/quartet.toml"),
                        _config("exercises/blues-f.chart"), _load_ensemble, examples=300),
+    "registration": Loader(".toml", _config("registrations/quartet.toml"),
+                           _config("ensembles/quartet.toml"), _load_registration, examples=200),
     "chart": Loader(".chart", _config("exercises/ii-v-i-c.chart"),
                     _config("ensembles/quartet.toml"), _load_chart, examples=300),
     "MusicXML lead sheet": Loader(".musicxml", lambda _t: LEAD_SHEET, _midi_bytes,
