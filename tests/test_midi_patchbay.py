@@ -79,8 +79,11 @@ def test_connection_made_by_a_patchbay_first_counts_as_connected(jack_server):
         audio = keys.audio()[:, 0]
         start = keys.start_frame
         held = audio[on - start + keys.rate // 2 : off - start]  # after the attack
-        blocks = held[: len(held) // 4800 * 4800].reshape(-1, 4800)
-        assert np.abs(blocks).max(axis=1).min() > 0.01, "the held note was cut"
+        blocks = np.abs(held[: len(held) // 4800 * 4800].reshape(-1, 4800)).max(axis=1)
+        # A cut note is silent from ~1 s on; a (rare) gap the loaded dummy driver skipped
+        # is one or two blocks of 0.1 s, not most of them.
+        assert (blocks > 0.01).mean() > 0.9, f"the held note was cut: {blocks.round(3)}"
+        assert (blocks[-5:] > 0.01).sum() >= 3, "the held note was silent at its end"
         after = audio[off - start + keys.rate : off - start + 2 * keys.rate]
         assert np.abs(after).max() < 0.01, "the note hangs after its note-off"
     finally:
