@@ -22,7 +22,7 @@ def one_line(message: object) -> str:
 
 
 def unreadable_file_reason(path: str | os.PathLike, error: BaseException) -> str:
-    """Why a model file could not be loaded, in a few words for the one-line error.
+    """Why a file could not be loaded, in a few words for the one-line error.
 
     A Git LFS pointer in place of the weights is named as such (the fix is ``git lfs
     pull``); otherwise the first line of the library's message, without torch's advice to
@@ -31,11 +31,11 @@ def unreadable_file_reason(path: str | os.PathLike, error: BaseException) -> str
     try:
         with open(path, "rb") as f:
             head = f.read(64)
-    except OSError:
-        head = b""
-    if head.startswith(b"version https://git-lfs"):
+    except OSError:  # a folder (a song folder, a model folder), or gone meanwhile
+        head = None
+    if head is not None and head.startswith(b"version https://git-lfs"):
         return "it is a Git LFS pointer, not the weights (run `git lfs pull`)"
-    if not head:
+    if head == b"":
         return "the file is empty"
     if isinstance(error, KeyError):  # a file of the right format holding something else
         return f"no {error} entry in it (another kind of file?)"
@@ -44,7 +44,8 @@ def unreadable_file_reason(path: str | os.PathLike, error: BaseException) -> str
         return "not a readable PyTorch checkpoint (damaged or cut short)"
     if first.startswith("Error(s) in loading state_dict"):
         return "its weights do not fit this model (trained for another ensemble?)"
-    return one_line(first)
+    first = one_line(first)
+    return first if len(first) <= 200 else first[:200] + "..."  # parsers can quote a lot
 
 
 @contextmanager

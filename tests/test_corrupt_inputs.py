@@ -466,3 +466,49 @@ def test_unusable_default_ensemble_falls_back_to_the_built_in_one(tmp_path, caps
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and err.startswith("instrument: warning:"), err
         assert named in err and "falling back to the quartet ensemble" in err
+
+
+# -- the one helper every loader reads through -----------------------------------------------
+def _raise(error: BaseException):
+    raise error
+
+
+@pytest.mark.parametrize("error", [
+    IndexError("pop from empty list"),  # torch's weights-only unpickler on random bytes
+    UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    KeyError("state"), ValueError("x"), TypeError("y"), EOFError(), MemoryError(),
+    RuntimeError("PytorchStreamReader failed\nreading zip archive"), OSError(5, "I/O error"),
+    RecursionError("deep"), AttributeError("z"), AssertionError(),
+], ids=lambda e: type(e).__name__)  # fmt: skip
+def test_untrusted_turns_any_failure_into_one_line_naming_the_file(tmp_path, error):
+    from instrument.errors import untrusted
+
+    path = tmp_path / "thing.bin"
+    path.write_bytes(b"\x00" * 10)
+    with pytest.raises(InstrumentError) as err, untrusted(path, "thing"):
+        _raise(error)
+    assert_one_line(err.value, f"not a readable thing: {path}")
+
+
+def test_untrusted_keeps_its_own_errors_and_lets_interrupts_through(tmp_path):
+    import struct
+    import warnings
+    import zlib
+
+    from instrument.errors import untrusted
+
+    path = tmp_path / "thing.bin"
+    with pytest.raises(InstrumentError, match="not found"), untrusted(path, "thing"):
+        path.read_bytes()
+    path.write_bytes(b"x")
+    with pytest.raises(InstrumentError, match="^my own words$"), untrusted(path, "thing"):
+        raise InstrumentError("my own words")
+    with pytest.raises(KeyboardInterrupt), untrusted(path, "thing"):
+        raise KeyboardInterrupt
+    for error in (struct.error, zlib.error):
+        with pytest.raises(InstrumentError), untrusted(path, "thing"):
+            raise error("bad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would raise here: it is dropped inside
+        with untrusted(path, "thing"):
+            warnings.warn("pickle protocol 158", UserWarning, stacklevel=1)
