@@ -93,3 +93,22 @@ def test_log_check_catches_a_hanging_note(tmp_path):
     assert c.sounding_at_end == [(3, 64)]  # went to channel 3; an off on channel 2 is no match
     assert c.orphan_offs == 1 and c.pedal_down_at_end == [5] and c.ended_at_shutdown == 1
     assert c.held_over_10s == 1 and abs(c.longest_s - 11.0) < 0.01  # a note that hung 11 s
+
+
+def test_band_audible_in_the_room_locks_to_the_player_not_to_itself():
+    """The soak wiring with the band heard through the room: the listener is told the band's
+    own notes and hears the player's keys exactly, so the tempo it hears is the player's
+    (100-140 BPM, a new tempo every 16 bars), within 2%, once it has had 8 s to follow."""
+    from instrument.synth import find_soundfont
+
+    find_soundfont()  # a missing SoundFont is an error here, never a skip
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_soak as b
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    r = b.soak(1.0, seed=3, segment_min=1.0, warmup_s=30.0, arranger="zone", progress=False)
+    tempo = r["heard_tempo"]
+    assert tempo["samples"] > 50, tempo
+    assert tempo["within"] >= 0.9 and abs(tempo["median_ratio"] - 1) < 0.02, tempo
+    assert r["segments"][0]["band_beats"] > 20  # the band played along, audibly
