@@ -116,8 +116,24 @@ def load_ensemble(name_or_path: str | Path) -> Ensemble:
         return parse_ensemble(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
 
 
+# The numbers in configs/defaults.toml, and what each may be.
+DEFAULT_RANGES = {"sample_rate": (int, 8000, 96000), "period": (int, 16, 8192),
+                  "gain": (float, 0.0, 10.0), "arranger_reset_after": (float, 0.0, 3600.0)}
+
+
 def load_defaults() -> dict:
     """The built-in defaults (``configs/defaults.toml``)."""
     path = CONFIGS / "defaults.toml"
     with untrusted(path, "defaults file"):
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for key, (kind, low, high) in DEFAULT_RANGES.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        ok = isinstance(value, int | float) if kind is float else isinstance(value, int)
+        if not ok or isinstance(value, bool) or not low <= value <= high:
+            raise InstrumentError(f"{path}: {key} must be {low:g}-{high:g}, got {value!r}")
+    for key in ("ensemble", "audio"):
+        if key in data and not isinstance(data[key], str):
+            raise InstrumentError(f"{path}: {key} must be a name, got {data[key]!r}")
+    return data

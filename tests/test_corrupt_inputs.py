@@ -512,3 +512,17 @@ def test_untrusted_keeps_its_own_errors_and_lets_interrupts_through(tmp_path):
         warnings.simplefilter("error")  # a warning would raise here: it is dropped inside
         with untrusted(path, "thing"):
             warnings.warn("pickle protocol 158", UserWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("text", [b"sample_rate = -5\n", b"period = 'big'\n", b"gain = nan\n",
+                                  b"ensemble = 3\n", b"audio = [1]\n", noise(200, seed=12),
+                                  b"sample_rate = 48000\nperiod = 128\n[x\n"])  # fmt: skip
+def test_damaged_defaults_file_is_a_one_line_error(tmp_path, text):
+    from unittest import mock
+
+    from instrument import ensemble
+
+    (tmp_path / "defaults.toml").write_bytes(text)
+    with mock.patch.object(ensemble, "CONFIGS", tmp_path), pytest.raises(InstrumentError) as err:
+        ensemble.load_defaults()
+    assert_one_line(err.value, "defaults.toml")
