@@ -191,3 +191,54 @@ def test_devices_lists_the_midi_outputs(jack_server):
     outputs = lines[lines.index("MIDI outputs (for --midi-out; or 'virtual'):") + 1:]
     jack_line = next(x for x in outputs if x.startswith("  jack: "))
     assert "ext-synth:in" in jack_line
+
+
+def test_program_change_recalls_a_registration_and_the_held_note_ends_on_its_channel(
+        jack_server, tmp_path):
+    (tmp_path / "strings.toml").write_text(
+        'name = "Strings"\nensemble = "quartet"\narranger = "zone"\n')
+    (tmp_path / "voices.toml").write_text(
+        'name = "Voices"\nensemble = "choir"\narranger = "zone"\ntranspose = 12\n'
+        'program = 5\n')
+    choir = load_ensemble("choir")
+    synth = Receiver("ext-synth")
+    proc = _start_app("--audio", "jack", "--midi-api", "jack", "--midi-out", "ext-synth",
+                      "--multi-out", "-r", str(tmp_path / "strings.toml"),
+                      "-r", str(tmp_path / "voices.toml"))
+    keys = None
+    try:
+        keys = _keyboard("instrument:midi_00", proc)
+        assert _wait_for(lambda: (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
+                         in synth.seen())
+        low = _zone_channel(40)
+        keys.send([0x90, 40, 90])  # held across the recall
+        assert _wait_for(lambda: (0x90 | low, 40, 90) in synth.seen())
+        mark = len(synth.seen())
+        keys.send([0xC0, 5])  # the keyboard's registration button
+        for part in choir.parts:  # the choir's programs go out...
+            assert _wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()[mark:])
+        # ...and its parts name the ports now
+        import jack
+
+        watcher = jack.Client("port-watcher", no_start_server=True)
+        try:
+            assert _wait_for(lambda: watcher.get_ports("^instrument:soprano_l$"))
+        finally:
+            watcher.close()
+        keys.send([0x80, 40, 0])  # the old note ends where it started
+        assert _wait_for(lambda: (0x80 | low, 40, 0) in synth.seen()[mark:])
+        keys.send([0x90, 60, 100])  # a new one: an octave up, on the choir
+        assert _wait_for(lambda: any(m[0] & 0xF0 == 0x90 and m[1:] == (72, 100)
+                                     for m in synth.seen()[mark:]))
+        keys.send([0x80, 60, 0])
+        assert _wait_for(lambda: any(m[0] & 0xF0 == 0x80 and m[1] == 72
+                                     for m in synth.seen()[mark:]))
+        ons = sorted((m[0] & 0x0F, m[1]) for m in synth.seen() if m[0] & 0xF0 == 0x90)
+        offs = sorted((m[0] & 0x0F, m[1]) for m in synth.seen() if m[0] & 0xF0 == 0x80)
+        assert ons == offs, "every note-on has its note-off on the same channel"
+    finally:
+        if keys is not None:
+            keys.close()
+        err = _stop_app(proc)
+        synth.close()
+    assert "registration 2: Voices" in err

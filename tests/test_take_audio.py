@@ -216,3 +216,42 @@ def test_play_record_writes_wav_and_the_played_file_tempo_map(tmp_path, soundfon
                   if m.type == "set_tempo"]  # fmt: skip
         assert tempos == [mido.bpm2tempo(75)], name
     assert conductor_of(mido.MidiFile(take / "arranged.mid"))
+
+
+def test_sigkill_mid_take_leaves_a_readable_wav(tmp_path, soundfont):
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "long.mid"
+    mid = mido.MidiFile(ticks_per_beat=480)  # 120 BPM: 40 notes of a quarter, 10 s
+    track = mido.MidiTrack()
+    for i in range(40):
+        track.append(mido.Message("note_on", note=48 + i % 24, velocity=90, time=0))
+        track.append(mido.Message("note_off", note=48 + i % 24, velocity=0, time=480))
+    mid.tracks.append(track)
+    mid.save(src)
+    takes = tmp_path / "takes"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--no-display", "--audio", "none",
+         "--midi-in", "none", "--arranger", "zone", "--soundfont", str(soundfont),
+         "--play-file", str(src), "--record", str(takes), "--duration", "60"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    two_seconds = 44 + 2 * RATE * 8  # header + 2 s of stereo float32
+    try:
+        deadline = time.monotonic() + 90
+        while not any(p.stat().st_size > two_seconds for p in takes.glob("take-*/take.wav")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the take's audio did not grow"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    (wav,) = takes.glob("take-*/take.wav")
+    audio, rate = soundfile.read(wav, dtype="float32")  # the header is valid: it was synced
+    assert rate == RATE and len(audio) >= 2 * RATE - RATE // 4
+    assert np.abs(audio).max() > 0.01
