@@ -42,11 +42,12 @@ def test_held_keys_light_in_their_part_colour():
     draw_stage(surface, model, 1.0)
     layout = Layout(*surface.get_size())
     x, w = layout.key_x(64)
-    assert surface.get_at((x + w // 2, layout.keyboard.bottom - 3))[:3] == part_colour(2)
+    foot = layout.keyboard.top + layout.key_height - 3  # the white key's lower end
+    assert surface.get_at((x + w // 2, foot))[:3] == part_colour(2)
     model.on_note(NoteEvent(False, 64, 0, 2, 2, 1.5))
     model.update(1.5)
     draw_stage(surface, model, 1.5)
-    assert surface.get_at((x + w // 2, layout.keyboard.bottom - 3))[:3] == (235, 235, 235)
+    assert surface.get_at((x + w // 2, foot))[:3] == (235, 235, 235)
 
 
 def _has_text(surface: pygame.Surface, rect: pygame.Rect, colour: tuple[int, int, int]) -> bool:

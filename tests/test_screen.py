@@ -27,9 +27,9 @@ from instrument.ensemble import load_ensemble
 pytestmark = pytest.mark.usefixtures("pygame_offscreen")
 
 
-def _dark_pixels(surface, rect) -> int:
+def _light_pixels(surface, rect) -> int:
     return sum(1 for x in range(rect.left, rect.right) for y in range(rect.top, rect.bottom)
-               if sum(surface.get_at((x, y))[:3]) < 450)
+               if sum(surface.get_at((x, y))[:3]) > 450)
 
 
 def test_each_c_key_carries_its_octave_name():
@@ -39,14 +39,16 @@ def test_each_c_key_carries_its_octave_name():
     draw_stage(surface, model, 0.0)
     layout = Layout(1280, 720)
     r = layout.keyboard
-    h = _key_label_font(layout).get_height()
+    row = pygame.Rect(0, r.top + layout.key_height, r.width, r.height - layout.key_height)
+    assert row.height >= 10 and _key_label_font(layout).get_height() <= row.height + 2
 
-    def foot(pitch: int) -> pygame.Rect:  # the lower part of a white key, below black keys
-        x, w = layout.key_x(pitch)
-        return pygame.Rect(x, r.bottom - h, max(1, w - 1), h - 2)
+    def under(pitch: int, semitones: int) -> pygame.Rect:  # the label row below some keys
+        x, _ = layout.key_x(pitch)
+        x1, w1 = layout.key_x(pitch + semitones - 1)
+        return pygame.Rect(x + 2, row.top + 1, x1 + w1 - x - 2, row.height - 2)
 
-    assert _dark_pixels(surface, foot(60)) > 3  # "C4" written on middle C
-    assert _dark_pixels(surface, foot(62)) == 0  # D4: a plain white key
+    assert _light_pixels(surface, under(60, 2)) > 10  # "C4" under middle C
+    assert _light_pixels(surface, under(65, 4)) == 0  # nothing under F4 to G#4
 
 
 def test_status_shows_the_players_things_large_and_developer_figures_on_f10():

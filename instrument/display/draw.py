@@ -71,6 +71,14 @@ class Layout:
         return pygame.Rect(0, self.status.top - h, self.roll.width, h)
 
     @cached_property
+    def key_label_px(self) -> int:  # the C labels' row under the keys
+        return max(10, min(self.unit, self.keyboard.height // 4))
+
+    @cached_property
+    def key_height(self) -> int:
+        return self.keyboard.height - self.key_label_px
+
+    @cached_property
     def panel(self) -> pygame.Rect:
         w = max(160, self.width // 4)
         top = self.header.bottom
@@ -225,7 +233,7 @@ _keyboards: dict[tuple[int, int], pygame.Surface] = {}
 
 def _draw_key(surface, layout, pitch: int, colour, top: int) -> None:
     x, w = layout.key_x(pitch)
-    h = layout.keyboard.height * (0.6 if pitch % 12 in BLACK_KEYS else 1.0)
+    h = layout.key_height * (0.6 if pitch % 12 in BLACK_KEYS else 1.0)
     pygame.draw.rect(surface, colour, (x, top, max(1, w - 1), int(h)))
 
 
@@ -235,18 +243,22 @@ def key_label(pitch: int) -> str:
 
 
 def _key_label_font(layout: Layout) -> pygame.font.Font:
-    _, w = layout.key_x(60)
-    return font_of_size(max(9, min(int(w * 1.9), layout.keyboard.height // 3)))
+    return font_of_size(layout.key_label_px)
 
 
 def _draw_key_labels(surface, layout, top: int) -> None:
-    """The C of each octave named at the foot of its key (where the hand looks for it)."""
+    """The C of each octave named in the row under the keys, below its key (the keys are
+    too narrow to carry it legibly), kept inside the strip."""
     font = _key_label_font(layout)
-    bottom = top + layout.keyboard.height - 2
+    row = top + layout.key_height
+    right = layout.keyboard.width - 1
     for pitch in range(LOW, HIGH + 1):
         if pitch % 12 == 0:
-            x, w = layout.key_x(pitch)
-            _text(surface, font, key_label(pitch), (70, 70, 80), (x + 1, bottom), "bottomleft")
+            x, _ = layout.key_x(pitch)
+            label = key_label(pitch)
+            pygame.draw.line(surface, TEXT, (x, row), (x, row + 3))  # points at its key
+            x = min(x + 2, right - font.size(label)[0])
+            _text(surface, font, label, TEXT, (x, row + 1), "topleft")
 
 
 def _draw_keyboard(surface, layout, model) -> None:
@@ -263,13 +275,9 @@ def _draw_keyboard(surface, layout, model) -> None:
         _keyboards.clear()
         _keyboards[r.size] = idle
     surface.blit(idle, r)
-    lit = False
     for pitch, part in list(model.held.items()):
         if LOW <= pitch <= HIGH:
             _draw_key(surface, layout, pitch, part_colour(part), r.top)
-            lit = True
-    if lit:  # a held C covers its label: name it again
-        _draw_key_labels(surface, layout, r.top)
 
 
 # The panel's rows, top to bottom, each with its height in layout units. When they do not

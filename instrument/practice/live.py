@@ -86,7 +86,8 @@ class TerminalView:
     def result(self, r: ChordResult) -> None:
         want = r.target.chord.name
         shown = self._announced
-        if shown is None or r.target.index > shown.index:  # struck early: its line first
+        if self._engine is not None and (shown is None or r.target.index > shown.index):
+            # struck early (before its bar's line came): its line first
             self._announced = r.target
             engine = self._engine
             following = None
