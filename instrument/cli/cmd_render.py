@@ -39,12 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from instrument.synth import find_soundfont
     from instrument.synth.audiofile import check_audio_output, write_audio
 
-    # Outputs first: a name that cannot be written fails before minutes of rendering.
+    # Files first, outputs and inputs: a name that cannot be written or a file that cannot
+    # be read fails at once, before models load and minutes of rendering.
     check_audio_output(args.output)
     if args.arranged:
         check_midi_output(args.arranged)
-    ensemble, arranger = resolve_band(args)
+    read_midi(args.midi)
     soundfont = find_soundfont(args.soundfont)
+    ensemble, arranger = resolve_band(args)
     rate = args.sample_rate or int(load_defaults().get("sample_rate", 48000))
     result = render_file(args.midi, ensemble, arranger, soundfont, sample_rate=rate)
     audio, gain_db = limit_peak(result.audio)
