@@ -244,8 +244,16 @@ class TakeAudio:
             self.synth.use_soundfont(*args)
         elif kind == "panic":
             self.synth.panic()
-        else:
-            getattr(self.synth, kind)(*args)  # noteon, noteoff, cc, pitch_bend, program
+        elif kind == "noteon":
+            self.synth.noteon(*args)
+        elif kind == "noteoff":
+            self.synth.noteoff(*args)
+        elif kind == "cc":
+            self.synth.cc(*args)
+        elif kind == "pitch_bend":
+            self.synth.pitch_bend(*args)
+        elif kind == "program":
+            self.synth.program(*args)
 
 
 class WavWriter:

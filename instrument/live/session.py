@@ -42,18 +42,6 @@ AUDIO_CHOICES = ("auto", "jack", "pulseaudio", "alsa", "sounddevice", "none")
 AUTO_AUDIO = ("jack", "pulseaudio", "alsa", "sounddevice")  # tried in this order
 
 
-def choose_audio(requested: str) -> str:
-    """The first audio output ``auto`` would try that is present (without opening it)."""
-    if requested not in AUDIO_CHOICES:
-        raise InstrumentError(f"unknown audio output {requested!r} ({', '.join(AUDIO_CHOICES)})")
-    if requested != "auto":
-        return requested
-    for driver in AUTO_AUDIO:
-        if audio_absent(driver) is None:
-            return driver
-    return "none"
-
-
 def audio_absent(driver: str) -> str | None:
     """Why ``driver`` cannot be there at all (no server, no device), else None (try it)."""
     if driver == "jack":
