@@ -147,7 +147,8 @@ def add_registration_option(p: argparse.ArgumentParser, command: str) -> None:
     defaults are kept, so that ``apply_registration`` sees what was typed)."""
     p.add_argument("--registration", "-r", default=None, metavar="FILE",
                    help="a set-up: a .toml file or a name in configs/registrations/ "
-                        f"({', '.join(available_registrations())}); options typed win")
+                        f"({', '.join(available_registrations())}); options typed win "
+                        "(default: none)")
     p.set_defaults(registration_defaults={o: p.get_default(o) for o in OPTIONS[command].values()},
                    registration_command=command)
 
