@@ -210,3 +210,56 @@ def test_jam_and_practice_take_a_registration_and_typed_options_win():
     )  # fmt: skip
     assert practice.returncode == 0, practice.stderr
     assert practice.stdout.startswith("title: ii–V–I (major) in C")
+
+
+def test_ctrl_number_recalls_in_the_stage_window(session, pygame_offscreen):
+    import pygame
+
+    from instrument.display.stage import run_stage
+
+    live, _log = session
+    live.recall(0)
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_2, mod=pygame.KMOD_CTRL))
+    try:
+        model = run_stage(live, duration=0.5)
+    finally:
+        pygame.display.init()  # run_stage closed the display the other tests draw with
+        pygame.font.init()
+    assert live.registration.name == "Voices up an octave"
+    assert model.status.message == "registration 2: Voices up an octave"
+    assert model.ensemble.name == "choir"
+    assert not live.performer.sounding, "Ctrl+2 is a recall, not the piano key 2"
+
+
+def test_a_registrations_soundfont_is_loaded_before_and_taken_on_recall(tmp_path):
+    from instrument.arrange import make_arranger
+    from instrument.ensemble import load_ensemble
+    from instrument.live.session import LiveSession
+    from instrument.synth import list_soundfonts
+
+    fonts = [p for p in list_soundfonts() if p.stat().st_size < 50_000_000]
+    if len(list_soundfonts()) < 2 or not fonts:
+        pytest.skip("needs two SoundFonts, one small")
+    main, other = [p for p in list_soundfonts() if p != fonts[0]][0], fonts[0]
+    (tmp_path / "other.toml").write_text(
+        f'name = "Other sound"\narranger = "zone"\nsoundfont = "{other}"\n')
+    (tmp_path / "plain.toml").write_text('name = "Plain"\narranger = "zone"\n')
+    quartet = load_ensemble("quartet")
+    live = LiveSession(quartet, make_arranger("zone", quartet), main, audio="none",
+                       midi_in="none")
+    try:
+        live.start()
+        live.load_registrations([load_registration(tmp_path / "plain.toml"),
+                                 load_registration(tmp_path / "other.toml")])
+        loaded = dict(live.synth._loaded)
+        assert other.resolve() in loaded, "preloaded at the start, not at the recall"
+        live.recall(1)
+        assert live.synth.soundfont == other.resolve()
+        assert live.synth.sfid == loaded[other.resolve()]
+        assert live.synth._fs.channel_info(0)[0] == live.synth.sfid  # the parts play it
+        live.recall(0)  # a registration without one: back to the SoundFont of the start
+        assert live.synth.soundfont == main.resolve()
+        assert live.synth._fs.channel_info(0)[0] == loaded[main.resolve()]
+        assert dict(live.synth._loaded) == loaded, "nothing loaded while playing"
+    finally:
+        live.close()

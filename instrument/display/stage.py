@@ -204,7 +204,7 @@ def run_stage(session, duration: float | None = None, screenshot: str | None = N
                     mods = pygame.key.get_mods()
                     if event.key == pygame.K_q and mods & pygame.KMOD_CTRL:
                         running = False
-                    elif event.key in RECALL_KEYS and mods & pygame.KMOD_CTRL:
+                    elif event.key in RECALL_KEYS and event.mod & pygame.KMOD_CTRL:
                         model.status.message = _recall(session, model, RECALL_KEYS[event.key])
                     elif event.key == pygame.K_F4:
                         current = _next_view(views, current, model)
