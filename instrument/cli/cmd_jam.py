@@ -175,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
     recorders = []
     try:
         session.start()
+        for line in session.choices:  # what audio and MIDI it found, and why
+            print(f"instrument: {line}", file=sys.stderr, flush=True)
         session.performer.raw_listeners.append(listen)
         if args.mpe:
             from instrument.live.mpe import MpeRouter

@@ -206,6 +206,8 @@ def _play(args, engine, history, start_session, rounds) -> dict:
     heard = None
     try:
         live.start()
+        for line in live.choices:  # what audio and MIDI it found, and why
+            print(f"instrument: {line}", file=sys.stderr, flush=True)
         if args.listen is not None:
             from instrument.listen.stream import ListenStream
 

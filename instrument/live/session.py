@@ -221,8 +221,8 @@ class LiveSession:
             self.choices.append(f"audio: {driver}, {how}{why}")
             return
         self.audio, self._midi_via_synth = "none", False
-        self.choices.append("warning: no audio output works, nothing sounds "
-                            f"({'; '.join(passed)}); --midi-out sends the parts to a synth")
+        self.choices.append("warning: no audio output works, nothing sounds here "
+                            f"({'; '.join(passed)})")
 
     def _choose_midi(self) -> None:
         passed: list[str] = []
