@@ -199,8 +199,14 @@ def test_jam_records_player_and_band_and_loops(tmp_path, capsys):
     for m in bass:
         tick += m.time
         if m.type == "note_on" and m.velocity:
-            ons.append((mido.tick2second(tick, band.ticks_per_beat, 500000), m.note % 12))
+            ons.append((mido.tick2second(tick, band.ticks_per_beat, 250000), m.note % 12))
     # a bar is 1 s at 240 BPM: C in the first and the third bar (the second pass)
     assert {pc for _, pc in ons} >= {0, 5}
     assert max(t for t, pc in ons if pc == 0) - min(t for t, pc in ons if pc == 0) > 1.5
     assert "bar 3 [A] 240 BPM  | C C C C |" in out and "bar 4 [ending]" in out
+    import soundfile as sf
+
+    audio, sr = sf.read(take / "take.wav")  # the band is heard in the take's audio
+    assert sr == 48000 and len(audio) > 3 * sr and abs(audio).max() > 0.01
+    assert band.tracks[0][0].type == "set_tempo" and round(mido.tempo2bpm(
+        band.tracks[0][0].tempo)) == 240  # band.mid on the jam's tempo grid

@@ -18,7 +18,7 @@ from pathlib import Path
 from instrument.accompany.notes import PART_PROGRAMS
 from instrument.accompany.offline import TRACK_NAMES
 from instrument.errors import InstrumentError
-from instrument.midifile import write_parts
+from instrument.midifile import Conductor, write_parts
 
 WRITE_EVERY = 1.0  # seconds between rewrites of band.mid
 
@@ -26,11 +26,15 @@ WRITE_EVERY = 1.0  # seconds between rewrites of band.mid
 class BandTake:
     """Records the band's notes into ``take / "band.mid"`` (a named track per band part)."""
 
-    def __init__(self, take: str | Path, dispatcher, clock: Callable[[], float]):
+    def __init__(self, take: str | Path, dispatcher, clock: Callable[[], float],
+                 t0: float | None = None, conductor: Conductor | None = None):
+        """t0: the take's start on ``clock`` (the player's recorder's, so that both files
+        share one time line; default now). conductor: band.mid's tempo map (120 BPM)."""
         self.take = Path(take)
         self.path = self.take / "band.mid"
         self.dispatcher = dispatcher
-        self._t0 = clock()
+        self.conductor = conductor
+        self._t0 = clock() if t0 is None else t0
         self._queue: deque[tuple[bool, int, int, int, int, float]] = deque()
         self._open: dict[tuple[int, int], tuple[float, int, int]] = {}
         self.notes: list[tuple[float, float, int, int, int]] = []  # (on s, off s, pitch, vel, part)
@@ -67,7 +71,8 @@ class BandTake:
         write_parts(tmp, [TRACK_NAMES[p] for p in parts],
                     [PART_PROGRAMS.get(p, 0) for p in parts],
                     [self.channels[p] for p in parts],
-                    [(a, b, pitch, v, index[p]) for a, b, pitch, v, p in notes])
+                    [(a, b, pitch, v, index[p]) for a, b, pitch, v, p in notes],
+                    conductor=self.conductor)
         tmp.replace(self.path)
 
     def _run(self) -> None:

@@ -36,7 +36,8 @@ def register(subparsers) -> None:
                    "(F9 / e); the last bar of the last pass is the ending (default: once)")
     p.add_argument("--record", default=None, metavar="DIR",
                    help="record the take into DIR/take-*/: the player (input.mid, "
-                   "arranged.mid) and the band (band.mid) (default: off)")
+                   "arranged.mid), the band (band.mid) and the audio of both (take.wav) "
+                   "(default: off)")
     p.add_argument("--listen", nargs="?", const="default", default=None, metavar="DEVICE",
                    help="follow the beat and chords heard on an audio input, the default "
                    "one if no DEVICE is named (default: off)")
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if registration is not None:
         session.transpose = registration.transpose
     band = Band(
-        session.synth,
+        session.outputs,  # the synth, and whatever else plays (MIDI out, a take's audio)
         clock,
         planner,
         detector,
@@ -185,9 +186,16 @@ def run(args: argparse.Namespace) -> int:
         if args.record:
             from instrument.accompany.take import BandTake
             from instrument.live.record import Recorder
+            from instrument.midifile import steady_conductor
 
-            player = Recorder(args.record, session.performer)
-            recorders = [player, BandTake(player.take, band.dispatcher, session.performer.clock)]
+            # The band plays into the session's outputs, so take.wav (rendered from what
+            # the outputs are told) holds the band and the player.
+            conductor = steady_conductor(tempo, bpb)  # the jam's tempo: a DAW's bar grid
+            player = Recorder(args.record, session.performer, conductor=conductor,
+                              audio_from=session.outputs, soundfont=session.soundfont,
+                              sample_rate=session.sample_rate)
+            recorders = [player, BandTake(player.take, band.dispatcher, session.performer.clock,
+                                          t0=player.t0, conductor=conductor)]
             for r in recorders:
                 r.start()
         band.setup_programs()
