@@ -255,3 +255,21 @@ def test_sigkill_mid_take_leaves_a_readable_wav(tmp_path, soundfont):
     audio, rate = soundfile.read(wav, dtype="float32")  # the header is valid: it was synced
     assert rate == RATE and len(audio) >= 2 * RATE - RATE // 4
     assert np.abs(audio).max() > 0.01
+
+
+def test_the_journal_keeps_the_tempo_map_for_a_recovery(tmp_path, soundfont):
+    from instrument.live.record import read_conductor
+
+    clock = Clock()
+    performer, _outputs = _band(soundfont, clock)
+    recorder = Recorder(tmp_path, performer, conductor=steady_conductor(75.0, 3))
+    recorder.start()
+    performer.handle([0x90, 60, 90], clock.now + 0.5)
+    take = recorder.stop()
+    conductor = read_conductor(take)
+    assert [(t, m.type) for t, m in conductor] == [(0.0, "set_tempo"), (0.0, "time_signature")]
+    assert conductor[0][1].tempo == mido.bpm2tempo(75.0)
+    assert (conductor[1][1].numerator, conductor[1][1].denominator) == (3, 4)
+    journal = take / "journal.txt"
+    journal.write_text(journal.read_text() + "# tempo nan 5\n# tempo 1.0 -3\n# meter 2.0 3 5\n")
+    assert len(read_conductor(take)) == 2, "damaged tempo lines are skipped"

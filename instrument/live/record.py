@@ -94,6 +94,11 @@ class Recorder:
 
     # -- writer thread -----------------------------------------------------------------------
     def start(self) -> None:
+        for t, msg in self.conductor or []:  # the tempo map, for a recovery to keep it
+            if msg.type == "set_tempo":
+                self._journal.write(f"# tempo {t:.6f} {msg.tempo}\n")
+            elif msg.type == "time_signature":
+                self._journal.write(f"# meter {t:.6f} {msg.numerator} {msg.denominator}\n")
         self.performer.raw_listeners.append(self._on_raw)
         self.performer.add_listener(self._on_note)
         if self.audio is not None:
@@ -338,6 +343,30 @@ def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]
 
     _atomic(take / "input.mid", write_input)
     _atomic(take / "arranged.mid", write_arranged)
+
+
+def read_conductor(take: str | os.PathLike) -> Conductor:
+    """The tempo map a take's journal names (``# tempo`` / ``# meter`` lines), for
+    ``write_take``; lines that do not parse are skipped (the file is untrusted)."""
+    path = Path(take) / "journal.txt"
+    with untrusted(path, "take journal"):
+        text = path.read_text(errors="replace")
+    conductor: Conductor = []
+    for line in text.splitlines():
+        f = line.split()
+        try:
+            if f[:2] == ["#", "tempo"] and len(f) == 4:
+                t, tempo = _journal_time(f[2]), int(f[3])
+                if 1 <= tempo < 1 << 24:  # what a MIDI file can hold
+                    conductor.append((t, mido.MetaMessage("set_tempo", tempo=tempo)))
+            elif f[:2] == ["#", "meter"] and len(f) == 5:
+                t, num, den = _journal_time(f[2]), int(f[3]), int(f[4])
+                if 1 <= num <= 64 and den in (1, 2, 4, 8, 16, 32):
+                    conductor.append((t, mido.MetaMessage("time_signature", numerator=num,
+                                                          denominator=den)))
+        except ValueError:
+            continue
+    return conductor
 
 
 def read_journal(take: str | os.PathLike):
