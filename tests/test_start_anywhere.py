@@ -94,3 +94,18 @@ def test_with_a_jack_server_and_no_alsa_sequencer_both_go_through_jack(jack_serv
     assert _chosen(done.stderr, "audio:") == "instrument: audio: jack, the first that opened"
     midi = _chosen(done.stderr, "MIDI in:")
     assert "(jack, " in midi and "computer keyboard" not in midi, midi
+
+
+def test_an_alsa_sequencer_that_fails_to_open_falls_back_to_the_computer_keyboard(
+        bare_machine):
+    """The sequencer device is there (a file stands for it), but rtmidi cannot open ALSA
+    MIDI through it: the next step is taken, and the reason named."""
+    env = dict(bare_machine, INSTRUMENT_ALSA_SEQ="/dev/null")
+    done = _play(env=env)
+    assert done.returncode == 0, done.stderr
+    midi = _chosen(done.stderr, "MIDI in:")
+    if os.path.exists("/dev/snd/seq"):  # a real sequencer opens: ALSA MIDI is taken
+        assert "(alsa, " in midi, midi
+    else:
+        assert midi.startswith("instrument: MIDI in: the computer keyboard (alsa: cannot open "
+                               "MIDI (alsa)"), midi
