@@ -83,3 +83,28 @@ def test_the_master_channel_reaches_every_part():
     perf.handle([0xE0, 0, 80], 0.1)  # channel 1: the zone's master
     bent = {ch for kind, ch, *_ in synth.calls if kind == "bend"}
     assert bent == set(perf.setup.channels)
+
+
+def test_play_and_jam_take_mpe(tmp_path, capsys):
+    """``--mpe`` on the commands: an MPE performance (bend before each note-on, member
+    channels) plays through to the end."""
+    import mido
+
+    from instrument.cli import main
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    for k, (ch, pitch) in enumerate([(1, 48), (2, 64), (3, 79)]):
+        tr.append(mido.Message("pitchwheel", channel=ch, pitch=1000 * k, time=0 if k else 10))
+        tr.append(mido.Message("note_on", channel=ch, note=pitch, velocity=90, time=0))
+        tr.append(mido.Message("aftertouch", channel=ch, value=60, time=100))
+    for ch, pitch in [(1, 48), (2, 64), (3, 79)]:
+        tr.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=200))
+    path = tmp_path / "mpe.mid"
+    mid.save(path)
+    common = ["--mpe", "--midi-in", "none", "--audio", "none", "--no-display",
+              "--duration", "1.5", "--play-file", str(path)]
+    assert main(["play", *common]) == 0
+    assert main(["jam", "--style", "block", *common]) == 0
+    assert "Traceback" not in capsys.readouterr().err

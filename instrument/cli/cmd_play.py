@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--midi-in", default=None,
                    help="MIDI input (substring of its name); 'none' for the computer keyboard")
     p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
+    p.add_argument("--mpe", action="store_true",
+                   help="the keyboard is an MPE controller (lower zone): each note's bend, "
+                   "pressure and slide go to the part it plays")
     p.add_argument("--audio", default=None,
                    help="auto, jack, pulseaudio, alsa, sounddevice or none (default: auto)")
     p.add_argument("--multi-out", action="store_true",
@@ -87,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
             session.transpose = first.transpose
             session.registration = first
         session.start()
+        if args.mpe:
+            from instrument.live.mpe import MpeRouter
+
+            MpeRouter(session.performer).attach()
         for line in session.choices:
             print(f"instrument: {line}", file=sys.stderr, flush=True)
         health = session.health()
