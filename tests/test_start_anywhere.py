@@ -109,3 +109,11 @@ def test_an_alsa_sequencer_that_fails_to_open_falls_back_to_the_computer_keyboar
     else:
         assert midi.startswith("instrument: MIDI in: the computer keyboard (alsa: cannot open "
                                "MIDI (alsa)"), midi
+
+
+def test_multi_out_without_jack_is_one_line(bare_machine):
+    done = _play("--multi-out", env=bare_machine)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "instrument: error: --multi-out needs a JACK server: no JACK server answers "
+        "(start jackd, or play without --multi-out)"), done.stderr

@@ -202,6 +202,12 @@ class LiveSession:
         # Under JACK the keyboard comes in through FluidSynth's port, opened with the audio.
         jack_midi = self._want_midi != "none" and self._midi_api in ("auto", "jack")
         passed: list[str] = []
+        if self.multi_out and auto:  # one output per part exists under JACK only
+            absent = audio_absent("jack")
+            if absent:
+                raise InstrumentError(f"--multi-out needs a JACK server: {absent} "
+                                      "(start jackd, or play without --multi-out)")
+            auto, self._want_audio = False, "jack"
         for driver in AUTO_AUDIO if auto else (self._want_audio,):
             absent = audio_absent(driver) if auto else None
             if absent:
