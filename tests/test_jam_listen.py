@@ -54,3 +54,35 @@ def test_band_follows_the_beat_and_chords_it_hears(jack_server, pop909_excerpt):
     # played late (about 5-18% here, more on a loaded machine); most must be played.
     late, sent, stale = map(int, SUMMARY.search(out).groups())
     assert sent >= 20 and late + stale <= 0.35 * sent, out
+
+
+@pytest.mark.parametrize("factor", [1.1, 0.9])
+def test_heard_clock_follows_a_tempo_change_within_two_bars(data_dir, factor):
+    """The band's clock under ``jam --listen`` (a ``ListenStream`` fed as its worker feeds
+    it) on a rendered POP909 song that speeds up or slows down by 10% at 20 s: within two
+    bars of the change the clock's tempo is the new one (within 3%) and stays there."""
+    from instrument.datasets import pop909
+    from instrument.listen.renders import Condition, render_excerpt
+    from instrument.listen.stream import ListenStream
+    from instrument.synth import find_soundfont
+
+    sf = find_soundfont()  # a missing SoundFont is an error, never a skip
+    song = pop909.load_song(pop909.song_dir("017", data_dir))  # a validation-split song
+    at, rate, block = 20.0, 48000, 512
+    cond = Condition(sf.name, 0.4, np.inf, False, 0.0, 0.0)
+    audio = render_excerpt(song.midi_path, 30.0, 40.0, cond, sf, rate,
+                           tempo_change=(at, factor))  # fmt: skip
+    clock = [0.0]
+    heard = ListenStream(block=block, now=lambda: clock[0], sample_rate=rate)
+    tempi = []  # (time, tempo of the clock) at every block
+    for k in range(0, len(audio) - block, block):
+        clock[0] = (k + block) / rate
+        heard.feed(audio[k : k + block], clock[0])
+        tempi.append((clock[0], heard.state(clock[0]).tempo))
+    t, bpm = np.array(tempi).T
+    before = np.median(bpm[(t > at - 8) & (t < at)])
+    bar = 4 * 60.0 / (before * factor)
+    settled = t >= at + 2 * bar
+    assert settled.any()
+    ratio = bpm[settled] / before
+    assert np.all(np.abs(ratio / factor - 1) < 0.03), (before, ratio.min(), ratio.max())

@@ -16,12 +16,13 @@ def register(subparsers) -> None:
         "chord recognizer on the same audio, and score both with mir_eval.",
     )
     p.add_argument("--dataset", default="pop909",
-                   choices=["pop909", "pop909-unseen", "real-beats", "real-audio"],
+                   choices=["pop909", "pop909-unseen", "real-beats", "real-audio", "targets"],
                    help="pop909 (scored renders), pop909-unseen (renders with a SoundFont "
                    "family kept out of all tuning, other programs, echo, noise), real-beats "
                    "(../shared/data/real-audio-beats: real recordings, annotated beats) or "
                    "real-audio (../shared/data/real-audio, no labels: tempo, key, "
-                   "chords)")  # fmt: skip
+                   "chords); targets: all four in one run, the targets side by "
+                   "side")  # fmt: skip
     p.add_argument("--split", default="test", help="train, valid or test (default test)")
     p.add_argument("--start", type=float, default=30.0, help="excerpt start, s (default 30)")
     p.add_argument("--duration", type=float, default=60.0, help="excerpt length, s (default 60)")
@@ -35,10 +36,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     from instrument.errors import InstrumentError
-    from instrument.listen.evaluate import evaluate_pop909
 
     if args.dataset == "real-audio":
         return run_real_audio(args)
@@ -46,6 +44,23 @@ def run(args: argparse.Namespace) -> int:
         return run_real_beats(args)
     if args.duration <= 5 or args.start < 0:
         raise InstrumentError("--duration must be over 5 s and --start not negative")
+    if args.dataset == "targets":
+        return run_targets(args)
+    res = run_pop909(args, unseen=args.dataset == "pop909-unseen")
+    if args.json:
+        print(json.dumps({k: v for k, v in res.items() if k not in ("songs", "baseline_songs")}
+                         | {"n_songs": len(res["songs"])}))  # fmt: skip
+    else:
+        print(res["table"])
+    return 0
+
+
+def run_pop909(args: argparse.Namespace, unseen: bool) -> dict:
+    """Score the POP909 renders (seen SoundFonts or the unseen one); writes its section."""
+    import time
+
+    from instrument.listen.evaluate import evaluate_pop909
+
     t0 = time.time()
 
     def progress(i: int, n: int, row: dict) -> None:
@@ -54,25 +69,84 @@ def run(args: argparse.Namespace) -> int:
                   f"{row['downbeat_f']:.3f} majmin {row['majmin']:.3f} "
                   f"({row['condition']})", file=sys.stderr)  # fmt: skip
 
-    unseen = None
-    if args.dataset == "pop909-unseen":
+    font = None
+    if unseen:
         from instrument.listen.renders import unseen_soundfont
 
-        unseen = unseen_soundfont(args.soundfont)
+        font = unseen_soundfont(args.soundfont)
     res = evaluate_pop909(args.split, args.start, args.duration, args.limit, progress=progress,
-                          unseen=unseen)  # fmt: skip
+                          unseen=font)  # fmt: skip
     res["seconds"] = round(time.time() - t0, 1)
-    res["unseen"] = unseen.name if unseen else None
-    table = results_markdown(res, args)
+    res["unseen"] = font.name if font else None
+    res["table"] = results_markdown(res, args)
     if not args.no_write and args.limit is None:
         from instrument.report import write_section
 
-        write_section("results.md", "listen-unseen" if unseen else "listen", table)
-    if args.json:
-        print(json.dumps({k: v for k, v in res.items() if k not in ("songs", "baseline_songs")}
-                         | {"n_songs": len(res["songs"])}))  # fmt: skip
-    else:
-        print(table)
+        write_section("results.md", "listen-unseen" if font else "listen", res["table"])
+    return res
+
+
+# The issue's targets: (label, where the figure comes from, test). "seen"/"unseen": the
+# POP909 renders' pooled listener figures; "real": the real recordings' pooled figures.
+def _targets(seen: dict, unseen: dict, real: dict) -> list[tuple[str, str, bool]]:
+    s, u = seen["listener"], unseen["listener"]
+    names = real["systems"]
+    lis = real["pooled"][names[0]]["beat_f"]
+    mm = next((real["pooled"][n]["beat_f"] for n in names if "madmom" in n), None)
+    rows = [
+        ("POP909 test beat F ≥ 0.90", f"{s['beat_f']:.3f}", s["beat_f"] >= 0.90),
+        ("POP909 test downbeat F ≥ 0.70", f"{s['downbeat_f']:.3f}", s["downbeat_f"] >= 0.70),
+        ("POP909 test majmin WCSR ≥ 0.85", f"{s['majmin']:.3f}", s["majmin"] >= 0.85),
+    ]
+    for k, label in (("beat_f", "beat F"), ("downbeat_f", "downbeat F"), ("majmin", "majmin")):
+        loss = s[k] - u[k]
+        rows.append((f"unseen SoundFont loses ≤ 0.03 {label}",
+                     f"{u[k]:.3f} (−{loss:.3f})", loss <= 0.03))  # fmt: skip
+    rows.append(("real recordings beat F ≥ madmom online + 0.05",
+                 f"{lis:.3f} vs madmom {mm:.3f}" if mm is not None else f"{lis:.3f} (no madmom)",
+                 mm is not None and lis >= mm + 0.05))  # fmt: skip
+    for name, r in (("seen", s), ("unseen", u)):
+        rows.append((f"chord change named ≤ 150 ms after it happens ({name}, median)",
+                     f"{r['change_delay_median'] * 1e3:.0f} ms",
+                     r["change_delay_median"] <= 0.150))  # fmt: skip
+        rows.append((f"chord changes / min within 1.5x of the annotation ({name}, per excerpt)",
+                     f"{r['changes_within_1.5x']:.0%} of excerpts ({r['changes_per_min']:.1f} "
+                     f"vs {r['ref_changes_per_min']:.1f} pooled)",
+                     r["changes_within_1.5x"] == 1.0))  # fmt: skip
+        rows.append((f"tempo octave right (Acc1) on ≥ 90% of renders ({name})",
+                     f"{r['tempo_acc1']:.0%}", r["tempo_acc1"] >= 0.90))  # fmt: skip
+    return rows
+
+
+def run_targets(args: argparse.Namespace) -> int:
+    """Everything in one run: POP909 test renders (seen and unseen SoundFonts), the real
+    recordings with beats, the unlabelled ones; then the targets side by side."""
+    from instrument.report import markdown_table
+
+    seen = run_pop909(args, unseen=False)
+    unseen = run_pop909(args, unseen=True)
+    real = run_real_beats(args, quiet=True)
+    run_real_audio(args, quiet=True)
+    rows = [[label, value, "yes" if ok else "**no**"]
+            for label, value, ok in _targets(seen, unseen, real)]  # fmt: skip
+    text = "\n".join([
+        "## Listening: the targets side by side (one run)",
+        "",
+        f"All from one run of `instrument eval listen --dataset targets --split {args.split}`"
+        " (causal listener, settings frozen on the POP909 valid split before this run; the "
+        "test split and the unseen SoundFont were run once, here). Sections above/below "
+        "give every figure with its protocol; \"real recordings\" are the three "
+        "annotated clips of real-audio-beats.",
+        "",
+        markdown_table(["target", "measured", "holds"], rows),
+        "",
+        "Machine: 2-core CPU VM shared with other jobs, no GPU. Date: " + _today() + ".",
+    ])  # fmt: skip
+    if not args.no_write and args.limit is None:
+        from instrument.report import write_section
+
+        write_section("results.md", "listen-targets", text)
+    print(text)
     return 0
 
 
@@ -137,7 +211,7 @@ def results_markdown(res: dict, args: argparse.Namespace) -> str:
     )
 
 
-def run_real_audio(args: argparse.Namespace) -> int:
+def run_real_audio(args: argparse.Namespace, quiet: bool = False) -> int:
     from instrument.listen.evaluate import real_audio_report
 
     table, rows = real_audio_report()
@@ -160,6 +234,8 @@ def run_real_audio(args: argparse.Namespace) -> int:
         from instrument.report import write_section
 
         write_section("results.md", "listen-real-audio", text)
+    if quiet:
+        return 0
     if args.json:
         print(json.dumps(rows))
     else:
@@ -167,7 +243,7 @@ def run_real_audio(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_real_beats(args: argparse.Namespace) -> int:
+def run_real_beats(args: argparse.Namespace, quiet: bool = False):
     from instrument.listen.evaluate import evaluate_real_beats
     from instrument.report import markdown_table
 
@@ -211,6 +287,8 @@ def run_real_beats(args: argparse.Namespace) -> int:
         from instrument.report import write_section
 
         write_section("results.md", "listen-real-beats", text)
+    if quiet:
+        return res
     if args.json:
         print(json.dumps(res))
     else:

@@ -115,8 +115,9 @@ class ChordTracker:
 
     def __init__(self, model: ChordModel | None = None, p_change_on_beat: float = 0.3,
                  p_change_off_beat: float = 0.001, beat_window: tuple[float, float] = (-0.05, 0.3),
-                 key_weight: float = 0.2):  # fmt: skip
+                 key_weight: float = 0.2, switch_ratio: float = 8.0):  # fmt: skip
         self.model = model or ChordModel.templates()
+        self.switch_ratio = float(switch_ratio)
         self._w = self.model._stack()
         self._b = np.repeat(self.model.bias, 12)
         self.p_on = p_change_on_beat
@@ -131,6 +132,7 @@ class ChordTracker:
         self._alpha[0] = 0.9
         self._alpha_plain = self._alpha.copy()
         self.index = 0
+        self._held_plain = 0
         self.frame_chords = np.zeros(0, np.int64)  # chord index of each frame of the last call
         # The same without the key prior: what the meter reads, since the key prior holds
         # a diatonic chord a little longer and so blurs where the changes fall.
@@ -155,9 +157,12 @@ class ChordTracker:
         lo, hi = self.beat_window
         best = np.empty(len(time), np.int64)
         best_plain = np.empty(len(time), np.int64)
+        held = np.array([self.index, self._held_plain], np.int64)
         _chord_track(chroma, bass, self._w, self._b, self.model.no_chord, self.model.scale,
                      prior, time - last_beat, lo, hi, self.p_on, self.p_off, self._alpha,
-                     best, self._alpha_plain, best_plain)  # fmt: skip
+                     best, self._alpha_plain, best_plain, self.switch_ratio,
+                     held)  # fmt: skip
+        self._held_plain = int(held[1])
         self.frame_chords = best
         self.frame_chords_plain = best_plain
         changes = []
@@ -169,7 +174,7 @@ class ChordTracker:
 
 @numba.njit(cache=True)
 def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on, p_off,
-                 alpha, best, alpha_plain, best_plain):  # fmt: skip
+                 alpha, best, alpha_plain, best_plain, switch_ratio, held):  # fmt: skip
     """Score each frame (as ``ChordModel.scores``) and filter the chord HMM forward.
 
     since: seconds from the latest beat to each frame; the change probability is p_on
@@ -200,13 +205,18 @@ def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on
             like[k, i] = np.exp(s[i] - top)
         p[k] = p_on if lo <= since[k] <= hi else p_off
     like_plain = like * np.exp(-prior)[None, :]
-    _chord_forward(alpha, like, p, best)
-    _chord_forward(alpha_plain, like_plain, p, best_plain)
+    held[0] = _chord_forward(alpha, like, p, best, switch_ratio, held[0])
+    held[1] = _chord_forward(alpha_plain, like_plain, p, best_plain, switch_ratio, held[1])
 
 
 @numba.njit(cache=True)
-def _chord_forward(alpha, like, p_change, best):
-    """Forward filtering over the 25 chord states, in place; argmax state per frame."""
+def _chord_forward(alpha, like, p_change, best, switch_ratio, held):
+    """Forward filtering over the 25 chord states, in place; the chord named per frame.
+
+    The chord named is the most probable state, with hysteresis: it moves from the one
+    named (``held``) only once another is ``switch_ratio`` times as probable, so two
+    near-equal chords do not alternate frame by frame. Returns the chord named last.
+    """
     n_s = alpha.shape[0]
     for k in range(like.shape[0]):
         p = p_change[k]
@@ -220,7 +230,10 @@ def _chord_forward(alpha, like, p_change, best):
             alpha[i] /= total
             if alpha[i] > bv:
                 bv, b = alpha[i], i
-        best[k] = b
+        if bv > switch_ratio * alpha[held]:
+            held = b
+        best[k] = held
+    return held
 
 
 class KeyTracker:

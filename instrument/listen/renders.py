@@ -108,10 +108,13 @@ def condition_for(song_id: str, soundfonts: list[Path]) -> Condition:
 
 def render_excerpt(midi_path: Path, start: float, duration: float, cond: Condition,
                    soundfont_path: Path, sample_rate: int = SAMPLE_RATE,
-                   variation: Variation | None = None) -> np.ndarray:  # fmt: skip
+                   variation: Variation | None = None,
+                   tempo_change: tuple[float, float] | None = None) -> np.ndarray:  # fmt: skip
     """Render ``duration`` s of a MIDI file from ``start`` s, with the condition's effects
     (and the variation's programs and echo).
 
+    tempo_change: (at, factor): from ``at`` s into the excerpt on, the music plays
+    ``factor`` times as fast (``stretched_time`` maps the file's times to the render's).
     Returns float32 (frames, 2), clipped to [-1, 1] as a converter would.
     """
     import mido
@@ -130,9 +133,10 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
             for ch, prog in enumerate(variation.programs):
                 if ch != DRUM_CHANNEL:
                     _send(synth, mido.Message("program_change", channel=ch, program=prog))
-        chunks, pos, t = [], 0, 0.0
+        chunks, pos, t_file = [], 0, 0.0
         for msg in midi:
-            t += msg.time
+            t_file += msg.time
+            t = stretched_time(t_file, start, tempo_change)
             due = int(round(min(t, end) * sample_rate))
             if due > pos:
                 chunks.append(synth.render(due - pos))
@@ -177,6 +181,16 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
         noise *= np.sqrt(p_sig / 10 ** (cond.snr_db / 10) / np.mean(noise**2))
         audio = audio + noise
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+def stretched_time(t: float | np.ndarray, start: float,
+                   tempo_change: tuple[float, float] | None):  # fmt: skip
+    """A time in the MIDI file -> its time in a render with ``tempo_change`` (at, factor)."""
+    if tempo_change is None:
+        return t
+    at, factor = start + tempo_change[0], tempo_change[1]
+    return np.where(t <= at, t, at + (t - at) / factor) if isinstance(t, np.ndarray) \
+        else (t if t <= at else at + (t - at) / factor)  # fmt: skip
 
 
 def cached_excerpt(song_id: str, midi_path: Path, start: float, duration: float,
