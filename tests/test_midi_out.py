@@ -157,6 +157,9 @@ def test_virtual_port_for_a_daw(jack_server):
         daw = Receiver("daw")
         assert _wait_for(lambda: daw.client.get_ports("instrument-out:out"))
         daw.client.connect("instrument-out:out", "daw:in")
+        # A DAW that connects later is told the set-up all the same.
+        for part in QUARTET.parts:
+            assert _wait_for(lambda p=part: (0xC0 | p.channel, p.program) in daw.seen())
         keys.send([0x90, 84, 100])
         keys.send([0x80, 84, 0])
         high = _zone_channel(84)
@@ -242,3 +245,25 @@ def test_program_change_recalls_a_registration_and_the_held_note_ends_on_its_cha
         err = _stop_app(proc)
         synth.close()
     assert "registration 2: Voices" in err
+
+
+def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
+    synth = Receiver("ext-synth")
+    proc = _start_app("--audio", "none", "--midi-api", "jack", "--midi-out", "ext-synth")
+    keys = None
+    try:
+        keys = _keyboard("instrument-midi:in", proc)
+        program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
+        assert _wait_for(lambda: program in synth.seen())
+        synth.close()  # its cable pulled
+        synth = Receiver("ext-synth")  # and plugged back in
+        assert _wait_for(lambda: program in synth.seen()), "not set up again"
+        keys.send([0x90, 84, 100])
+        assert _wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
+        keys.send([0x80, 84, 0])
+    finally:
+        if keys is not None:
+            keys.close()
+        err = _stop_app(proc)
+        synth.close()
+    assert "MIDI out: ext-synth:in is back" in err

@@ -45,6 +45,10 @@ class MidiOut:
         self.ensemble: Ensemble | None = None
         self._out: rtmidi.MidiOut | None = None
         self._send = _discard
+        self._destination: str | None = None  # the port named by ``wanted``, once found
+        self._watch = None  # JACK: a client that sees our port's connections
+        self._connected: set[str] = set()
+        self.lost = False  # the destination went away (JACK): reconnected when it returns
 
     def open(self) -> str:
         """Open the port; returns what it is connected to. InstrumentError if impossible."""
@@ -65,6 +69,7 @@ class MidiOut:
                     raise InstrumentError(f"no MIDI output matches {self.wanted!r} "
                                           f"({self.api} outputs: {shown}; or 'virtual')")
                 out.open_port(hits[0], PORT_NAME)
+                self._destination = ports[hits[0]]
                 self.port = f"{ports[hits[0]]} ({self.api})"
         except rtmidi.RtMidiError as e:
             out.delete()
@@ -74,9 +79,55 @@ class MidiOut:
             raise
         self._out = out
         self._send = out.send_message
+        if self.api == "jack":
+            self._open_watch()
         if self.ensemble is not None:
             self.set_ensemble(self.ensemble)
         return self.port
+
+    def _open_watch(self) -> None:
+        import jack
+
+        try:
+            self._watch = jack.Client("instrument-out-watch", no_start_server=True)
+        except jack.JackError:
+            return  # then nobody notices connections: the port itself still works
+        ours = self._watch.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
+                                     is_output=True)
+        self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
+        self._connected = self._connections()
+
+    def _connections(self) -> set[str]:
+        return {p.name for p in self._watch.get_all_connections(self._port_name)}
+
+    def poll(self) -> str | None:
+        """JACK, from the main thread a few times a second: a DAW that connects gets the
+        parts' programs, volumes and pans; a named destination that went away is
+        reconnected when it comes back, and set up again. Returns what changed, if
+        anything, for the status line."""
+        if self._watch is None or self._out is None or self.ensemble is None:
+            return None
+        try:
+            now = self._connections()
+            said = None
+            if self._destination is not None and self._destination not in now:
+                present = {p.name for p in self._watch.get_ports(is_midi=True, is_input=True)}
+                if self._destination in present:
+                    self._watch.connect(self._port_name, self._destination)
+                    now = self._connections()
+                    said = f"MIDI out: {self._destination} is back"
+                elif not self.lost:
+                    said = f"MIDI out: {self._destination} is gone; waiting for it"
+                self.lost = self._destination not in now
+            if now - self._connected:  # someone new listens: tell them the set-up
+                self._send_setup(self.ensemble)
+            self._connected = now
+            return said
+        except Exception as e:  # noqa: BLE001 - a dying JACK server: say it once, never crash
+            if self.lost:
+                return None
+            self.lost = True
+            return f"MIDI out: lost ({e})"
 
     # -- set-up (main thread) ----------------------------------------------------------------
     def set_ensemble(self, ensemble: Ensemble) -> None:
@@ -84,11 +135,15 @@ class MidiOut:
         self.panic()
         for ch in range(N_CHANNELS):
             self._send((0xB0 | ch, CC_RESET_ALL, 0))
+        self._send_setup(ensemble)
+        self.ensemble = ensemble
+
+    def _send_setup(self, ensemble: Ensemble) -> None:
+        """Each part's program, volume and pan (no reset: sounding notes go on)."""
         for part in ensemble.parts:
             self._send((0xC0 | part.channel, part.program))
             self._send((0xB0 | part.channel, CC_VOLUME, part.volume))
             self._send((0xB0 | part.channel, CC_PAN, part.pan))
-        self.ensemble = ensemble
 
     # -- real-time path: one small tuple per message, straight into rtmidi -------------------
     def noteon(self, channel: int, pitch: int, velocity: int) -> None:
@@ -126,6 +181,9 @@ class MidiOut:
         out, self._out, self._send = self._out, None, _discard
         out.close_port()
         out.delete()
+        if self._watch is not None:
+            watch, self._watch = self._watch, None
+            watch.close()
 
 
 def list_outputs(api: str) -> list[str]:

@@ -516,6 +516,10 @@ class LiveSession:
         """The status (polled a few times a second by every front end, in the main
         thread, which also acts here on the keyboard's program changes)."""
         said = self._service() if self.bank or self.program_changes else []
+        if self.midi_out is not None:
+            change = self.midi_out.poll()
+            if change:
+                said.append(change)
         if self.audio == "jack" and not self.closed and not self._jack_alive():
             if not self._server_lost:
                 self._server_lost = True
