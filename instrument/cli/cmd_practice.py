@@ -226,8 +226,7 @@ def _play(args, engine, history, start_session, rounds) -> dict:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
             TypedChords(loop, sound=sound).start()
         else:
-            h = live.health()
-            print(f"MIDI {h.midi.state} {h.midi.port}, audio {h.audio}", flush=True)
+            loop.health = live.health  # the status when it changes (MIDI lost, back)
             attach_live_session(loop, live)
         return _run_rounds(loop, rounds, start_session, args.duration)
     finally:

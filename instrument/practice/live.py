@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from instrument.display.plain import StatusReport
 from instrument.harmony.chords import parse_chord
 from instrument.practice.engine import ChordResult, Click, PracticeEngine, mistakes
 from instrument.practice.history import History
@@ -133,8 +134,10 @@ class PracticeLoop:
         view: TerminalView | None = None,
         sound: Callable[[int, int, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        health: Callable[[], object] | None = None,
     ):
-        """sound(channel, pitch, velocity): a note-on for the metronome (velocity 0 = off)."""
+        """sound(channel, pitch, velocity): a note-on for the metronome (velocity 0 = off).
+        health(): the live session's ``health()``, reported when it changes (no window)."""
         self.engine = engine
         self.history = history
         self.session = session
@@ -143,6 +146,9 @@ class PracticeLoop:
         self.clock = clock
         self.events: queue.SimpleQueue[KeyEvent] = queue.SimpleQueue()
         self._click_offs: list[tuple[float, int]] = []
+        self.health = health
+        self._status = StatusReport()
+        self._next_health = 0.0
 
     def put(self, event: KeyEvent) -> None:
         """Any thread: queue a key event (never blocks)."""
@@ -180,6 +186,9 @@ class PracticeLoop:
             if self.sound is not None:
                 self.sound(DRUM_CHANNEL, pitch, 0)
         self.view.position(self.engine, now)
+        if self.health is not None and now >= self._next_health:  # 4 Hz: asks the MIDI system
+            self._status.update(self.health(), now)
+            self._next_health = now + 0.25
         return not self.engine.finished
 
     def run(self, period: float = 0.005, duration: float | None = None) -> dict:
