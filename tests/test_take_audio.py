@@ -273,3 +273,18 @@ def test_the_journal_keeps_the_tempo_map_for_a_recovery(tmp_path, soundfont):
     journal = take / "journal.txt"
     journal.write_text(journal.read_text() + "# tempo nan 5\n# tempo 1.0 -3\n# meter 2.0 3 5\n")
     assert len(read_conductor(take)) == 2, "damaged tempo lines are skipped"
+
+
+def test_play_record_with_a_registration_keeps_its_tempo(tmp_path, soundfont):
+    takes = tmp_path / "takes"
+    done = subprocess.run(
+        [sys.executable, "-m", "instrument", "play", "--no-display", "--audio", "none",
+         "--midi-in", "none", "--soundfont", str(soundfont), "-r", "pop-band",
+         "--record", str(takes), "--duration", "1"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (take,) = takes.glob("take-*")
+    mid = mido.MidiFile(take / "arranged.mid")
+    assert [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"] == \
+        [mido.bpm2tempo(100)]
