@@ -232,15 +232,16 @@ def test_ctrl_number_recalls_in_the_stage_window(session, pygame_offscreen):
 
 
 def test_a_registrations_soundfont_is_loaded_before_and_taken_on_recall(tmp_path):
+    import shutil
+
     from instrument.arrange import make_arranger
     from instrument.ensemble import load_ensemble
     from instrument.live.session import LiveSession
-    from instrument.synth import list_soundfonts
+    from instrument.synth import find_soundfont, list_soundfonts
 
-    fonts = [p for p in list_soundfonts() if p.stat().st_size < 50_000_000]
-    if len(list_soundfonts()) < 2 or not fonts:
-        pytest.skip("needs two SoundFonts, one small")
-    main, other = [p for p in list_soundfonts() if p != fonts[0]][0], fonts[0]
+    main = find_soundfont()
+    other = tmp_path / "other.sf2"  # a second SoundFont file: a copy of the smallest found
+    shutil.copyfile(min(list_soundfonts(), key=lambda p: p.stat().st_size), other)
     (tmp_path / "other.toml").write_text(
         f'name = "Other sound"\narranger = "zone"\nsoundfont = "{other}"\n')
     (tmp_path / "plain.toml").write_text('name = "Plain"\narranger = "zone"\n')
