@@ -150,6 +150,9 @@ def judge(chord: Chord, pitches: tuple[int, ...], strict_bass: bool = False):
 
 
 HEARD_LAG = 1.0  # s: how long after a chord's window a heard chord may still arrive
+# s: a heard strike settles this long after the listener first names it: the listener may
+# correct its first word (D, then Dm) while a chord's onset is still ringing in
+HEARD_WINDOW = 0.3
 
 
 def triad_of(chord: Chord) -> frozenset[int]:
@@ -191,10 +194,14 @@ class PracticeEngine:
 
         heard: chords come from the listener (triads), judged by ``judge_heard``; a chord
         is declared missed only ``HEARD_LAG`` s after its window closed, since the listener
-        names a chord some time after it began to sound (and dates it back).
+        names a chord some time after it began to sound (and dates it back), and a strike
+        settles ``HEARD_WINDOW`` s after it is first named (the listener's second word on
+        a chord's onset counts).
         """
         self.heard = heard
         self.decision_lag = HEARD_LAG if heard else 0.0
+        if heard:
+            strike_window = max(strike_window, HEARD_WINDOW)
         if tempo_scale <= 0 or loops < 1 or count_in_bars < 0:
             raise ValueError("tempo_scale > 0, loops >= 1 and count_in_bars >= 0")
         self.chart = chart
