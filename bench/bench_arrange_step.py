@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/bench_arrange_step.py [--ensemble choir] [--notes 20000]
 
-Pinned to one CPU core, it feeds the notes of real test pieces one at a time and times
-each call with perf_counter_ns:
+Pinned to one CPU core, it feeds the notes of performances of real test pieces
+(``arrange.performance``, random arrival order, seeded) one at a time and times each
+call with perf_counter_ns:
 
-- ``assign (numba)``: ``LSTMArranger.assign``, the call the MIDI thread makes: features,
-  one LSTM step, decision, budget guard;
-- ``chord window``: ``fast.window_run`` deciding the notes of each 20 ms window together
-  (beam 3), timed per window and shared out over its notes (not used live yet);
+- ``assign (numba)``: ``LSTMArranger.assign``, the call the MIDI thread makes before the
+  note sounds: features, one LSTM step, the constrained decision, budget guard;
+- ``revisions``: ``LSTMArranger.revisions``, made right after the note sounds: the chord
+  so far decided again low to high (one LSTM step per note of the chord so far);
 - ``torch step``: the same model in torch, one step with carried state (features given);
 - ``numpy reference``: a plain numpy LSTM step of the paper's size (3 x 128), the issue's
   0.35 ms reference;
@@ -65,43 +66,6 @@ def numpy_reference_step(weights, x, h, c):
     return inp
 
 
-def chord_window_rows(arranger, notes: list[Note]) -> list[list[object]]:
-    """Cost of the chord-window decision (``fast.window_run``): the work done when a
-    window closes, per window and per note of it (the wait for the window not counted)."""
-    from instrument.arrange.fast import window_run
-    from instrument.arrange.neural import (
-        DEFAULT_BEAM,
-        DEFAULT_WINDOW_S,
-        ONE_NOTE_PARTS,
-        window_bounds,
-    )
-
-    fast = arranger.fast
-    pitch = np.array([n.pitch for n in notes], np.int64)
-    t = np.array([n.time for n in notes])
-    vel = np.array([n.velocity for n in notes], np.int64)
-    bounds = window_bounds(t, DEFAULT_WINDOW_S)
-
-    def run(a: int, b: int) -> None:
-        window_run(
-            pitch[a:b], t[a:b], t[a:b] + 1.0, vel[a:b], fast.n_parts, False, fast.layers,
-            *fast.args(), DEFAULT_WINDOW_S, DEFAULT_BEAM, arranger.ensemble.name in ONE_NOTE_PARTS,
-        )  # fmt: skip
-
-    run(0, 1)  # compile
-    per_window = np.empty(len(bounds) - 1, np.int64)
-    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        t0 = time.perf_counter_ns()
-        run(int(a), int(b))
-        per_window[k] = time.perf_counter_ns() - t0
-    per_note = np.repeat(per_window / np.diff(bounds), np.diff(bounds)).astype(np.int64)
-    label = f"chord window {1e3 * DEFAULT_WINDOW_S:g} ms, beam {DEFAULT_BEAM}"
-    return [
-        [f"{label}: decision per window", *stats(per_window)],
-        [f"{label}: per note (window cost / its notes)", *stats(per_note)],
-    ]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ensemble", default="choir")
@@ -116,13 +80,17 @@ def main() -> int:
 
     ens = load_ensemble(args.ensemble)
     pieces = load_pieces(DATASET[args.ensemble], "test")
+    from instrument.arrange.performance import perform
+
     notes: list[Note] = []
-    offset = 0.0
-    while len(notes) < args.notes:  # the test pieces, played again until enough notes
+    offset, k = 0.0, 0
+    while len(notes) < args.notes:  # performances of the test pieces until enough notes
         for p in pieces:
+            perf = perform(p, np.random.default_rng([0, k]), "random")
+            k += 1
             notes += [
                 Note(int(a), int(v), float(t) + offset)
-                for a, v, t in zip(p.pitch, p.velocity, p.time, strict=True)
+                for a, v, t in zip(perf.pitch, perf.velocity, perf.time, strict=True)
             ]
             offset = notes[-1].time + 10.0
     notes = notes[: args.notes]
@@ -131,19 +99,26 @@ def main() -> int:
     arranger = make_arranger("lstm", ens)
     times = np.empty(len(notes), np.int64)
     cpu = np.empty(len(notes), np.int64)
+    rev = np.empty(len(notes), np.int64)
+    rev_cpu = np.empty(len(notes), np.int64)
     for i, n in enumerate(notes):
         c0 = time.thread_time_ns()
         t0 = time.perf_counter_ns()
         arranger.assign(n)
-        times[i] = time.perf_counter_ns() - t0
-        cpu[i] = time.thread_time_ns() - c0
+        t1 = time.perf_counter_ns()
+        c1 = time.thread_time_ns()
+        arranger.revisions()
+        rev[i] = time.perf_counter_ns() - t1
+        rev_cpu[i] = time.thread_time_ns() - c1
+        times[i] = t1 - t0
+        cpu[i] = c1 - c0
     card = arranger.card["hyperparameters"]
     size = f"{card['layers']} x {card['hidden']}"
     rows.append([f"assign (numba), {size}: wall clock", *stats(times)])
     rows.append([f"assign (numba), {size}: thread CPU time", *stats(cpu)])
+    rows.append([f"revisions after the note sounds, {size}: wall clock", *stats(rev)])
+    rows.append([f"revisions after the note sounds, {size}: thread CPU time", *stats(rev_cpu)])
     fallbacks = arranger.fallbacks
-
-    rows += chord_window_rows(arranger, notes)
 
     model, _, _ = M.load(model_path(ens, "lstm"), "lstm", len(ens))
     feats = np.zeros((1, 1, model.n_features), np.float32)
@@ -195,17 +170,17 @@ def main() -> int:
             [
                 "## Online LSTM arranger: cost per note",
                 "",
-                f"Ensemble `{ens.name}`, notes of the test split fed one at a time, process "
+                f"Ensemble `{ens.name}`, performances of the test split (random arrival order, "
+                "seeded) fed one note at a time, process "
                 "pinned to one CPU core. Target: p99 ≤ 100 µs for `assign`. Wall clock "
                 "includes any time the OS gave the core to other processes; thread CPU time "
                 "(CLOCK_THREAD_CPUTIME_ID) is the work of the call itself. Load average "
                 f"during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
                 "Torch and numpy rows time the LSTM step only (no features). No GPU here: "
                 "at ~40 µs a note on the CPU, a GPU step (kernel launches and transfers "
-                "for every note) is not expected to be faster; not measured. Chord-window "
-                "rows: the work done when a window closes (the notes of a chord decided "
-                "together by `fast.window_run`; the wait for the window, up to its length, "
-                "comes on top); not yet used live.",
+                "for every note) is not expected to be faster; not measured. Revisions: "
+                "the chord so far decided again right after the note sounded (adds no "
+                "latency to this note; the next message of the chord waits for it).",
                 "",
                 table,
                 "",

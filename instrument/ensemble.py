@@ -8,7 +8,8 @@ An ensemble file (``configs/ensembles/<name>.toml``) lists its parts top to bott
     program = 40        # GM program, 0-127
     volume = 100        # CC7, 0-127
     pan = 40            # CC10, 0-127 (64 = centre)
-    range = [55, 103]   # the part's usual pitch range, MIDI numbers
+    range = [55, 103]   # the part's usual pitch range, MIDI numbers (a soft constraint)
+    polyphony = 1       # notes the part sounds at once (default 1: a voice, a string)
 
 Part k sounds on MIDI channel ``CHANNELS[k]``; channel 10 (index 9) stays free for drums.
 """
@@ -37,6 +38,7 @@ class Part:
     low: int
     high: int
     channel: int
+    polyphony: int = 1  # notes it may sound at once: 1 for a voice or a string
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class Ensemble:
 def _midi_byte(value: object, what: str, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 127:
         raise InstrumentError(f"{where}: {what} must be an integer 0-127, got {value!r}")
+    return value
+
+
+def _polyphony(value: object, part: str, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 16:
+        raise InstrumentError(f"{where}: part {part!r} polyphony must be 1-16, got {value!r}")
     return value
 
 
@@ -87,6 +95,7 @@ def parse_ensemble(data: dict, where: str) -> Ensemble:
                 low=rng[0],
                 high=rng[1],
                 channel=CHANNELS[i],
+                polyphony=_polyphony(p.get("polyphony", 1), p["name"], where),
             )
         )
     name = data.get("name")

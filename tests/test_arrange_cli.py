@@ -50,7 +50,9 @@ def test_train_on_a_midi_folder_writes_model_and_card(tmp_path, capsys):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["ensemble"] == "pop909" and card["model"] == "lstm"
     assert card["hyperparameters"]["hidden"] == 8 and card["use_velocity"] is True
-    assert 0.0 <= card["metrics"]["valid_accuracy"] <= 1.0
+    m = card["metrics"]
+    assert all(0.0 <= m[k] <= 1.0 for k in ("valid_score", "valid_first", "valid_final"))
+    assert "performance" in card["data"]["augmentation"] and "first-decision" in card["selection"]
     assert "--midi-dir" in card["command"]
 
 
@@ -84,5 +86,12 @@ def test_eval_prints_one_json_object(data_dir, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == "bach" and result["split"] == "test"
-    assert {"zone", "closest"} <= set(result["accuracy"])
-    assert all(0.0 <= a <= 1.0 for a in result["accuracy"].values())
+    head = result["headline"]
+    assert {"majority", "zone", "closest", "lstm"} <= set(head)
+    for row in head.values():  # performance timing beside score timing, first and final
+        for key in ("random_final", "random_first", "score_final", "low-high_final"):
+            assert 0.0 <= row[key] <= 100.0
+        assert row["random_final_sd"] >= 0.0
+    # the zone split is a fixed pitch table: no order or revision changes it
+    assert head["zone"]["random_first"] == head["zone"]["random_final"]
+    assert result["unshared_tunes"]["pieces"] <= 2

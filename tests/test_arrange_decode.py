@@ -11,7 +11,7 @@ from instrument.arrange.features import group_ids
 
 
 def test_group_ids_join_notes_within_the_window_of_the_first():
-    t = np.array([0.0, 0.01, 0.03, 0.05, 0.5, 0.5, 1.0])
+    t = np.array([0.0, 0.01, 0.03, 0.06, 0.5, 0.5, 1.0])  # window: 50 ms
     assert group_ids(t).tolist() == [0, 0, 0, 1, 2, 2, 3]
     assert group_ids(np.array([])).tolist() == []
 

@@ -85,19 +85,62 @@ def test_one_training_step_changes_weights_and_saves_a_card(tmp_path):
     assert config["hidden"] == 16
 
 
-def test_live_arranger_matches_batch_free_run(tmp_path):
-    model, _, path = trained_toy_model(tmp_path, steps=30)
-    choir = load_ensemble("choir")
-    arranger = LSTMArranger(choir, path=path, budget_s=10.0)
-    piece = toy_piece(seed=9)
-    notes = [
-        Note(int(p), 64, float(t), None, float(e))
-        for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)
-    ]
-    live = arranger.assign_all(notes)
-    batch = T.online_predict(T.fast_of(model), piece)[0]
-    assert live == batch.tolist()
+def toy_notes(piece, order: str = "random", seed: int = 0):
+    from instrument.arrange.performance import perform
+
+    perf = perform(piece, np.random.default_rng(seed), order)
+    return perf, perf.notes()
+
+
+def test_live_arranger_matches_the_batch_kernel(tmp_path):
+    from instrument.arrange.base import Arranger
+
+    _, _, path = trained_toy_model(tmp_path, steps=30)
+    arranger = LSTMArranger(load_ensemble("choir"), path=path, budget_s=10.0)
+    _, notes = toy_notes(toy_piece(seed=9))
+    # note by note through assign + revisions (the performer's calls) ...
+    first, final = Arranger.perform_all(arranger, notes)
+    # ... and the whole list in one numba call give the same first and final parts
+    first_b, final_b = arranger.perform_all(notes)
+    assert first.tolist() == first_b.tolist() and final.tolist() == final_b.tolist()
     assert arranger.fallbacks == 0
+    assert (first != final).any()  # the revisions did something on this untrained model
+
+
+def test_a_chord_in_any_arrival_order_gets_the_same_final_parts(tmp_path):
+    """The revision decides each chord low to high from the state before it: the order
+    the fingers landed in cannot change the final parts."""
+    import itertools
+
+    _, _, path = trained_toy_model(tmp_path, steps=30)
+    arranger = LSTMArranger(load_ensemble("choir"), path=path, budget_s=10.0)
+    context = [Note(p, 64, 0.5 * g + 0.003 * k, None, 0.5 * g + 0.45)
+               for g, chord in enumerate([(48, 57, 64, 72), (50, 57, 65, 74)])
+               for k, p in enumerate(chord)]  # fmt: skip
+    chord = (47, 55, 62, 74)
+    times = [1.0, 1.008, 1.015, 1.03]  # spread over 30 ms, within one onset group
+    finals = set()
+    for perm in itertools.permutations(chord):
+        notes = context + [Note(p, 64, t, None, 1.45) for p, t in zip(perm, times, strict=True)]
+        _, final = arranger.perform_all(notes)
+        by_pitch = dict(zip(perm, final[-4:].tolist(), strict=True))
+        finals.add(tuple(by_pitch[p] for p in chord))
+    assert len(finals) == 1
+    assert sorted(finals.pop()) == [0, 1, 2, 3]  # one voice per note: the polyphony rule
+
+
+def test_ranges_are_soft_and_counted(tmp_path):
+    from instrument.arrange.neural import range_penalty
+
+    choir = load_ensemble("choir")
+    pen = range_penalty(choir)
+    assert pen[70, 0] == 0.0 and pen[59, 0] < 0.0 and pen[58, 0] < pen[59, 0]
+    assert pen[36, 3] == 0.0 and pen[30, 0] < -5.0
+    _, _, path = trained_toy_model(tmp_path, steps=30)
+    arranger = LSTMArranger(choir, path=path, budget_s=10.0)
+    _, notes = toy_notes(toy_piece(seed=4))
+    arranger.perform_all(notes)
+    assert arranger.binds[0] > 0 and arranger.binds[1] > 0
 
 
 def test_budget_guard_falls_back_to_zone_and_counts(tmp_path):
@@ -117,46 +160,50 @@ def test_missing_or_corrupt_model_is_a_clear_error(tmp_path):
         LSTMArranger(load_ensemble("choir"), path=tmp_path / "none.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    with pytest.raises(InstrumentError, match="cannot load model"):
+    with pytest.raises(InstrumentError, match="not a readable lstm arranger model"):
         LSTMArranger(load_ensemble("choir"), path=bad)
 
 
-SHIPPED = [("bach", "choir", 0.95), ("quartet", "quartet", 0.70)]
+# (data set, ensemble, final accuracy floor, first-decision floor) on 4 test pieces,
+# performance timing with random order: a little under what docs/results.md reports
+SHIPPED = [("bach", "choir", 0.90, 0.78), ("quartet", "quartet", 0.62, 0.55)]
 
 
-@pytest.mark.parametrize("dataset,ensemble,floor", SHIPPED)
-def test_shipped_lstm_beats_zone_on_test_pieces(data_dir, dataset, ensemble, floor):
-    from instrument.cli.eval_arrange import notes_of
+@pytest.mark.parametrize("dataset,ensemble,floor,first_floor", SHIPPED)
+def test_shipped_lstm_beats_zone_as_a_keyboardist_plays(
+    data_dir, dataset, ensemble, floor, first_floor
+):
+    from instrument.arrange.performance import perform
     from instrument.datasets.corpus import load_pieces
 
-    if not (MODELS / f"{ensemble}-lstm.pt").exists():
-        pytest.skip(f"no shipped model models/{ensemble}-lstm.pt")
     pieces = load_pieces(dataset, "test", limit=4)
     ens = load_ensemble(ensemble)
     lstm, zone = make_arranger("lstm", ens), make_arranger("zone", ens)
-    right = {"lstm": 0, "zone": 0}
+    lstm.use_time_guard(False)
+    right = {"first": 0, "final": 0, "zone": 0}
     total = 0
-    for p in pieces:
-        notes = notes_of(p)
-        right["lstm"] += int((np.array(lstm.assign_all(notes)) == p.part).sum())
-        right["zone"] += int((np.array(zone.assign_all(notes)) == p.part).sum())
-        total += len(p)
+    for i, p in enumerate(pieces):
+        perf = perform(p, np.random.default_rng([0, i]), "random")
+        first, final = lstm.perform_all(perf.notes())
+        right["first"] += int(perf.right(first).sum())
+        right["final"] += int(perf.right(final).sum())
+        right["zone"] += int(perf.right(zone.perform_all(perf.notes())[1]).sum())
+        total += len(perf)
     acc = {k: v / total for k, v in right.items()}
-    assert acc["lstm"] >= floor, acc
-    assert acc["lstm"] >= acc["zone"] + 0.10, acc
+    assert acc["final"] >= floor, acc
+    assert acc["first"] >= first_floor, acc
+    assert acc["final"] >= acc["zone"] + 0.10, acc
 
 
 def test_shipped_bilstm_reaches_its_floor_on_test_pieces(data_dir):
-    from instrument.cli.eval_arrange import notes_of
+    from instrument.arrange.performance import score_performance
     from instrument.datasets.corpus import load_pieces
 
-    if not (MODELS / "choir-bilstm.pt").exists():
-        pytest.skip("no shipped model models/choir-bilstm.pt")
     bilstm = make_arranger("bilstm", load_ensemble("choir"))
     assert bilstm.model.decode == "groups"
     right = total = 0
     for p in load_pieces("bach", "test", limit=4):
-        right += int((np.array(bilstm.assign_all(notes_of(p))) == p.part).sum())
+        right += int((np.array(bilstm.assign_all(score_performance(p).notes())) == p.part).sum())
         total += len(p)
     assert right / total >= 0.97, right / total
 
@@ -197,37 +244,9 @@ def test_bilstm_plan_is_replayed_note_by_note(tmp_path):
         for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)
     ]
     planned = arranger.plan(notes)
-    assert planned == T.offline_predict(model, piece).tolist()
+    from instrument.arrange.performance import score_performance
+
+    assert planned == T.offline_predict(model, score_performance(piece)).tolist()
     # the replay hands out the planned parts even when notes of a chord arrive reordered
     replay = [arranger.assign(n) for n in notes[:4][::-1]] + [arranger.assign(n) for n in notes[4:]]
     assert replay == planned[:4][::-1] + planned[4:]
-
-
-def test_chord_window_without_beam_or_mask_is_the_plain_online_run(tmp_path):
-    from instrument.arrange.fast import window_run
-
-    model, _, _ = trained_toy_model(tmp_path, steps=30)
-    fast = T.fast_of(model)
-    piece = toy_piece(seed=7)
-    t, e = F.humanize(piece.time, piece.end, np.random.default_rng(0))
-    plain = T.online_predict(fast, piece, t, e)[0]
-    args = (piece.pitch, t, e, piece.velocity, 4, False, fast.layers, *fast.args())
-    assert window_run(*args, 0.0, 1, False).tolist() == plain.tolist()
-    # a wider window and beam change how chords are decided, never the note count
-    assert len(window_run(*args, 0.02, 3, True)) == len(piece)
-
-
-def test_chord_window_gives_each_part_one_note_of_a_chord(tmp_path):
-    from instrument.arrange.neural import ChordWindowArranger, window_waits
-
-    _, _, path = trained_toy_model(tmp_path, steps=30)
-    arranger = ChordWindowArranger(load_ensemble("choir"), path=path, window_s=0.02)
-    piece = toy_piece(seed=3)
-    notes = [
-        Note(int(p), 64, float(t), None, float(e))
-        for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)
-    ]
-    parts = np.array(arranger.assign_all(notes)).reshape(-1, 4)  # 4-note chords
-    assert all(sorted(row) == [0, 1, 2, 3] for row in parts.tolist())
-    waits = window_waits(np.array([0.0, 0.005, 0.015, 0.1, 0.5]), 0.02)
-    np.testing.assert_allclose(waits, [0.02, 0.015, 0.005, 0.02, 0.02])

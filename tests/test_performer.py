@@ -72,8 +72,14 @@ def test_pedal_bend_and_mod_wheel_reach_every_part(synth):
     perf.handle([0xB0, 64, 127])
     perf.handle([0xB0, 1, 90])
     for part in quartet.parts:
-        assert synth._fs.get_cc(part.channel, 64) == 127
+        # a string is monophonic: the performer holds its notes for the pedal itself
+        assert synth._fs.get_cc(part.channel, 64) == 0
         assert synth._fs.get_cc(part.channel, 1) == 90
+    pop909 = load_ensemble("pop909")
+    perf.switch(pop909, ByPitchClass(pop909))
+    perf.handle([0xB0, 64, 127])
+    assert synth._fs.get_cc(pop909.parts[2].channel, 64) == 127  # the piano, polyphony 10
+    perf.switch(quartet, ByPitchClass(quartet))
     perf.handle([0xE0, 0x00, 0x60])  # bend up
     get_bend = fluidsynth.cfunc("fluid_synth_get_pitch_bend", ctypes.c_int,
                                 ("synth", ctypes.c_void_p, 1), ("chan", ctypes.c_int, 1),
@@ -124,3 +130,66 @@ def test_arranger_restarts_after_a_pause(synth):
     perf.handle([0x80, 62, 0], 11.2)
     perf.handle([0x90, 64, 100], 20.0)  # after a long pause: a new phrase
     assert perf.counters.resets == 2
+
+
+class Reviser(Arranger):
+    """First decision: part 0; when a second note of the chord arrives, the first moves
+    to part 1 and the second takes part 0."""
+
+    name = "reviser"
+
+    def reset(self) -> None:
+        self.chord: list[int] = []
+
+    def assign(self, note: Note) -> int:
+        self.chord.append(note.pitch)
+        return 0
+
+    def revisions(self) -> list[tuple[int, int, int]]:
+        if len(self.chord) == 2:
+            return [(self.chord[0], 0, 1)]
+        return []
+
+
+def test_a_revision_moves_the_sounding_note_and_its_note_off_follows(synth):
+    quartet = load_ensemble("quartet")
+    events = []
+    perf = Performer(synth, quartet, Reviser(quartet))
+    perf.add_listener(events.append)
+    perf.handle([0x90, 67, 90], 0.0)
+    perf.handle([0x90, 60, 90], 0.02)
+    assert perf.counters.revised == 1
+    kinds = [(e.on, e.pitch, e.channel, e.revision) for e in events]
+    assert kinds == [
+        (True, 67, 0, False),
+        (True, 60, 0, False),
+        (False, 67, 0, True),  # moved off Violin I ...
+        (True, 67, 1, True),  # ... onto Violin II, keeping its onset
+    ]
+    assert events[-1].time == 0.0
+    perf.handle([0x80, 67, 0], 0.5)
+    assert (events[-1].on, events[-1].channel) == (False, 1)
+    perf.handle([0x80, 60, 0], 0.5)
+    assert perf.sounding == {}
+
+
+def test_a_monophonic_part_never_sounds_two_notes(synth):
+    quartet = load_ensemble("quartet")
+    events = []
+    perf = Performer(synth, quartet, ByPitchClass(quartet))  # 60 and 64: both part 0
+    perf.add_listener(events.append)
+    perf.handle([0x90, 60, 90], 0.0)
+    perf.handle([0x90, 64, 90], 0.1)
+    assert perf.counters.mono_cuts == 1
+    # the new note sounds first; the old one ends right after (no added latency)
+    assert [(e.on, e.pitch) for e in events] == [(True, 60), (True, 64), (False, 60)]
+    perf.handle([0x80, 60, 0], 0.2)  # its key comes up: already ended, nothing more
+    perf.handle([0x80, 64, 0], 0.3)
+    assert [(e.on, e.pitch) for e in events[3:]] == [(False, 64)]
+    assert perf.sounding == {}
+    # a polyphonic part (pop909's piano, polyphony 10) keeps its chord
+    pop909 = load_ensemble("pop909")
+    perf.switch(pop909, ByPitchClass(pop909))
+    for pitch in (62, 65, 68):  # all part 2 (pitch % 3 == 2)
+        perf.handle([0x90, pitch, 90], 1.0)
+    assert perf.counters.mono_cuts == 1

@@ -1,9 +1,12 @@
 """The arranger interface: which part of the ensemble plays each note, decided as it is struck.
 
 An arranger is stateful over one performance and sees only the past: ``assign`` is called
-once per note-on, in time order, notes struck together arriving low to high; ``release``
-tells it when a note ended (live it cannot know durations in advance). ``reset`` starts a
-new performance (after a long pause, or when the ensemble changes).
+once per note-on, in time order, the notes of a chord in whatever order the fingers land
+(``arrange.performance``); its answer sounds at once. ``revisions``, asked right after,
+may move earlier notes of the same chord to other parts now that more of the chord is
+known. ``release`` tells it when a note ended (live it cannot know durations in
+advance). ``reset`` starts a new performance (after a long pause, or when the ensemble
+changes).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import heapq
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from instrument.ensemble import Ensemble
 
@@ -50,24 +55,46 @@ class Arranger(ABC):
     def assign(self, note: Note) -> int:
         """The part that plays ``note``, decided from this note and the past only."""
 
+    def revisions(self) -> list[tuple[int, int, int]]:
+        """After ``assign``: notes of the current chord whose part changed, as
+        (pitch, old part, new part). Arrangers that never revise return []."""
+        return []
+
+    def use_time_guard(self, on: bool) -> None:  # noqa: B027
+        """Live (on) an arranger may trade quality for time; offline (off) it must not, so
+        that a rendering is deterministic. Arrangers without a guard ignore it."""
+
     def release(self, pitch: int, part: int, time: float) -> None:  # noqa: B027
         """The note ``pitch`` played by ``part`` ended at ``time`` (seconds)."""
 
-    def assign_all(self, notes: Sequence[Note]) -> list[int]:
-        """Arrange a whole piece sorted by (time, pitch), as if played live.
+    def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
+        """Arrange a note list in arrival order as live: (first decisions, final parts).
 
-        Releases (from ``Note.end``) are delivered before any onset at or after them.
-        Offline models override this to look at the whole piece.
+        Each note is assigned, then the revisions are applied to the notes of its chord;
+        releases (from ``Note.end``) reach the note's latest part before any onset at or
+        after them.
         """
         self.reset()
-        pending: list[tuple[float, int, int]] = []  # heap of (end, pitch, part)
-        parts = []
-        for note in notes:
+        pending: list[tuple[float, int, int]] = []  # heap of (end, pitch, note index)
+        first = np.zeros(len(notes), np.int64)
+        final = np.zeros(len(notes), np.int64)
+        recent: dict[int, int] = {}  # pitch -> index of its latest note
+        for i, note in enumerate(notes):
             while pending and pending[0][0] <= note.time:
-                end, pitch, part = heapq.heappop(pending)
-                self.release(pitch, part, end)
+                end, pitch, j = heapq.heappop(pending)
+                self.release(pitch, int(final[j]), end)
             part = self.assign(note)
-            parts.append(part)
+            first[i] = final[i] = part
+            recent[note.pitch] = i
+            for pitch, _, new in self.revisions():
+                final[recent[pitch]] = new
             if note.end is not None:
-                heapq.heappush(pending, (note.end, note.pitch, part))
-        return parts
+                heapq.heappush(pending, (note.end, note.pitch, i))
+        return first, final
+
+    def assign_all(self, notes: Sequence[Note]) -> list[int]:
+        """The final parts of a whole piece in arrival order, as if played live.
+
+        Offline models override this to look at the whole piece.
+        """
+        return [int(p) for p in self.perform_all(notes)[1]]

@@ -133,205 +133,179 @@ def lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gate
         logits[p] = acc
 
 
-@njit(cache=True)
-def free_run(
-    pitch,
-    time,
-    end,
-    velocity,
-    n_parts,
-    use_velocity,
-    layers,
-    table,
-    wx,
-    whh0,
-    wcat,
-    bcat,
-    wout,
-    bout,
-    record_features,
-):
-    """Arrange a whole piece online, each note's history taking the model's own choices.
+GROUP_CAP = 16  # notes of one onset group the revision keeps (more: decided once)
 
-    Releases reach the part the note was given, at the note's end, as in the live loop.
-    Returns (parts (n,), features used (n, F) if record_features else (0, F)).
+
+@njit(cache=True)
+def decide(s, pitch, time, velocity, use_velocity, x, table, wx, whh0, wcat, bcat, wout,
+           bout, h, c, buf, gates, logits, penalty, polyphony, binds):  # fmt: skip
+    """Features, one LSTM step and the part of one note under the ensemble's constraints;
+    commits it to the feature state ``s`` and returns it.
+
+    penalty: (128, P) float32 added to the logits (the parts' ranges, soft). polyphony:
+    (P,) notes a part may take in one onset group while another part still has room.
+    binds: int64 counters, [0] the range changed the choice, [1] a full part was passed
+    over.
+    """
+    F.online_features(s, pitch, time, velocity, use_velocity, x)
+    lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits)
+    n_parts = logits.shape[0]
+    room = False
+    for p in range(n_parts):
+        if F.part_notes_in_group(s, p) < polyphony[p]:
+            room = True
+    best = -1  # with both constraints
+    plain = -1  # without the range
+    free = -1  # without the room rule
+    for p in range(n_parts):
+        v = logits[p] + penalty[pitch, p]
+        if free < 0 or v > logits[free] + penalty[pitch, free]:
+            free = p
+        if room and F.part_notes_in_group(s, p) >= polyphony[p]:
+            continue
+        if best < 0 or v > logits[best] + penalty[pitch, best]:
+            best = p
+        if plain < 0 or logits[p] > logits[plain]:
+            plain = p
+    if plain != best:
+        binds[0] += 1
+    if free != best:
+        binds[1] += 1
+    F.commit(s, pitch, time, best)
+    return best
+
+
+@njit(cache=True)
+def live_assign(s, s0, h0, c0, sr, hr, cr, revise, group, gtime, gpart, ng, pitch, time,
+                velocity, use_velocity, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf,
+                gates, logits, penalty, polyphony, binds):  # fmt: skip
+    """The first decision of a note (what sounds at once), from the arrival state
+    ``s, h, c``: every note so far in the order it came, on the part it first got.
+
+    Two histories run side by side: the arrival one, and the revised one (``sr, hr,
+    cr``: every chord decided low to high, ``live_revise``). Measured on the Bach valid
+    split, first decisions are better from the arrival history (the order they are
+    trained in) than from the revised one. A note that starts a new onset group
+    checkpoints the revised history (``s0, h0, c0``) for this group's revisions; the note
+    joins the group's buffers (``group`` (G, 2) pitch and velocity, ``gtime``, ``gpart``;
+    ``ng[0]`` notes)."""
+    if F.is_new_group(s, time) or ng[0] >= GROUP_CAP:
+        if revise:  # the revisions go on from the previous chords as revised
+            s0[:] = sr
+            h0[:] = hr
+            c0[:] = cr
+        ng[0] = 0
+    part = decide(s, pitch, time, velocity, use_velocity, x, table, wx, whh0, wcat, bcat,
+                  wout, bout, h, c, buf, gates, logits, penalty, polyphony, binds)  # fmt: skip
+    k = ng[0]
+    group[k, 0] = pitch
+    group[k, 1] = velocity
+    gtime[k] = time
+    gpart[k] = part
+    ng[0] = k + 1
+    return part
+
+
+@njit(cache=True)
+def live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, x, table, wx,
+                whh0, wcat, bcat, wout, bout, buf, gates, logits, penalty, polyphony,
+                binds):  # fmt: skip
+    """Decide the onset group's notes struck so far again, together: from the state before
+    the group (``s0, h0, c0``), low to high (the arrival times kept in order), so that the
+    result does not depend on the order the fingers landed in. ``gpart`` gets the revised
+    parts; ``sr, hr, cr`` end as if the chord had arrived low to high (the next group
+    starts from there). Returns the group's size."""
+    m = ng[0]
+    sr[:] = s0
+    hr[:] = h0
+    cr[:] = c0
+    order = np.arange(m)
+    for a in range(1, m):  # insertion sort by pitch (a few notes)
+        j = a
+        while j > 0 and group[order[j - 1], 0] > group[order[j], 0]:
+            order[j - 1], order[j] = order[j], order[j - 1]
+            j -= 1
+    times = np.sort(gtime[:m])
+    for j in range(m):
+        i = order[j]
+        gpart[i] = decide(sr, group[i, 0], times[j], group[i, 1], use_velocity, x, table, wx,
+                          whh0, wcat, bcat, wout, bout, hr, cr, buf, gates, logits, penalty,
+                          polyphony, binds)  # fmt: skip
+    return m
+
+
+@njit(cache=True)
+def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table, wx, whh0,
+                wcat, bcat, wout, bout, layers_r, table_r, wx_r, whh0_r, wcat_r, bcat_r,
+                wout_r, bout_r, penalty, polyphony, revise, record_features):  # fmt: skip
+    """Arrange a whole performance note by note as live: first decisions with the first
+    model (``layers, table, ...``), and with ``revise`` each onset group re-decided as its
+    notes arrive (``live_revise``) with the revising model (``layers_r, table_r, ...``;
+    the same weights when one model does both).
+
+    Releases reach the note's part (its latest revision) at the note's end. Returns
+    (first parts, final parts, binds (2,), features of the first decisions (n, F) if
+    record_features else (0, F)).
     """
     n = pitch.shape[0]
     hidden = whh0.shape[1]
+    hidden_r = whh0_r.shape[1]
     nf = wx.shape[1]
     h = np.zeros((layers, hidden), np.float32)
     c = np.zeros((layers, hidden), np.float32)
+    h0 = np.zeros((layers_r, hidden_r), np.float32)
+    c0 = h0.copy()
+    hr = h0.copy()
+    cr = h0.copy()
     buf = np.zeros(2 * hidden, np.float32)
     gates = np.zeros(4 * hidden, np.float32)
+    buf_r = np.zeros(2 * hidden_r, np.float32)
+    gates_r = np.zeros(4 * hidden_r, np.float32)
     logits = np.zeros(n_parts, np.float32)
     x = np.zeros(nf, np.float32)
-    s = np.zeros(F.S_GLOBAL + 5 * n_parts)
+    xr = np.zeros(nf, np.float32)
+    s = np.zeros(F.S_GLOBAL + F.S_PER_PART * n_parts)
     F.reset_state(s)
-    ends = np.zeros(n)  # end time of each assigned note, for releases
-    parts = np.zeros(n, np.int64)
+    s0 = s.copy()
+    sr = s.copy()
+    group = np.zeros((GROUP_CAP, 2), np.int64)
+    gtime = np.zeros(GROUP_CAP)
+    gpart = np.zeros(GROUP_CAP, np.int64)
+    gidx = np.zeros(GROUP_CAP, np.int64)
+    ng = np.zeros(1, np.int64)
+    binds = np.zeros(2, np.int64)
+    ends = np.zeros(n)
+    first = np.zeros(n, np.int64)
+    final = np.zeros(n, np.int64)
     feats = np.zeros((n if record_features else 0, nf), np.float32)
-    pending = 0  # notes before this index are all released
+    pending = 0
+    group_start = 0
     for i in range(n):
-        # deliver releases due (end <= onset), as Arranger.assign_all does
         for j in range(pending, i):
             if ends[j] >= 0.0 and ends[j] <= time[i]:
-                F.release(s, parts[j])
+                F.release(s, final[j])
+                F.release(sr, final[j])
+                if j < group_start:
+                    F.release(s0, final[j])
                 ends[j] = -1.0
         while pending < i and ends[pending] < 0.0:
             pending += 1
-        F.online_features(s, pitch[i], time[i], velocity[i], use_velocity, x)
+        part = live_assign(s, s0, h0, c0, sr, hr, cr, revise, group, gtime, gpart, ng,
+                           pitch[i], time[i], velocity[i], use_velocity, x, table, wx, whh0,
+                           wcat, bcat, wout, bout, h, c, buf, gates, logits, penalty,
+                           polyphony, binds)  # fmt: skip
+        if ng[0] == 1:
+            group_start = i
+        gidx[ng[0] - 1] = i
         if record_features:
             feats[i] = x
-        lstm_step(pitch[i], x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits)
-        best = 0
-        for p in range(1, n_parts):
-            if logits[p] > logits[best]:
-                best = p
-        parts[i] = best
+        first[i] = part
+        final[i] = part
         ends[i] = end[i]
-        F.commit(s, pitch[i], time[i], best)
-    return parts, feats
-
-
-@njit(cache=True)
-def _log_softmax(logits, out):
-    top = logits.max()
-    total = 0.0
-    for p in range(logits.shape[0]):
-        total += np.exp(logits[p] - top)
-    lse = top + np.log(total)
-    for p in range(logits.shape[0]):
-        out[p] = logits[p] - lse
-
-
-@njit(cache=True)
-def _window_end(time, start, window_s):
-    """Index after the last note within ``window_s`` of note ``start``."""
-    b = start + 1
-    while b < time.shape[0] and time[b] - time[start] <= window_s:
-        b += 1
-    return b
-
-
-@njit(cache=True)
-def _release_due(s, nk, ends, parts, pending, upto, t):
-    """Deliver releases of notes ``pending .. upto-1`` ending by ``t`` to every hypothesis."""
-    for j in range(pending, upto):
-        if ends[j] >= 0.0 and ends[j] <= t:
-            for k in range(nk):
-                F.release(s[k], parts[j])
-            ends[j] = -1.0
-    while pending < upto and ends[pending] < 0.0:
-        pending += 1
-    return pending
-
-
-@njit(cache=True)
-def _expand(i, k, x, s_k, pitch, time, velocity, use_velocity, mask, step_args, lp):
-    """Features and one LSTM step of note ``i`` for hypothesis ``k``; log-probs into ``lp``,
-    with -inf for parts masked because they already play in this onset group."""
-    table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits = step_args
-    F.online_features(s_k, pitch[i], time[i], velocity[i], use_velocity, x)
-    lstm_step(pitch[i], x, table, wx, whh0, wcat, bcat, wout, bout, h[k], c[k], buf, gates, logits)
-    _log_softmax(logits, lp)
-    if mask:
-        n_parts = lp.shape[0]
-        free = 0
-        for p in range(n_parts):
-            if s_k[F.S_GLOBAL + 5 * p + 3] == 0.0:
-                free += 1
-        if free > 0:
-            for p in range(n_parts):
-                if s_k[F.S_GLOBAL + 5 * p + 3] > 0.0:
-                    lp[p] = -np.inf
-
-
-@njit(cache=True)
-def window_run(
-    pitch,
-    time,
-    end,
-    velocity,
-    n_parts,
-    use_velocity,
-    layers,
-    table,
-    wx,
-    whh0,
-    wcat,
-    bcat,
-    wout,
-    bout,
-    window_s,
-    beam,
-    mask,
-):
-    """Arrange a whole piece online with a chord window: the notes struck within
-    ``window_s`` of a window's first note are decided together when the window closes,
-    by a beam search (width ``beam``) over their parts; ``mask`` keeps a part from taking
-    two notes of one onset group while another part is free. Each decision waits at most
-    ``window_s``. beam=1, mask=False, window_s=0 is ``free_run``.
-    """
-    n = pitch.shape[0]
-    hidden = whh0.shape[1]
-    ns = F.S_GLOBAL + 5 * n_parts
-    h = np.zeros((beam, layers, hidden), np.float32)
-    c = np.zeros((beam, layers, hidden), np.float32)
-    h2, c2 = h.copy(), c.copy()
-    s = np.zeros((beam, ns))
-    s2 = s.copy()
-    F.reset_state(s[0])
-    score = np.zeros(beam)
-    cand_score = np.empty(beam * n_parts)
-    lp = np.zeros((beam, n_parts))
-    x = np.zeros(wx.shape[1], np.float32)
-    step_args = (
-        table, wx, whh0, wcat, bcat, wout, bout, h, c,
-        np.zeros(2 * hidden, np.float32), np.zeros(4 * hidden, np.float32),
-        np.zeros(n_parts, np.float32),
-    )  # fmt: skip
-    ends = np.zeros(n)
-    parts = np.zeros(n, np.int64)
-    pending = 0
-    a = 0
-    while a < n:
-        b = _window_end(time, a, window_s)
-        parent = np.zeros((b - a, beam), np.int64)
-        choice = np.zeros((b - a, beam), np.int64)
-        nk = 1
-        for i in range(a, b):
-            pending = _release_due(s, nk, ends, parts, pending, a, time[i])
-            for k in range(nk):
-                s2[k] = s[k]
-                _expand(i, k, x, s2[k], pitch, time, velocity, use_velocity, mask, step_args, lp[k])
-                for p in range(n_parts):
-                    cand_score[k * n_parts + p] = score[k] + lp[k, p]
-            m = 0
-            for r in range(min(beam, nk * n_parts)):  # the best candidates, best first
-                best = -1
-                for q in range(nk * n_parts):
-                    if cand_score[q] > -np.inf and (best < 0 or cand_score[q] > cand_score[best]):
-                        best = q
-                if best < 0:
-                    break
-                k, p = best // n_parts, best % n_parts
-                parent[i - a, r], choice[i - a, r] = k, p
-                score[r] = cand_score[best]
-                cand_score[best] = -np.inf
-                s[r] = s2[k]
-                F.commit(s[r], pitch[i], time[i], p)
-                h2[r] = h[k]
-                c2[r] = c[k]
-                m += 1
-            nk = m
-            h[:nk] = h2[:nk]
-            c[:nk] = c2[:nk]
-        r = 0  # hypotheses are kept best first: follow the best one back
-        for i in range(b - 1, a - 1, -1):
-            parts[i] = choice[i - a, r]
-            r = parent[i - a, r]
-        for i in range(a, b):
-            ends[i] = end[i]
-        score[0] = 0.0
-        a = b
-    return parts
+        if revise:
+            m = live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, xr,
+                            table_r, wx_r, whh0_r, wcat_r, bcat_r, wout_r, bout_r, buf_r,
+                            gates_r, logits, penalty, polyphony, binds)  # fmt: skip
+            for k in range(m):
+                final[gidx[k]] = gpart[k]
+    return first, final, binds, feats

@@ -17,13 +17,14 @@ import numpy as np
 
 from instrument.arrange import features as F
 from instrument.arrange.base import Arranger, Note
-from instrument.arrange.fast import FastLSTM
+from instrument.arrange.fast import GROUP_CAP, FastLSTM, live_assign, live_revise, perform_run
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
 from instrument.paths import MODELS
 
 DEFAULT_BUDGET_S = 0.0005  # a step slower than this sends the next note to the zone split
+RANGE_PENALTY = 0.35  # logits per semitone a note lies outside a part's range
 
 
 def model_path(ensemble: Ensemble, kind: str):
@@ -45,30 +46,85 @@ def _load(ensemble: Ensemble, kind: str, path=None):
     return model, config, card
 
 
+def range_penalty(ensemble: Ensemble, weight: float = RANGE_PENALTY) -> np.ndarray:
+    """(128, P) float32 added to the parts' logits: minus ``weight`` per semitone a pitch
+    lies outside each part's range (soft: a clear model choice still wins)."""
+    pitch = np.arange(128)[:, None]
+    low = np.array([p.low for p in ensemble.parts])[None]
+    high = np.array([p.high for p in ensemble.parts])[None]
+    outside = np.maximum(low - pitch, 0) + np.maximum(pitch - high, 0)
+    return (-weight * outside).astype(np.float32)
+
+
+def polyphony(ensemble: Ensemble) -> np.ndarray:
+    return np.array([p.polyphony for p in ensemble.parts], dtype=np.int64)
+
+
 class LSTMArranger(Arranger):
     """Online LSTM: each note's part from the note, the timing so far and the parts' history.
 
+    Each note is decided at once (``assign``, the first decision: what sounds). With
+    ``revise`` (the default), ``revisions`` then decides the notes of the chord struck so
+    far again, together and low to high from the state before the chord (``fast.
+    live_revise``), so the final parts do not depend on the order the fingers landed in;
+    the performer moves a note whose part changed. Decisions respect the ensemble: a part
+    of polyphony N takes at most N notes of one chord while another part has room, and
+    ranges are soft (``range_penalty``); ``binds`` counts how often each changed a choice.
+
     use_velocity: taken from the model card (models trained on scores ignore velocity).
-    budget_s: see the module docstring. fallbacks: notes decided by the zone split.
+    budget_s: see the module docstring (``use_time_guard(False)`` turns it off: offline).
+    fallbacks: notes decided by the zone split.
     """
 
     name = "lstm"
 
-    def __init__(self, ensemble: Ensemble, path=None, budget_s: float = DEFAULT_BUDGET_S):
+    def __init__(
+        self,
+        ensemble: Ensemble,
+        path=None,
+        budget_s: float = DEFAULT_BUDGET_S,
+        revise: bool = True,
+        first_path=None,
+    ):
         super().__init__(ensemble)
         model, config, card = _load(ensemble, "lstm", path)
         from instrument.arrange import model as M
 
         self.card = card
         self.use_velocity = bool(card.get("use_velocity", False))
-        self.fast = FastLSTM(
-            M.numpy_weights(model), self.n_parts, F.n_online_features(self.n_parts)
-        )
+        nf = F.n_online_features(self.n_parts)
+        self.fast = FastLSTM(M.numpy_weights(model), self.n_parts, nf)
+        # a model of its own for the first decisions (trained on random arrival orders,
+        # selected on first decisions), when one is shipped: <ensemble>-lstm-first.pt
+        if first_path is None and path is None:
+            shipped = MODELS / f"{ensemble.name}-lstm-first.pt"
+            first_path = shipped if shipped.exists() else None
+        self.first = self.fast
+        self.first_card: dict = {}
+        if first_path is not None:
+            first, _, self.first_card = _load(ensemble, "lstm", first_path)
+            self.first = FastLSTM(M.numpy_weights(first), self.n_parts, nf)
         self.zone = ZoneArranger(ensemble)
+        self.revise = revise
         self.budget_ns = int(budget_s * 1e9)
+        self.penalty = range_penalty(ensemble)
+        self.polyphony = polyphony(ensemble)
+        self.binds = np.zeros(2, np.int64)  # [range, polyphony] changed a choice
         self.state = F.new_state(self.n_parts)
+        self.state0 = self.state.copy()  # before the current chord
+        self.h0 = self.fast.h.copy()
+        self.c0 = self.fast.c.copy()
+        self.state_r = self.state.copy()  # after the current chord as revised
+        self.hr = self.fast.h.copy()
+        self.cr = self.fast.c.copy()
+        self.xr = self.fast.x.copy()
+        self.group = np.zeros((GROUP_CAP, 2), np.int64)
+        self.gtime = np.zeros(GROUP_CAP)
+        self.gpart = np.zeros(GROUP_CAP, np.int64)
+        self.ng = np.zeros(1, np.int64)
         self.fallbacks = 0
         self.steps = 0
+        self.revised = 0  # notes whose part a revision changed
         self.last_step_ns = 0
         self._over = False
         self._warm_up()
@@ -76,14 +132,29 @@ class LSTMArranger(Arranger):
     def _warm_up(self) -> None:
         """Compile (or load from numba's cache) the kernels now, not on the first live note."""
         self.assign(Note(60, 64, 0.0))
+        self.assign(Note(64, 64, 0.01))
+        self.revisions()
         self.release(60, 0, 0.1)
         self.reset()
-        self.fallbacks = self.steps = 0
+        self.fallbacks = self.steps = self.revised = 0
+        self.binds[:] = 0
+
+    def use_time_guard(self, on: bool) -> None:
+        self.budget_ns = int(DEFAULT_BUDGET_S * 1e9) if on else 1 << 62
 
     def reset(self) -> None:
         F.reset_state(self.state)
-        self.fast.reset()
+        F.reset_state(self.state_r)
+        self.first.reset()
+        self.hr[:] = 0.0
+        self.cr[:] = 0.0
+        self.ng[0] = 0
         self._over = False
+
+    def _kernel_args(self) -> tuple:
+        f = self.first
+        return (*f.args(), f.h, f.c, f.buf, f.gates, f.logits, self.penalty, self.polyphony,
+                self.binds)  # fmt: skip
 
     def assign(self, note: Note) -> int:
         t0 = time.perf_counter_ns()
@@ -93,96 +164,66 @@ class LSTMArranger(Arranger):
             self._over = False
             part = int(self.zone._table[pitch])
             F.online_features(
-                self.state, pitch, note.time, note.velocity, self.use_velocity, self.fast.x
+                self.state, pitch, note.time, note.velocity, self.use_velocity, self.first.x
             )
             F.commit(self.state, pitch, note.time, part)
+            # no revision of a chord the guard cut into: the next note starts afresh
+            self.ng[0] = GROUP_CAP
             self.fallbacks += 1
             return part
-        F.online_features(
-            self.state, pitch, note.time, note.velocity, self.use_velocity, self.fast.x
-        )
-        logits = self.fast.step(pitch)
-        part = int(logits.argmax())
-        F.commit(self.state, pitch, note.time, part)
+        part = live_assign(
+            self.state, self.state0, self.h0, self.c0, self.state_r, self.hr, self.cr,
+            self.revise, self.group, self.gtime, self.gpart, self.ng, pitch, note.time,
+            note.velocity, self.use_velocity, self.first.x, *self._kernel_args(),
+        )  # fmt: skip
         self.steps += 1
         self.last_step_ns = time.perf_counter_ns() - t0
         self._over = self.last_step_ns > self.budget_ns
-        return part
+        return int(part)
+
+    def revisions(self) -> list[tuple[int, int, int]]:
+        if not self.revise or self.ng[0] < 1 or self.ng[0] > GROUP_CAP:
+            return []
+        before = self.gpart[: self.ng[0]].copy()
+        f = self.fast
+        m = live_revise(
+            self.state0, self.h0, self.c0, self.state_r, self.hr, self.cr, self.group,
+            self.gtime, self.gpart, self.ng, self.use_velocity, self.xr, *f.args(), f.buf,
+            f.gates, f.logits, self.penalty, self.polyphony, self.binds,
+        )  # fmt: skip
+        changed = [
+            (int(self.group[k, 0]), int(before[k]), int(self.gpart[k]))
+            for k in range(m)
+            if before[k] != self.gpart[k]
+        ]
+        self.revised += len(changed)
+        return changed
 
     def release(self, pitch: int, part: int, time: float) -> None:
         if 0 <= part < self.n_parts:
             F.release(self.state, part)
+            F.release(self.state_r, part)
+            held = range(min(int(self.ng[0]), GROUP_CAP))
+            in_group = any(int(self.group[k, 0]) == pitch for k in held)
+            if not in_group:  # a note from before the chord: the revision's start knows it
+                F.release(self.state0, part)
 
-
-DEFAULT_WINDOW_S = 0.020  # the chord window: covers a chord rolled over up to 20 ms
-DEFAULT_BEAM = 3
-# ensembles whose parts play one note at a time (almost always): there the search keeps a
-# part from taking two notes of one chord. Chosen on the valid splits: it helps the choir
-# and the quartet; POP909's piano plays whole chords (53% instead of 73% with it).
-ONE_NOTE_PARTS = ("choir", "quartet")
-
-
-class ChordWindowArranger(LSTMArranger):
-    """The online LSTM deciding the notes of a chord together (``fast.window_run``).
-
-    The notes struck within ``window_s`` of a window's first note are held until the
-    window closes and then given their parts together: a beam search (width ``beam``)
-    over the model's choices; for ensembles of one-note parts (``ONE_NOTE_PARTS``, or
-    ``mask``) one note per part per onset group while a part is free.
-    Each decision waits at most ``window_s`` (``window_waits``). Only whole note lists are
-    arranged this way (``assign_all``: evaluation, files); the live performer does not
-    hold notes back yet, so ``assign`` decides each note at once as ``LSTMArranger`` does.
-    """
-
-    name = "lstm-window"
-
-    def __init__(
-        self,
-        ensemble: Ensemble,
-        path=None,
-        window_s: float = DEFAULT_WINDOW_S,
-        beam: int = DEFAULT_BEAM,
-        mask: bool | None = None,
-    ):
-        super().__init__(ensemble, path)
-        if mask is None:
-            mask = ensemble.name in ONE_NOTE_PARTS
-        self.window_s, self.beam, self.mask = window_s, beam, mask
-
-    def assign_all(self, notes: Sequence[Note]) -> list[int]:
-        from instrument.arrange.fast import window_run
-
+    def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
+        """(first decisions, final parts) of a whole note list, as live (one numba call)."""
         if not notes:
-            return []
+            z = np.zeros(0, np.int64)
+            return z, z
         pitch = np.array([n.pitch for n in notes], dtype=np.int64)
         t = np.array([n.time for n in notes], dtype=np.float64)
         e = np.array([n.end if n.end is not None else np.inf for n in notes])
         v = np.array([n.velocity for n in notes], dtype=np.int64)
-        parts = window_run(
-            pitch, t, e, v, self.n_parts, self.use_velocity, self.fast.layers,
-            *self.fast.args(), self.window_s, self.beam, self.mask,
+        first, final, binds, _ = perform_run(
+            pitch, t, e, v, self.n_parts, self.use_velocity, self.first.layers,
+            *self.first.args(), self.fast.layers, *self.fast.args(), self.penalty,
+            self.polyphony, self.revise, False,
         )  # fmt: skip
-        return [int(p) for p in parts]
-
-
-def window_bounds(time: np.ndarray, window_s: float) -> np.ndarray:
-    """Where the chord windows of notes at ``time`` (sorted) start, and ``len(time)``."""
-    starts = []
-    a = 0
-    while a < len(time):
-        starts.append(a)
-        b = a + 1
-        while b < len(time) and time[b] - time[a] <= window_s:
-            b += 1
-        a = b
-    return np.array(starts + [len(time)], dtype=np.int64)
-
-
-def window_waits(time: np.ndarray, window_s: float) -> np.ndarray:
-    """How long each note's decision waits for its chord window to close (seconds)."""
-    bounds = window_bounds(time, window_s)
-    first = np.repeat(bounds[:-1], np.diff(bounds))
-    return time[first] + window_s - time
+        self.binds += binds
+        return first, final
 
 
 class BiLSTMArranger(Arranger):
@@ -232,10 +273,22 @@ class BiLSTMArranger(Arranger):
     def release(self, pitch: int, part: int, time: float) -> None:
         self.online.release(pitch, part, time)
 
+    def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
+        parts = np.array(self.assign_all(notes), dtype=np.int64)
+        return parts, parts
+
     def assign_all(self, notes: Sequence[Note]) -> list[int]:
+        """Parts of a whole note list. The model was trained on chords listed low to high,
+        so each onset group is put in that order first (offline, the order is known)."""
         if not notes:
             return []
         pitch = np.array([n.pitch for n in notes], dtype=np.int64)
         t = np.array([n.time for n in notes], dtype=np.float64)
         e = np.array([n.end if n.end is not None else n.time + 0.5 for n in notes])
-        return [int(p) for p in self.model.predict(pitch, t, e)]
+        gid = F.group_ids(t)
+        order = np.lexsort((pitch, gid))
+        times = t[order]
+        times = np.sort(times)  # arrival times kept in order, pitches low to high
+        parts = np.empty(len(notes), np.int64)
+        parts[order] = self.model.predict(pitch[order], times, e[order])
+        return [int(p) for p in parts]

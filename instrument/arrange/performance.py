@@ -179,9 +179,11 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
     spread = np.minimum(spread, 0.4 * (g_next - g_time))
     lead = np.maximum(rng.normal(*MELODY_LEAD_S, n_groups), 0.0)
     lead = np.minimum(lead, 0.4 * (g_next - g_time))
-    onset = np.empty(n)
+    onset = np.zeros(n)  # dropped unison notes keep 0 (never sent)
+    # the struck notes of chord g: idx[bounds[g]:bounds[g + 1]] (idx is sorted by chord)
+    bounds = np.searchsorted(gid[idx], np.arange(n_groups + 1))
     for g in range(n_groups):
-        members = idx[gid[idx] == g]
+        members = idx[bounds[g] : bounds[g + 1]]
         m = len(members)
         if m == 1:
             onset[members] = g_time[g] + chord_shift[g]
@@ -220,7 +222,7 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
         vel = level + drift[gid] + rng.normal(0.0, 6.0, n)
         top = np.zeros(n, dtype=bool)
         for g in range(n_groups):
-            members = idx[gid[idx] == g]
+            members = idx[bounds[g] : bounds[g + 1]]
             if len(members) > 1:
                 top[members[np.argmax(piece.pitch[members])]] = True
         vel = vel + 8.0 * top

@@ -1,10 +1,17 @@
-"""Training the neural arrangers: windows of notes, transposition and timing augmentation,
-Adam, early stopping on the validation split's accuracy measured as it will be used.
+"""Training the neural arrangers: windows of notes, transposition and performance
+augmentation, Adam, early stopping on the validation split's accuracy measured as it will
+be used.
 
-The online LSTM is trained with teacher forcing (each note's part-history features come
-from the true parts) and then, for ``dagger_epochs``, on features recorded while the model
-arranged the training pieces itself, so that it learns to recover from its own mistakes.
-Validation always runs the model online on its own choices (``fast.free_run``).
+Augmentation: each training piece is played by the performance model
+(``arrange.performance``) several times, mostly with chord notes in random order, also
+rolled low to high and melody first, at tempi of 60-140 BPM; one variant keeps the score's
+own timing. The online LSTM is trained with teacher forcing (each note's part-history
+features come from the true parts, in arrival order) and then, for ``dagger_epochs``, on
+features recorded while the model arranged performances of the training pieces itself,
+with its revisions, as live, so that it learns to recover from its own mistakes.
+Validation always runs the model as live on fixed performances of the validation pieces
+(random order, seeded): the score is the mean of the first-decision and the final
+(revised) accuracy (``valid_score``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from torch import nn
 
 from instrument.arrange import features as F
 from instrument.arrange import model as M
-from instrument.arrange.fast import FastLSTM, free_run
+from instrument.arrange import performance as P
+from instrument.arrange.fast import FastLSTM, perform_run
 from instrument.datasets.corpus import Piece
 
 TRANSPOSE = (-5, 6)  # inclusive range of semitones, as in the paper
@@ -33,26 +41,39 @@ class Seq:
     part: np.ndarray  # (n,) int64
 
 
-def timing_variants(piece: Piece, n: int, rng: np.random.Generator):
-    """The exact timing, then ``n - 1`` humanized performances at other tempi."""
-    yield piece.time, piece.end
+TRAIN_ORDERS = ("random", "random", "low-high", "high-low")  # drawn for each variant
+
+
+def performances(piece: Piece, n: int, rng: np.random.Generator, orders=TRAIN_ORDERS):
+    """The score's own timing, then ``n - 1`` performances (``performance.perform``) with
+    arrival orders drawn from ``orders``."""
+    yield P.score_performance(piece)
     for _ in range(n - 1):
-        yield F.humanize(piece.time, piece.end, rng, tempo_scale=float(rng.uniform(0.7, 1.45)))
+        yield P.perform(piece, rng, str(rng.choice(orders)))
 
 
 def make_sequences(
-    kind: str, pieces: list[Piece], n_parts: int, variants: int, rng: np.random.Generator
+    kind: str,
+    pieces: list[Piece],
+    n_parts: int,
+    variants: int,
+    rng: np.random.Generator,
+    orders=TRAIN_ORDERS,
 ) -> list[Seq]:
     out = []
     for p in pieces:
-        for t, e in timing_variants(p, variants, rng):
+        for perf in performances(p, variants, rng, orders):
             if kind == "lstm":
                 feats = F.teacher_forced_features(
-                    p.pitch, t, e, p.velocity, p.part, n_parts, p.has_velocity
-                )
-            else:
-                feats = F.offline_features(t, e, p.pitch)
-            out.append(Seq(p.pitch, feats, p.part))
+                    perf.pitch, perf.time, perf.end, perf.velocity, perf.part, n_parts,
+                    p.has_velocity,
+                )  # fmt: skip
+                out.append(Seq(perf.pitch, feats, perf.part))
+            else:  # offline: chords listed low to high, as the BiLSTM arranger lists them
+                order = np.lexsort((perf.pitch, F.group_ids(perf.time)))
+                t = np.sort(perf.time)
+                feats = F.offline_features(t, perf.end[order], perf.pitch[order])
+                out.append(Seq(perf.pitch[order], feats, perf.part[order]))
     return out
 
 
@@ -88,37 +109,59 @@ def fast_of(model: M.OnlineLSTM) -> FastLSTM:
     return FastLSTM(M.numpy_weights(model), model.n_parts, model.n_features)
 
 
-def online_predict(fast: FastLSTM, piece: Piece, time_s=None, end_s=None, record: bool = False):
-    t = piece.time if time_s is None else time_s
-    e = piece.end if end_s is None else end_s
-    return free_run(
-        piece.pitch,
-        t,
-        e,
-        piece.velocity,
-        fast.n_parts,
-        piece.has_velocity,
-        fast.layers,
-        *fast.args(),
+def run_performance(fast: FastLSTM, perf: P.Performance, use_velocity: bool, penalty,
+                    polyphony, revise: bool = True, record: bool = False):  # fmt: skip
+    """(first, final, binds, features) of the online model playing ``perf`` as live."""
+    return perform_run(
+        perf.pitch, perf.time, perf.end, perf.velocity, fast.n_parts, use_velocity,
+        fast.layers, *fast.args(), fast.layers, *fast.args(), penalty, polyphony, revise,
         record,
-    )
+    )  # fmt: skip
 
 
-def offline_predict(model: M.OfflineBiLSTM, piece: Piece, time_s=None, end_s=None):
-    t = piece.time if time_s is None else time_s
-    e = piece.end if end_s is None else end_s
-    return model.predict(piece.pitch, t, e)
+def offline_predict(model: M.OfflineBiLSTM, perf: P.Performance):
+    order = np.lexsort((perf.pitch, F.group_ids(perf.time)))
+    parts = np.empty(len(perf), np.int64)
+    parts[order] = model.predict(perf.pitch[order], np.sort(perf.time), perf.end[order])
+    return parts
 
 
-def accuracy(kind: str, model: nn.Module, pieces: list[Piece]) -> float:
-    """Fraction of notes given their true part, over all notes of ``pieces``."""
-    right = total = 0
-    fast = fast_of(model) if kind == "lstm" else None
-    for p in pieces:
-        pred = online_predict(fast, p)[0] if fast is not None else offline_predict(model, p)
-        right += int((pred == p.part).sum())
-        total += len(p)
-    return right / max(total, 1)
+@dataclass
+class Validation:
+    """Fixed performances of the validation pieces (random order, seeded) and the
+    ensemble's constraints; ``score`` is what model selection maximises."""
+
+    perfs: list[P.Performance]
+    use_velocity: bool
+    penalty: np.ndarray
+    polyphony: np.ndarray
+
+    @classmethod
+    def of(cls, pieces: list[Piece], penalty, polyphony, seed: int = 4321) -> Validation:
+        rng = np.random.default_rng(seed)
+        perfs = [P.perform(p, rng, "random") for p in pieces]
+        return cls(perfs, bool(pieces and pieces[0].has_velocity), penalty, polyphony)
+
+    def accuracies(self, kind: str, model: nn.Module) -> tuple[float, float]:
+        """(first-decision, final) accuracy over all notes."""
+        first = final = total = 0
+        fast = fast_of(model) if kind == "lstm" else None
+        for perf in self.perfs:
+            if fast is not None:
+                a, b, _, _ = run_performance(
+                    fast, perf, self.use_velocity, self.penalty, self.polyphony
+                )
+            else:
+                a = b = offline_predict(model, perf)
+            first += int(perf.right(a).sum())
+            final += int(perf.right(b).sum())
+            total += len(perf)
+        return first / max(total, 1), final / max(total, 1)
+
+    def score(self, kind: str, model: nn.Module, select: str = "mean") -> float:
+        """What selection maximises: "mean" of first and final, or either alone."""
+        first, final = self.accuracies(kind, model)
+        return {"mean": (first + final) / 2, "first": first, "final": final}[select]
 
 
 def train(
@@ -134,10 +177,21 @@ def train(
     progress: bool = True,
     log=print,
     init: dict | None = None,
+    constraints: tuple[np.ndarray, np.ndarray] | None = None,
 ):
     """Train and return (best model, history). ``config``: hidden, layers, embed, lr, batch,
-    window, variants, steps (per epoch; 0 = one pass over the notes), dagger_epochs."""
+    window, variants, steps (per epoch; 0 = one pass over the notes), dagger_epochs;
+    optional orders (arrival orders to draw, default ``TRAIN_ORDERS``) and select
+    ("mean", "first" or "final": what the validation score is).
+    constraints: the ensemble's (range penalty, polyphony) as the live arranger applies
+    them (``neural.range_penalty``, ``neural.polyphony``); None: unconstrained."""
     from tqdm import tqdm
+
+    if constraints is None:
+        constraints = (np.zeros((128, n_parts), np.float32), np.full(n_parts, 1 << 20))
+    val = Validation.of(valid_pieces, *constraints)
+    orders = tuple(config.get("orders") or TRAIN_ORDERS)
+    select = config.get("select", "mean")
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -146,7 +200,7 @@ def train(
     if init is not None:  # go on training an earlier model (same architecture)
         model.load_state_dict(init)
     opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
-    seqs = make_sequences(kind, train_pieces, n_parts, config["variants"], rng)
+    seqs = make_sequences(kind, train_pieces, n_parts, config["variants"], rng, orders)
     notes = sum(len(s.pitch) for s in seqs)
     steps = config["steps"] or math.ceil(notes / (config["batch"] * config["window"]))
     log(
@@ -160,7 +214,7 @@ def train(
     epoch, limit = 0, dagger_left if own_history else epochs
     if init is not None:  # the earlier model is the one to beat
         model.eval()
-        best_acc = accuracy(kind, model, valid_pieces)
+        best_acc = val.score(kind, model, select)
         best = {k: v.clone() for k, v in model.state_dict().items()}
         log(f"initial model: valid accuracy {best_acc:.4f}")
     while epoch < limit:
@@ -171,11 +225,11 @@ def train(
             fast = fast_of(model)
             own = []
             for p in train_pieces:
-                scale = float(rng.uniform(0.7, 1.45))
-                t, e = (
-                    F.humanize(p.time, p.end, rng, scale) if rng.random() < 0.5 else (p.time, p.end)
-                )
-                own.append(Seq(p.pitch, online_predict(fast, p, t, e, record=True)[1], p.part))
+                perf = P.perform(p, rng, str(rng.choice(orders)))
+                feats = run_performance(
+                    fast, perf, p.has_velocity, *constraints, revise=True, record=True
+                )[3]
+                own.append(Seq(perf.pitch, feats, perf.part))
             epoch_seqs = seqs + own
         model.train()
         losses = []
@@ -191,20 +245,26 @@ def train(
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         model.eval()
-        acc = accuracy(kind, model, valid_pieces)
+        first_acc, final_acc = val.accuracies(kind, model)
+        acc = {"mean": (first_acc + final_acc) / 2, "first": first_acc, "final": final_acc}[
+            select
+        ]
         minutes = (time.monotonic() - t0) / 60
         history.append(
             {
                 "epoch": epoch,
                 "loss": float(np.mean(losses)),
                 "valid": acc,
+                "valid_first": first_acc,
+                "valid_final": final_acc,
                 "own_history": own_history,
                 "minutes": round(minutes, 2),
             }
         )
         log(
             f"epoch {epoch}{' (own history)' if own_history else ''}: loss "
-            f"{np.mean(losses):.4f}  valid accuracy {acc:.4f}  ({minutes:.1f} min)"
+            f"{np.mean(losses):.4f}  valid first {first_acc:.4f} final {final_acc:.4f}  "
+            f"({minutes:.1f} min)"
         )
         if acc > best_acc:
             best_acc, bad = acc, 0

@@ -131,7 +131,10 @@ class Recorder:
             else:
                 ev: NoteEvent = payload
                 lines.append(f"{kind} {rel:.6f} {ev.pitch} {ev.velocity} {ev.part} {ev.channel}\n")
-                self._fold(kind == "on", rel, ev.pitch, ev.velocity, ev.part, ev.channel)
+                if ev.revision and not ev.on:  # moved to another part: it goes on there
+                    self._open.pop((ev.channel, ev.pitch), None)
+                else:
+                    self._fold(kind == "on", rel, ev.pitch, ev.velocity, ev.part, ev.channel)
         if lines:
             self._journal.write("".join(lines))
             self._journal.flush()

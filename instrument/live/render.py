@@ -2,7 +2,9 @@
 
 The file is turned into one keyboard's event stream and fed to the same ``Performer``
 the live loop uses, with a simulated clock; FluidSynth renders the audio between events.
-Given the same file, ensemble, arranger and SoundFont, the output is identical.
+The arranger's time guard is off (``Arranger.use_time_guard(False)``): a busy machine
+must not change the parts. Given the same file, ensemble, arranger and SoundFont, the
+output is identical. Notes hold their final parts (after any revision).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Rendering:
     sample_rate: int
     notes: list[tuple[float, float, int, int, int]]  # (onset s, end s, pitch, velocity, part)
     performer: Performer
+    # revisions: (onset s, moved at s, pitch, from part, to part), in the order made
+    moves: list[tuple[float, float, int, int, int]]
 
 
 def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
@@ -32,6 +36,7 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
                 tail: float = 1.5) -> Rendering:
     """Arrange and render a MIDI file as if it were played live."""
     events = keyboard_events(read_midi(path))
+    arranger.use_time_guard(False)
     if hasattr(arranger, "plan"):  # an offline arranger sees the whole file first
         arranger.plan(file_notes(events))
     now = [0.0]
@@ -40,9 +45,20 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
     open_notes: dict[tuple[int, int], int] = {}  # (channel, pitch) -> index in notes
     notes: list[tuple[float, float, int, int, int]] = []
 
+    moved: dict[int, tuple[int, float]] = {}  # pitch -> (note index, when) while it moves
+    moves: list[tuple[float, float, int, int, int]] = []
+
     def collect(ev: NoteEvent) -> None:
         key = (ev.channel, ev.pitch)
-        if ev.on:
+        if ev.revision and not ev.on and key in open_notes:
+            moved[ev.pitch] = (open_notes.pop(key), ev.time)
+        elif ev.revision and ev.on and ev.pitch in moved:
+            i, when = moved.pop(ev.pitch)  # the same note, on its final part
+            on, _, pitch, vel, old = notes[i]
+            notes[i] = (on, on, pitch, vel, ev.part)
+            open_notes[key] = i
+            moves.append((on, when, pitch, old, ev.part))
+        elif ev.on:
             open_notes[key] = len(notes)
             notes.append((ev.time, ev.time, ev.pitch, ev.velocity, ev.part))
         elif key in open_notes:
@@ -68,7 +84,7 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
         chunks.append(synth.render(int(tail * sample_rate)))
     finally:
         synth.close()
-    return Rendering(np.concatenate(chunks), sample_rate, notes, performer)
+    return Rendering(np.concatenate(chunks), sample_rate, notes, performer, moves)
 
 
 def file_notes(events: list[tuple[float, list[int]]]) -> list[Note]:

@@ -1,0 +1,108 @@
+"""A chord played into the live port in random order, spread over 30 ms, sounds on the
+right voices after the LSTM's revisions: `instrument play` on the choir under a JACK
+dummy server, each part's output recorded and its pitch read from the spectrum."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from instrument.ensemble import load_ensemble
+from instrument.live.session import part_port_names
+
+pytestmark = pytest.mark.jack
+
+# a C major chord, one note per voice: Soprano, Alto, Tenor, Bass (MIDI pitches)
+CHORD = {0: 72, 1: 64, 2: 55, 3: 48}
+# arrival orders (by part) and the spread of each note after the first, in ms
+ORDERS = [((1, 3, 0, 2), (0, 8, 15, 27)), ((0, 1, 2, 3), (0, 12, 20, 30)),
+          ((2, 0, 3, 1), (0, 5, 19, 24))]  # fmt: skip
+
+
+def _wait_for(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def _left(ensemble, k: int) -> str:
+    return f"instrument:{part_port_names(ensemble)[ensemble.parts[k].channel]}_l"
+
+
+@pytest.fixture
+def choir_app(jack_server):
+    """`instrument play` on the choir with its default arranger (the shipped LSTM)."""
+    import jack
+
+    choir = load_ensemble("choir")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
+         "--multi-out", "--ensemble", "choir", "--arranger", "lstm"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    watcher = jack.Client("test-watcher", no_start_server=True)
+    names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
+    ok = _wait_for(lambda: "instrument:midi_00" in names() and _left(choir, 0) in names(), 60)
+    watcher.close()
+    if not ok:
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"app did not come up: {err[-2000:]}")
+    yield proc, choir
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    proc.communicate()
+
+
+def _sounding_pitch(audio: np.ndarray, rate: int) -> int | None:
+    """Of the chord's pitches, the lowest whose fundamental carries energy in ``audio``
+    (a voice's harmonics lie above its own pitch, never below)."""
+    if np.abs(audio).max() < 0.005:
+        return None
+    spec = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    freqs = np.fft.rfftfreq(len(audio), 1 / rate)
+
+    def energy(pitch: int) -> float:
+        f0 = 440.0 * 2 ** ((pitch - 69) / 12)
+        band = (freqs > f0 * 2 ** (-0.5 / 12)) & (freqs < f0 * 2 ** (0.5 / 12))
+        return float(spec[band].max())
+
+    e = {p: energy(p) for p in sorted(CHORD.values())}
+    top = max(e.values())
+    return next(p for p, v in e.items() if v > 0.1 * top)
+
+
+def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
+    from instrument.jackprobe import Probe
+
+    proc, choir = choir_app
+    probe = Probe("probe", n_inputs=4, seconds=60).activate()
+    probe.connect_to("instrument:midi_00", [_left(choir, k) for k in range(4)])
+    assert _wait_for(lambda: probe.start_frame is not None)
+    try:
+        for order, spread_ms in ORDERS:
+            time.sleep(4.5)  # a pause: the arranger starts a new phrase, as for a new song
+            at = probe.now() + 2400
+            for part, ms in zip(order, spread_ms, strict=True):
+                probe.send([0x90, CHORD[part], 90], at=at + int(ms * probe.rate / 1000))
+            time.sleep(0.6)
+            audio = probe.audio()[-int(0.3 * probe.rate):]
+            heard = {k: _sounding_pitch(audio[:, k], probe.rate) for k in range(4)}
+            for part in order:
+                probe.send([0x80, CHORD[part], 0])
+            assert heard == CHORD, f"arrival order {order}: voices sang {heard}"
+            assert _wait_for(lambda: probe.level(4800) < 1e-3, timeout=4)
+    finally:
+        probe.close()
+    assert proc.poll() is None
