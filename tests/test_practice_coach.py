@@ -210,3 +210,37 @@ def test_practice_cli_drill_runs_rounds(tmp_path, capsys):
     assert "drill round 2: C G at" in out and out.count("chords right") == 2
     with History(tmp_path / "h.sqlite") as h:
         assert {s.exercise for s in h.sessions()} == {"inline", "inline (drill)"}
+
+
+def test_the_practice_window_moves_on_to_the_drills_next_round(pygame_offscreen):
+    """In the stage, a finished round hands over to the drill's next one: a new engine, a
+    new history session, the count-in again; when the drill is done the window says so."""
+    from instrument.display.model import StageModel
+    from instrument.display.practice import PracticeView
+    from instrument.ensemble import load_ensemble
+
+    chart = parse_chart("tempo: 120\n| C | F |")
+    first = PracticeEngine(chart, count_in_bars=1, metronome=False)
+    second = PracticeEngine(parse_chart("tempo: 120\n| F |"), count_in_bars=1, metronome=False)
+    rounds = [second]
+    sessions = []
+    view = PracticeView(first, lambda: sessions.append(len(sessions) + 1) or sessions[-1],
+                        echo=False, next_engine=lambda: rounds.pop() if rounds else None)
+    model = StageModel(load_ensemble("quartet"))
+    view.enter(model)
+    view.session = 1
+    first.start(0.0)
+    first.process(10.0)  # nothing played: the round ends, every chord missed
+    assert first.finished
+    view.feed.position(first, 10.0)
+    view.frame(model, 10.0)
+    try:
+        assert view.engine is second and view.loop.engine is second
+        assert sessions == [1] and model.caption == "drill: the chords you missed"
+    finally:
+        view.stop()
+    second.start(0.0)
+    second.process(10.0)
+    view.feed.position(second, 10.0)
+    view.frame(model, 10.0)
+    assert view.next_engine is None and model.caption == "finished: F6 plays it again"
