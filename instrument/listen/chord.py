@@ -110,7 +110,13 @@ class ChordTracker:
     the POP909 valid split, majmin WCSR 0.7829 against 0.7822 at 0.003). key_weight: nats
     of log-prior for chords diatonic to the key heard so far (0.2 on the valid split:
     majmin 0.7913, against 0.7904 at 0.1, 0.7834 without, 0.7774 at 0.35; 0.7914 with the
-    key tracker's 4 s wait before its prior counts).
+    key tracker's 4 s wait before its prior counts). switch_ratio: the chord named changes
+    only once another is this many times as probable as the one named; without it two
+    near-equal chords alternated frame by frame (61 changes a minute against 34 annotated,
+    29% of chords held under 0.25 s). 8 on all 91 valid songs: 44.5 changes a minute, 13%
+    under 0.25 s, a change named a median 149 ms after it happens, majmin 0.786 (0.791 at
+    1; 4: 47.9, 138 ms; 10: 43.5, 151 ms; 30: 39.8, 169 ms): the largest ratio that still
+    names changes within 150 ms.
     """
 
     def __init__(self, model: ChordModel | None = None, p_change_on_beat: float = 0.3,
@@ -179,8 +185,8 @@ def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on
 
     since: seconds from the latest beat to each frame; the change probability is p_on
     within [lo, hi] of it, p_off elsewhere. alpha: (25,) forward state, updated; best:
-    (n,) its argmax per frame. alpha_plain, best_plain: the same filter without the
-    (25,) log-prior ``prior``.
+    (n,) the chord named per frame (with hysteresis ``switch_ratio``). alpha_plain,
+    best_plain: the same filter without the (25,) log-prior ``prior``, its plain argmax.
     """
     n = chroma.shape[0]
     like = np.empty((n, 25))
@@ -206,7 +212,9 @@ def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on
         p[k] = p_on if lo <= since[k] <= hi else p_off
     like_plain = like * np.exp(-prior)[None, :]
     held[0] = _chord_forward(alpha, like, p, best, switch_ratio, held[0])
-    held[1] = _chord_forward(alpha_plain, like_plain, p, best_plain, switch_ratio, held[1])
+    # The meter's chords (no key prior) are never shown: they name every change at once,
+    # so the downbeat cue "the chord changed on this beat" is not put a beat late.
+    held[1] = _chord_forward(alpha_plain, like_plain, p, best_plain, 1.0, held[1])
 
 
 @numba.njit(cache=True)
