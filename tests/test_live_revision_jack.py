@@ -66,8 +66,8 @@ def choir_app(jack_server):
 
 
 def _sounding_pitch(audio: np.ndarray, rate: int) -> int | None:
-    """Of the chord's pitches, the lowest whose fundamental carries energy in ``audio``
-    (a voice's harmonics lie above its own pitch, never below)."""
+    """Of the chord's pitches, the one whose fundamental is loudest in ``audio`` (a note
+    moved away by a revision leaves only a fading release behind)."""
     if np.abs(audio).max() < 0.005:
         return None
     spec = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
@@ -79,14 +79,26 @@ def _sounding_pitch(audio: np.ndarray, rate: int) -> int | None:
         return float(spec[band].max())
 
     e = {p: energy(p) for p in sorted(CHORD.values())}
-    top = max(e.values())
-    return next(p for p, v in e.items() if v > 0.1 * top)
+    return max(e, key=lambda p: e[p])
 
 
 def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
+    from instrument.arrange.base import Note
+    from instrument.arrange.neural import LSTMArranger
     from instrument.jackprobe import Probe
 
     proc, choir = choir_app
+    # offline, the same arranger needs its revisions for these orders: what sounds first
+    # is wrong for some notes, so the live check below is a check of the revisions
+    offline = LSTMArranger(choir)
+    needed = 0
+    for order, spread_ms in ORDERS:
+        notes = [Note(CHORD[k], 90, ms / 1000, None, 2.0)
+                 for k, ms in zip(order, spread_ms, strict=True)]  # fmt: skip
+        first, final = offline.perform_all(notes)
+        assert final.tolist() == list(order)
+        needed += int((first != final).any())
+    assert needed >= 2
     probe = Probe("probe", n_inputs=4, seconds=60).activate()
     probe.connect_to("instrument:midi_00", [_left(choir, k) for k in range(4)])
     assert _wait_for(lambda: probe.start_frame is not None)
@@ -96,8 +108,8 @@ def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
             at = probe.now() + 2400
             for part, ms in zip(order, spread_ms, strict=True):
                 probe.send([0x90, CHORD[part], 90], at=at + int(ms * probe.rate / 1000))
-            time.sleep(0.6)
-            audio = probe.audio()[-int(0.3 * probe.rate):]
+            time.sleep(1.0)
+            audio = probe.audio()[-int(0.4 * probe.rate):]
             heard = {k: _sounding_pitch(audio[:, k], probe.rate) for k in range(4)}
             for part in order:
                 probe.send([0x80, CHORD[part], 0])

@@ -21,7 +21,7 @@ import sys
 import time
 
 from instrument.cli.cmd_accompany import CHART_HELP, DefaultsFormatter, add_band_options
-from instrument.cli.options import number
+from instrument.cli.options import number, resolve_band
 from instrument.registration import add_registration_option, apply_registration
 
 
@@ -52,7 +52,8 @@ def register(subparsers) -> None:
         help="fingered chords: keys below this MIDI note are the chord hand",
     )
     p.add_argument("--ensemble", "-e", default="pop909", help="the player's own sound")
-    p.add_argument("--arranger", "-a", default="zone")
+    p.add_argument("--arranger", "-a", default=None,
+                   help="default: the ensemble's trained model, as `instrument play` chooses")
     p.add_argument("--soundfont", default=None,
                    help="GM SoundFont (default: the first found, see `instrument devices`)")
     p.add_argument(
@@ -88,10 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from instrument.accompany.fingered import FingeredChords
     from instrument.accompany.notes import ChordTrack
     from instrument.accompany.offline import chart_track
-    from instrument.arrange import make_arranger
     from instrument.cli.cmd_accompany import make_planner
     from instrument.cli.cmd_play import _display_available
-    from instrument.ensemble import load_ensemble
     from instrument.errors import InstrumentError
     from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
     from instrument.live.session import LiveSession
@@ -135,10 +134,10 @@ def run(args: argparse.Namespace) -> int:
         detector = ListenedChords(heard.listener)
     else:
         detector = FingeredChords(split=args.split)
-    ensemble = load_ensemble(args.ensemble)
+    ensemble, arranger = resolve_band(args)  # the player's sound, chosen as `play` does
     session = LiveSession(
         ensemble,
-        make_arranger(args.arranger, ensemble),
+        arranger,
         find_soundfont(args.soundfont),
         audio=args.audio,
         midi_in=args.midi_in,
