@@ -122,7 +122,9 @@ tokens). Perplexity per chord change on the held-out songs (the song end counted
 
 **Suggestions.** {len(PROMPTS)} prompts (listed in `instrument/cli/eval_suggest.py`),
 {args.n} distinct 4-bar progressions each, seed 0. Proposals come from the mood-shaped
-Markov proposer; rejection sampling keeps x with probability (p(x)/q(x))^(1-lam)/M.
+Markov proposer over the chords of the key, plain and coloured (maj7, add9, sus2; m7,
+madd9: weighted by how lush the words are, an add9 scored as its triad); rejection
+sampling keeps x with probability (p(x)/q(x))^(1-lam)/M.
 Acceptance rate = kept / proposed (duplicates of an earlier suggestion count as kept but
 are not shown, so the {args.n} shown are distinct by construction: "distinct
 progressions" only checks that). Diversity within each prompt's {args.n}: distinct chord

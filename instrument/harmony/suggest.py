@@ -422,10 +422,11 @@ def suggest(
             log_r = min(0.0, (1 - lam) * (lp - lq) - stats.log_m)
             if math.log(rng.random() + 1e-300) < log_r:
                 stats.accepted += 1
-                if tuple(seq) in seen:
+                tokens = tuple(t for t, _ in seq)  # Cadd9 for C is no new progression
+                if tokens in seen:
                     stats.duplicates += 1
                     continue
-                seen.add(tuple(seq))
+                seen.add(tokens)
                 out.append(Suggestion([t for t, _ in seq], key, lp, lq, attrs,
                                       [q for _, q in seq]))
                 if len(out) == n:
