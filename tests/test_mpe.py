@@ -108,3 +108,22 @@ def test_play_and_jam_take_mpe(tmp_path, capsys):
     assert main(["play", *common]) == 0
     assert main(["jam", "--style", "block", *common]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_note_moved_to_another_part_takes_its_expression_along():
+    """A chord revision moves a sounding note (its note-off on the old part, a note-on on
+    the new, no key struck): the note's bend goes with it."""
+    from instrument.live.performer import NoteEvent
+
+    perf, synth = setup()
+    perf.handle([0xE2, 0, 96], 0.0)
+    perf.handle([0x92, 60, 90], 0.01)
+    old = channel_of(synth, 60)
+    new = next(ch for ch in perf.setup.channels if ch != old)
+    router = perf.mpe
+    router._on_note(NoteEvent(False, 60, 0, 0, old, 0.1))  # as the performer reports a move
+    router._on_note(NoteEvent(True, 60, 90, 1, new, 0.1))
+    assert synth.calls[-1] == ("bend", new, 96 << 7)
+    synth.calls.clear()
+    perf.handle([0xE2, 0, 70], 0.2)
+    assert synth.calls == [("bend", new, 70 << 7)]

@@ -45,6 +45,7 @@ class MpeRouter:
         self._pressure: dict[int, int] = {}
         self._slide: dict[int, int] = {}
         self._striking: int | None = None  # member channel of the note-on being played
+        self._struck_by: dict[int, int] = {}  # pitch -> the member channel that struck it last
 
     def attach(self) -> MpeRouter:
         self.performer.mpe = self
@@ -89,10 +90,11 @@ class MpeRouter:
             return
         member = self._striking
         self._striking = None
-        if member is None:  # no key struck it: a note moved to another part (revision)
-            member = next((ch for (ch, p) in self._notes if p == ev.pitch), None)
+        if member is None:  # no key struck it: a sounding note moved to another part (a
+            member = self._struck_by.get(ev.pitch)  # chord revision: off, then on anew)
             if member is None:
                 return
+        self._struck_by[ev.pitch] = member
         if member == self.master:
             return
         self._notes[(member, ev.pitch)] = ev.channel
