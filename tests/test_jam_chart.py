@@ -160,7 +160,7 @@ def test_jam_help_shows_every_default(capsys):
     with pytest.raises(SystemExit):
         main(["jam", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "(default: 60)" in text and "(default: zone)" in text and "pop909:NNN" in text
+    assert "(default: 60)" in text and "(default: pop909)" in text and "pop909:NNN" in text
     sub = argparse.ArgumentParser().add_subparsers()
     register(sub)
     jam = sub.choices["jam"]
