@@ -257,7 +257,9 @@ def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
         assert _wait_for(lambda: program in synth.seen())
         synth.close()  # its cable pulled
         synth = Receiver("ext-synth")  # and plugged back in
-        assert _wait_for(lambda: program in synth.seen()), "not set up again"
+        assert _wait_for(lambda: program in synth.seen()), \
+            f"not set up again: {[p.name for p in synth.client.get_ports()]} " \
+            f"{[p.name for p in synth.client.get_all_connections('ext-synth:in')]}"
         keys.send([0x90, 84, 100])
         assert _wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
         keys.send([0x80, 84, 0])

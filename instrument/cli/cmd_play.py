@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         for line in session.choices:
             print(f"instrument: {line}", file=sys.stderr, flush=True)
         health = session.health()
+        for said in health.messages:
+            print(f"instrument: {said}", file=sys.stderr, flush=True)
         print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
               f"arranger {arranger.name}, SoundFont {soundfont.name}, audio {health.audio}, "
               f"MIDI {health.midi.state} {health.midi.port}", flush=True)

@@ -48,6 +48,7 @@ class MidiOut:
         self._destination: str | None = None  # the port named by ``wanted``, once found
         self._watch = None  # JACK: a client that sees our port's connections
         self._connected: set[str] = set()
+        self._resend = False
         self.lost = False  # the destination went away (JACK): reconnected when it returns
 
     def open(self) -> str:
@@ -95,7 +96,7 @@ class MidiOut:
         ours = self._watch.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
                                      is_output=True)
         self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
-        self._connected = self._connections()
+        self._connected = set()  # the first poll sends the set-up again (see ``poll``)
 
     def _connections(self) -> set[str]:
         return {p.name for p in self._watch.get_all_connections(self._port_name)}
@@ -109,18 +110,24 @@ class MidiOut:
             return None
         try:
             now = self._connections()
+            fresh = now - self._connected
             said = None
             if self._destination is not None and self._destination not in now:
                 present = {p.name for p in self._watch.get_ports(is_midi=True, is_input=True)}
                 if self._destination in present:
                     self._watch.connect(self._port_name, self._destination)
                     now = self._connections()
+                    fresh.add(self._destination)  # a new port of the old name: set it up
                     said = f"MIDI out: {self._destination} is back"
                 elif not self.lost:
                     said = f"MIDI out: {self._destination} is gone; waiting for it"
                 self.lost = self._destination not in now
-            if now - self._connected:  # someone new listens: tell them the set-up
+            # Someone new listens: tell them the set-up, now and once more at the next poll.
+            # Messages sent in the period a connection is made can be lost: JACK takes
+            # a new connection into its graph from the next period on.
+            if fresh or self._resend:
                 self._send_setup(self.ensemble)
+                self._resend = bool(fresh)
             self._connected = now
             return said
         except Exception as e:  # noqa: BLE001 - a dying JACK server: say it once, never crash
