@@ -106,6 +106,13 @@ class Recorder:
         self._thread.start()
 
     def _run(self) -> None:
+        if self.audio is not None:
+            # The take's audio is a second synth's work: on a busy machine the live audio
+            # thread must win the CPU, the recording can lag (it never loses events).
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (OSError, AttributeError):
+                pass
         last_midi = 0.0
         while not self._stop.wait(SYNC_EVERY):
             self._drain()
