@@ -269,3 +269,42 @@ def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
         err = _stop_app(proc)
         synth.close()
     assert "MIDI out: ext-synth:in is back" in err
+
+
+def test_midi_out_comes_back_with_the_jack_server(jack_server):
+    """The server dies and returns (and the synth with it): the parts go out again."""
+    from instrument.input.midi import forget_jack_client
+    from instrument.jackserver import JackServer
+
+    name = f"midi-out-fault-{os.getpid()}"
+    server = JackServer(name=name).start()
+    env = dict(os.environ, JACK_DEFAULT_SERVER=name)
+    synth = Receiver("ext-synth")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "play", "--no-display", "--ensemble", "quartet",
+         "--arranger", "zone", "--audio", "jack", "--midi-out", "ext-synth"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    keys = None
+    try:
+        program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
+        assert _wait_for(lambda: program in synth.seen(), 30), "app not up"
+        forget_jack_client(synth.client)  # its server is about to die: never close it
+        server.stop()
+        time.sleep(2.0)
+        assert proc.poll() is None, "the app must survive the server's death"
+        server = JackServer(name=name).start()
+        synth = Receiver("ext-synth")
+        assert _wait_for(lambda: program in synth.seen(), 30), "MIDI out did not come back"
+        keys = _keyboard("instrument:midi_00", proc)
+        keys.send([0x90, 84, 100])
+        assert _wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
+        keys.send([0x80, 84, 0])
+    finally:
+        if keys is not None:
+            keys.close()
+        err = _stop_app(proc)
+        synth.close()
+        server.stop()
+    assert "MIDI out: ext-synth:in is back" in err
+    assert "Traceback" not in err

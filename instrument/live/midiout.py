@@ -175,6 +175,24 @@ class MidiOut:
             self._send((0xB0 | ch, CC_ALL_NOTES_OFF, 0))
             self._send((0xB0 | ch, CC_ALL_SOUND_OFF, 0))
 
+    def reopen(self) -> None:
+        """JACK, after its server died and came back: a new port (the old one's client is
+        kept, never closed: closing a client of a dead server can crash in libjack),
+        connected to the destination by ``poll`` once that is back too."""
+        from instrument.input.midi import forget_jack_client
+
+        forget_jack_client(self._watch)
+        _ABANDONED.append((self._out, self._watch))
+        self._out, self._watch, self._send = None, None, _discard
+        try:
+            out = rtmidi.MidiOut(_APIS[self.api], CLIENT_NAME)
+            out.open_virtual_port(PORT_NAME)
+        except rtmidi.RtMidiError as e:
+            raise InstrumentError(f"cannot reopen MIDI output ({self.api}): {e}") from None
+        self._out, self._send = out, out.send_message
+        self._open_watch()
+        self.lost = self._destination is not None
+
     def use_soundfont(self, _soundfont: object) -> None:
         """The receiving synths have their own sounds: a SoundFont is not theirs."""
 
@@ -202,6 +220,9 @@ def list_outputs(api: str) -> list[str]:
         return [p for p in out.get_ports() if CLIENT_NAME not in p]
     finally:
         out.delete()
+
+
+_ABANDONED: list[tuple] = []  # the ports of dead JACK servers, kept from their destructors
 
 
 def _discard(_message: tuple[int, ...]) -> None:

@@ -491,6 +491,11 @@ class LiveSession:
             self._open_io()
         except InstrumentError:
             return
+        if self.midi_out is not None and self.midi_out.api == "jack":
+            try:
+                self.midi_out.reopen()
+            except InstrumentError:
+                self.midi_out.lost = True  # the parts still sound here; said on the status
         self._server_lost = False
         self.audio_reconnects += 1
 
