@@ -209,12 +209,13 @@ def live_assign(s, s0, h0, c0, sr, hr, cr, revise, group, gtime, gpart, ng, pitc
 @njit(cache=True)
 def live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, x, table, wx,
                 whh0, wcat, bcat, wout, bout, buf, gates, logits, penalty, polyphony,
-                binds):  # fmt: skip
+                binds, gfeat):  # fmt: skip
     """Decide the onset group's notes struck so far again, together: from the state before
     the group (``s0, h0, c0``), low to high (the arrival times kept in order), so that the
     result does not depend on the order the fingers landed in. ``gpart`` gets the revised
-    parts; ``sr, hr, cr`` end as if the chord had arrived low to high (the next group
-    starts from there). Returns the group's size."""
+    parts and ``gfeat`` (G, F) the features each note was decided on; ``sr, hr, cr`` end
+    as if the chord had arrived low to high (the next group starts from there). Returns
+    the group's size."""
     m = ng[0]
     sr[:] = s0
     hr[:] = h0
@@ -231,6 +232,7 @@ def live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, x
         gpart[i] = decide(sr, group[i, 0], times[j], group[i, 1], use_velocity, x, table, wx,
                           whh0, wcat, bcat, wout, bout, hr, cr, buf, gates, logits, penalty,
                           polyphony, binds)  # fmt: skip
+        gfeat[i] = x
     return m
 
 
@@ -244,8 +246,9 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
     the same weights when one model does both).
 
     Releases reach the note's part (its latest revision) at the note's end. Returns
-    (first parts, final parts, binds (2,), features of the first decisions (n, F) if
-    record_features else (0, F)).
+    (first parts, final parts, binds (2,), features of the first decisions (n, F),
+    features of the final revision of each note (n, F), onset group of each note (n,));
+    the feature arrays have no rows unless ``record_features``.
     """
     n = pitch.shape[0]
     hidden = whh0.shape[1]
@@ -278,6 +281,10 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
     first = np.zeros(n, np.int64)
     final = np.zeros(n, np.int64)
     feats = np.zeros((n if record_features else 0, nf), np.float32)
+    feats_r = np.zeros((n if record_features else 0, nf), np.float32)
+    gfeat = np.zeros((GROUP_CAP, nf), np.float32)
+    groups = np.zeros(n, np.int64)
+    n_groups = 0
     pending = 0
     group_start = 0
     for i in range(n):
@@ -296,6 +303,8 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
                            polyphony, binds)  # fmt: skip
         if ng[0] == 1:
             group_start = i
+            n_groups += 1
+        groups[i] = n_groups - 1
         gidx[ng[0] - 1] = i
         if record_features:
             feats[i] = x
@@ -305,7 +314,9 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
         if revise:
             m = live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, xr,
                             table_r, wx_r, whh0_r, wcat_r, bcat_r, wout_r, bout_r, buf_r,
-                            gates_r, logits, penalty, polyphony, binds)  # fmt: skip
+                            gates_r, logits, penalty, polyphony, binds, gfeat)  # fmt: skip
             for k in range(m):
                 final[gidx[k]] = gpart[k]
-    return first, final, binds, feats
+                if record_features:
+                    feats_r[gidx[k]] = gfeat[k]
+    return first, final, binds, feats, feats_r, groups

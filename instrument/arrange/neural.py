@@ -118,6 +118,7 @@ class LSTMArranger(Arranger):
         self.hr = self.fast.h.copy()
         self.cr = self.fast.c.copy()
         self.xr = self.fast.x.copy()
+        self.gfeat = np.zeros((GROUP_CAP, nf), np.float32)
         self.group = np.zeros((GROUP_CAP, 2), np.int64)
         self.gtime = np.zeros(GROUP_CAP)
         self.gpart = np.zeros(GROUP_CAP, np.int64)
@@ -189,7 +190,7 @@ class LSTMArranger(Arranger):
         m = live_revise(
             self.state0, self.h0, self.c0, self.state_r, self.hr, self.cr, self.group,
             self.gtime, self.gpart, self.ng, self.use_velocity, self.xr, *f.args(), f.buf,
-            f.gates, f.logits, self.penalty, self.polyphony, self.binds,
+            f.gates, f.logits, self.penalty, self.polyphony, self.binds, self.gfeat,
         )  # fmt: skip
         changed = [
             (int(self.group[k, 0]), int(before[k]), int(self.gpart[k]))
@@ -217,7 +218,7 @@ class LSTMArranger(Arranger):
         t = np.array([n.time for n in notes], dtype=np.float64)
         e = np.array([n.end if n.end is not None else np.inf for n in notes])
         v = np.array([n.velocity for n in notes], dtype=np.int64)
-        first, final, binds, _ = perform_run(
+        first, final, binds, _, _, _ = perform_run(
             pitch, t, e, v, self.n_parts, self.use_velocity, self.first.layers,
             *self.first.args(), self.fast.layers, *self.fast.args(), self.penalty,
             self.polyphony, self.revise, False,

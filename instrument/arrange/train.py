@@ -111,7 +111,7 @@ def fast_of(model: M.OnlineLSTM) -> FastLSTM:
 
 def run_performance(fast: FastLSTM, perf: P.Performance, use_velocity: bool, penalty,
                     polyphony, revise: bool = True, record: bool = False):  # fmt: skip
-    """(first, final, binds, features) of the online model playing ``perf`` as live."""
+    """``fast.perform_run`` of the online model playing ``perf`` as live."""
     return perform_run(
         perf.pitch, perf.time, perf.end, perf.velocity, fast.n_parts, use_velocity,
         fast.layers, *fast.args(), fast.layers, *fast.args(), penalty, polyphony, revise,
@@ -148,7 +148,7 @@ class Validation:
         fast = fast_of(model) if kind == "lstm" else None
         for perf in self.perfs:
             if fast is not None:
-                a, b, _, _ = run_performance(
+                a, b, *_ = run_performance(
                     fast, perf, self.use_velocity, self.penalty, self.polyphony
                 )
             else:
@@ -226,10 +226,14 @@ def train(
             own = []
             for p in train_pieces:
                 perf = P.perform(p, rng, str(rng.choice(orders)))
-                feats = run_performance(
+                _, _, _, feats, feats_r, groups = run_performance(
                     fast, perf, p.has_velocity, *constraints, revise=True, record=True
-                )[3]
+                )
+                # what the first decisions saw, in arrival order ...
                 own.append(Seq(perf.pitch, feats, perf.part))
+                # ... and what the revisions saw: each chord low to high, its own history
+                k = np.lexsort((perf.pitch, groups))
+                own.append(Seq(perf.pitch[k], feats_r[k], perf.part[k]))
             epoch_seqs = seqs + own
         model.train()
         losses = []
