@@ -290,14 +290,18 @@ def rss_mb() -> float:
 
 
 class BandClock:
-    """Audio time; inside a band worker pass it also runs on with the real time spent."""
+    """Audio time; inside a band worker pass it also runs on with the real time spent
+    (``live``; without, audio time only: the run no longer depends on the machine's load,
+    which is what a test of the band's musical behaviour needs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, live: bool = True) -> None:
         self.t = 0.0
+        self.live = live
         self._mark: float | None = None
 
     def begin(self) -> None:
-        self._mark = time.perf_counter()
+        if self.live:
+            self._mark = time.perf_counter()
 
     def end(self) -> None:
         self._mark = None
@@ -368,7 +372,8 @@ class Soak:
     """The app wired as ``jam`` with a listener, stepped block by block."""
 
     def __init__(self, seconds: float, seed: int, ensemble: str, arranger: str,
-                 log_path: Path, style: str = "model", fuse: bool = True):  # fmt: skip
+                 log_path: Path, style: str = "model", fuse: bool = True,
+                 live_clock: bool = True):  # fmt: skip
         from instrument.accompany.band import Band, ListenedChords, band_channels
         from instrument.accompany.notes import ChordTrack
         from instrument.arrange import make_arranger
@@ -386,7 +391,7 @@ class Soak:
                                  gain=float(defaults.get("gain", 0.6)))
         self.performer = Performer(self.synth, self.ensemble, self.arranger,
                                    reset_after=float(defaults.get("arranger_reset_after", 4.0)))
-        self.clock = BandClock()
+        self.clock = BandClock(live_clock)
         # As ``jam --listen`` wires it: the stream is the band's beat clock (the band waits
         # until a beat is heard), its listener the chord source; blocks are fed here.
         self.heard = ListenStream(block=LISTEN_BLOCK, now=self.clock, sample_rate=RATE)
@@ -560,13 +565,15 @@ def summarize(meter: Meter, start_min: float, end_min: float, before: tuple, aft
 
 def soak(minutes: float, seed: int, segment_min: float = 10.0, warmup_s: float = 600.0,
          ensemble: str = "quartet", arranger: str = "lstm", style: str = "model",
-         progress: bool = True, trace_heap: bool = False, fuse: bool = True) -> dict:
+         progress: bool = True, trace_heap: bool = False, fuse: bool = True,
+         live_clock: bool = True) -> dict:
     """Run the soak: ``warmup_s`` of playing, then ``minutes`` measured in segments, then
     the ending. A dict of per-segment figures and the final note check."""
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         log = Path(tmp) / "synth.log"
-        s = Soak(warmup_s + 60.0 * minutes, seed, ensemble, arranger, log, style, fuse)
+        s = Soak(warmup_s + 60.0 * minutes, seed, ensemble, arranger, log, style, fuse,
+                 live_clock)  # fmt: skip
         budget_ms = getattr(s.arranger, "budget_ns", 0) / 1e6 or math.inf
         seg_blocks = int(segment_min * 60 * RATE / PERIOD)
         meter = Meter(seg_blocks + RATE // PERIOD, int(segment_min * 60 * 40))
@@ -715,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--style", default="model", help="the band's style (jam --style)")
     ap.add_argument("--hear-self", action="store_true",
                     help="do not tell the listener the band's own notes nor the player's keys")
+    ap.add_argument("--audio-clock", action="store_true",
+                    help="the band's worker passes take no time (a run independent of load)")
     ap.add_argument("--json", default=None, metavar="PATH", help="also write the figures here")
     ap.add_argument("--trace-heap", action="store_true",
                     help="trace the Python heap after the warm-up (slower; for the test)")
@@ -724,7 +733,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.minutes < 1:
         raise SystemExit("--minutes must be at least 1")
     r = soak(args.minutes, args.seed, args.segment, args.warmup, args.ensemble, args.arranger,
-             args.style, trace_heap=args.trace_heap, fuse=not args.hear_self)  # fmt: skip
+             args.style, trace_heap=args.trace_heap, fuse=not args.hear_self,
+             live_clock=not args.audio_clock)  # fmt: skip
     if args.json:  # first: the figures survive a failure below
         Path(args.json).write_text(json.dumps(r, indent=1) + "\n")
     md = markdown(r, _command(argv if argv is not None else sys.argv[1:]))

@@ -50,6 +50,9 @@ def test_own_window_masks_only_the_frames_after_an_own_note():
     lis = Listener(SR)
     t = lis.time + np.arange(1, 101) / lis.fps  # one second of frame ends
     lis.own_note(float(t[50]))
+    # No key played: the band may be what the room locks to, nothing is discounted.
+    assert lis._own_keep(t) is None
+    lis.player_note(float(t[10]), 90)
     keep = lis._own_keep(t)
     lo, hi = lis.own_window
     masked = np.flatnonzero(keep < 1.0)

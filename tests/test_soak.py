@@ -107,8 +107,11 @@ def test_band_audible_in_the_room_locks_to_the_player_not_to_itself():
         import bench_soak as b
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    r = b.soak(1.0, seed=3, segment_min=1.0, warmup_s=30.0, arranger="zone", progress=False)
+    # On the audio clock alone: the band's plans do not depend on how loaded the machine is.
+    r = b.soak(1.0, seed=3, segment_min=1.0, warmup_s=30.0, arranger="zone", progress=False,
+               live_clock=False)  # fmt: skip
     tempo = r["heard_tempo"]
     assert tempo["samples"] > 50, tempo
-    assert tempo["within"] >= 0.9 and abs(tempo["median_ratio"] - 1) < 0.02, tempo
+    # 92% of the seconds here (the rest just after a change); hearing itself, 0%.
+    assert tempo["within"] >= 0.85 and abs(tempo["median_ratio"] - 1) < 0.01, tempo
     assert r["segments"][0]["band_beats"] > 20  # the band played along, audibly
