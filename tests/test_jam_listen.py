@@ -86,3 +86,42 @@ def test_heard_clock_follows_a_tempo_change_within_two_bars(data_dir, factor):
     assert settled.any()
     ratio = bpm[settled] / before
     assert np.all(np.abs(ratio / factor - 1) < 0.03), (before, ratio.min(), ratio.max())
+
+
+def test_jam_follows_a_song_that_speeds_up(jack_server, data_dir):
+    """``jam --listen`` through JACK on a rendered song that speeds up by 10% after 12 s:
+    the band's last bars run at the new tempo (what it heard two or more bars after)."""
+    from instrument.datasets import pop909
+    from instrument.listen.evaluate import pop909_reference
+    from instrument.listen.renders import Condition, render_excerpt
+    from instrument.synth import find_soundfont
+
+    sf = find_soundfont()
+    song = pop909.load_song(pop909.song_dir("017", data_dir))  # a validation-split song
+    seconds, at, factor = 30.0, 12.0, 1.1
+    audio = render_excerpt(song.midi_path, 30.0, seconds, Condition(sf.name, 0.4, np.inf,
+                           False, 0.0, 0.0), sf, 48000, tempo_change=(at, factor))  # fmt: skip
+    ref = pop909_reference(song, 30.0, seconds)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "instrument", "jam", "--listen", "--no-display", "--audio",
+         "jack", "--midi-in", "none", "--duration", str(seconds + 6)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        play_into_app(app, audio, seconds + 15)
+        out, err = app.communicate(timeout=60)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+    assert app.returncode == 0, err
+    tempos = [int(t) for _, t, _ in (m.groups() for m in map(BAR.match, out.splitlines()) if m)]
+    assert len(tempos) >= 6, out
+    # 18 s at the new tempo is over 5 bars: the last three began at least two bars after
+    # the change (the one being played when the input stopped is left out).
+    last = np.array(tempos[-4:-1], float)
+    assert np.all(np.abs(last / (ref.bpm * factor) - 1) < 0.03), (tempos, ref.bpm * factor)
+    # Before the change, once the listener has settled (its first bars are its guess),
+    # the band ran at the old tempo.
+    assert abs(np.median(tempos[2:4]) / ref.bpm - 1) < 0.03, (tempos, ref.bpm)
