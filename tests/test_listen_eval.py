@@ -90,3 +90,13 @@ def test_unseen_soundfont_missing_is_one_clear_error(tmp_path):
 
     with pytest.raises(InstrumentError, match="unseen SoundFont not found"):
         unseen_soundfont(tmp_path / "nope.sf2")
+
+
+def test_stretched_time_speeds_up_only_after_the_change():
+    from instrument.listen.renders import stretched_time
+
+    assert stretched_time(35.0, 30.0, None) == 35.0
+    assert stretched_time(35.0, 30.0, (10.0, 1.1)) == 35.0  # before 30 + 10 s
+    assert stretched_time(51.0, 30.0, (10.0, 1.1)) == pytest.approx(40.0 + 11.0 / 1.1)
+    t = stretched_time(np.array([35.0, 51.0]), 30.0, (10.0, 0.9))
+    assert t.tolist() == pytest.approx([35.0, 40.0 + 11.0 / 0.9])
