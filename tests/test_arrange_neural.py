@@ -164,14 +164,14 @@ def test_missing_or_corrupt_model_is_a_clear_error(tmp_path):
         LSTMArranger(load_ensemble("choir"), path=bad)
 
 
-# (data set, ensemble, final accuracy floor, first-decision floor) on 4 test pieces,
-# performance timing with random order: a little under what docs/results.md reports
-SHIPPED = [("bach", "choir", 0.90, 0.78), ("quartet", "quartet", 0.62, 0.55)]
+# (data set, ensemble, final accuracy floor, floor at the note-on, margin over zone) on
+# 4 test pieces, performance timing with random order: a little under docs/results.md
+SHIPPED = [("bach", "choir", 0.90, 0.78, 0.12), ("quartet", "quartet", 0.64, 0.58, 0.04)]
 
 
-@pytest.mark.parametrize("dataset,ensemble,floor,first_floor", SHIPPED)
+@pytest.mark.parametrize("dataset,ensemble,floor,first_floor,margin", SHIPPED)
 def test_shipped_lstm_beats_zone_as_a_keyboardist_plays(
-    data_dir, dataset, ensemble, floor, first_floor
+    data_dir, dataset, ensemble, floor, first_floor, margin
 ):
     from instrument.arrange.performance import perform
     from instrument.datasets.corpus import load_pieces
@@ -192,7 +192,7 @@ def test_shipped_lstm_beats_zone_as_a_keyboardist_plays(
     acc = {k: v / total for k, v in right.items()}
     assert acc["final"] >= floor, acc
     assert acc["first"] >= first_floor, acc
-    assert acc["final"] >= acc["zone"] + 0.10, acc
+    assert acc["final"] >= acc["zone"] + margin, acc
 
 
 def test_shipped_bilstm_reaches_its_floor_on_test_pieces(data_dir):

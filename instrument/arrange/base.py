@@ -2,9 +2,10 @@
 
 An arranger is stateful over one performance and sees only the past: ``assign`` is called
 once per note-on, in time order, the notes of a chord in whatever order the fingers land
-(``arrange.performance``); its answer sounds at once. ``revisions``, asked right after,
-may move earlier notes of the same chord to other parts now that more of the chord is
-known. ``release`` tells it when a note ended (live it cannot know durations in
+(``arrange.performance``). ``revisions``, asked right after (before the note sounds),
+may give the new note and the earlier notes of its chord other parts now that more of
+the chord is known; the earlier ones are already sounding and move.
+``release`` tells it when a note ended (live it cannot know durations in
 advance). ``reset`` starts a new performance (after a long pause, or when the ensemble
 changes).
 """
@@ -68,11 +69,13 @@ class Arranger(ABC):
         """The note ``pitch`` played by ``part`` ended at ``time`` (seconds)."""
 
     def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
-        """Arrange a note list in arrival order as live: (first decisions, final parts).
+        """Arrange a note list in arrival order as live: (parts at the note-on, final
+        parts).
 
-        Each note is assigned, then the revisions are applied to the notes of its chord;
-        releases (from ``Note.end``) reach the note's latest part before any onset at or
-        after them.
+        Each note is assigned, then the revisions are applied to the notes of its chord,
+        the new note included (the performer asks for them before sounding it: its part
+        at the note-on is the one after its own revision); releases (from ``Note.end``)
+        reach the note's latest part before any onset at or after them.
         """
         self.reset()
         pending: list[tuple[float, int, int]] = []  # heap of (end, pitch, note index)
@@ -83,11 +86,11 @@ class Arranger(ABC):
             while pending and pending[0][0] <= note.time:
                 end, pitch, j = heapq.heappop(pending)
                 self.release(pitch, int(final[j]), end)
-            part = self.assign(note)
-            first[i] = final[i] = part
+            final[i] = self.assign(note)
             recent[note.pitch] = i
             for pitch, _, new in self.revisions():
                 final[recent[pitch]] = new
+            first[i] = final[i]  # what sounds at the note-on: after its own revision
             if note.end is not None:
                 heapq.heappush(pending, (note.end, note.pitch, i))
         return first, final

@@ -247,8 +247,10 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
 
     Releases reach the note's part (its latest revision) at the note's end. Returns
     (first parts, final parts, binds (2,), features of the first decisions (n, F),
-    features of the final revision of each note (n, F), onset group of each note (n,));
-    the feature arrays have no rows unless ``record_features``.
+    features of the final revision of each note (n, F), onset group of each note (n,),
+    the part of each note after the revision its own arrival made (n,): with revisions
+    on, what a performer that revises before sounding plays at the note-on); the
+    feature arrays have no rows unless ``record_features``.
     """
     n = pitch.shape[0]
     hidden = whh0.shape[1]
@@ -284,6 +286,7 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
     feats_r = np.zeros((n if record_features else 0, nf), np.float32)
     gfeat = np.zeros((GROUP_CAP, nf), np.float32)
     groups = np.zeros(n, np.int64)
+    onset = np.zeros(n, np.int64)
     n_groups = 0
     pending = 0
     group_start = 0
@@ -319,4 +322,5 @@ def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table
                 final[gidx[k]] = gpart[k]
                 if record_features:
                     feats_r[gidx[k]] = gfeat[k]
-    return first, final, binds, feats, feats_r, groups
+        onset[i] = final[i]
+    return first, final, binds, feats, feats_r, groups, onset

@@ -183,7 +183,7 @@ class LSTMArranger(Arranger):
         return int(part)
 
     def revisions(self) -> list[tuple[int, int, int]]:
-        if not self.revise or self.ng[0] < 1 or self.ng[0] > GROUP_CAP:
+        if not self.revise or self.ng[0] < 1 or self.ng[0] >= GROUP_CAP:
             return []
         before = self.gpart[: self.ng[0]].copy()
         f = self.fast
@@ -210,7 +210,8 @@ class LSTMArranger(Arranger):
                 F.release(self.state0, part)
 
     def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
-        """(first decisions, final parts) of a whole note list, as live (one numba call)."""
+        """(parts at the note-on, final parts) of a whole note list, as live (one numba
+        call)."""
         if not notes:
             z = np.zeros(0, np.int64)
             return z, z
@@ -218,13 +219,15 @@ class LSTMArranger(Arranger):
         t = np.array([n.time for n in notes], dtype=np.float64)
         e = np.array([n.end if n.end is not None else np.inf for n in notes])
         v = np.array([n.velocity for n in notes], dtype=np.int64)
-        first, final, binds, _, _, _ = perform_run(
+        first, final, binds, _, _, _, onset = perform_run(
             pitch, t, e, v, self.n_parts, self.use_velocity, self.first.layers,
             *self.first.args(), self.fast.layers, *self.fast.args(), self.penalty,
             self.polyphony, self.revise, False,
         )  # fmt: skip
         self.binds += binds
-        return first, final
+        # what sounds at the note-on: the part after the revision the note's own arrival
+        # made (the performer revises before it sounds the note)
+        return (onset if self.revise else first), final
 
 
 class BiLSTMArranger(Arranger):

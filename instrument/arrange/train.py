@@ -148,7 +148,8 @@ class Validation:
         fast = fast_of(model) if kind == "lstm" else None
         for perf in self.perfs:
             if fast is not None:
-                a, b, *_ = run_performance(
+                # what sounds at the note-on: the part after the note's own revision
+                *_, b, _, _, _, _, a = run_performance(
                     fast, perf, self.use_velocity, self.penalty, self.polyphony
                 )
             else:
@@ -226,7 +227,7 @@ def train(
             own = []
             for p in train_pieces:
                 perf = P.perform(p, rng, str(rng.choice(orders)))
-                _, _, _, feats, feats_r, groups = run_performance(
+                _, _, _, feats, feats_r, groups, _ = run_performance(
                     fast, perf, p.has_velocity, *constraints, revise=True, record=True
                 )
                 # what the first decisions saw, in arrival order ...
