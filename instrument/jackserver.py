@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
 from instrument.errors import InstrumentError
@@ -26,6 +27,7 @@ class JackServer:
         self.period = period
         self.proc: subprocess.Popen | None = None
         self._previous: str | None = None
+        self._log: tempfile._TemporaryFileWrapper | None = None
 
     def start(self, timeout: float = 10.0) -> JackServer:
         if shutil.which("jackd") is None:
@@ -33,10 +35,13 @@ class JackServer:
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
         if subprocess.run(["jack_lsp", "-s", self.name], capture_output=True).returncode == 0:
             raise InstrumentError(f"a JACK server named {self.name!r} is already running")
+        # jackd logs every client and xrun to stderr for as long as it runs: a pipe that
+        # nobody drains fills up (64 KiB) and then blocks the server, and every client with it.
+        self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             ["jackd", "-n", self.name, "-d", "dummy",
              "-r", str(self.sample_rate), "-p", str(self.period)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+            stdout=subprocess.DEVNULL, stderr=self._log, env=env,
         )  # fmt: skip
         self._previous = os.environ.get("JACK_DEFAULT_SERVER")
         os.environ["JACK_DEFAULT_SERVER"] = self.name
@@ -44,7 +49,8 @@ class JackServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace").strip().splitlines()
+                self._log.seek(0)
+                err = self._log.read().decode(errors="replace").strip().splitlines()
                 raise InstrumentError(f"jackd exited: {err[-1] if err else 'no message'}")
             probe = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True,
                                    env=dict(os.environ))
@@ -63,6 +69,9 @@ class JackServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self._previous is None:
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
