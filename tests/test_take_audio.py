@@ -109,6 +109,26 @@ def test_take_midi_keeps_the_clock_tempo_map(tmp_path):
         assert ons[0] == mid.ticks_per_beat  # one second in = one beat at 60 BPM
 
 
+def test_recover_keeps_the_journal_tempo_map(tmp_path):
+    """A take cut off before its MIDI files were written: ``recover`` rebuilds them in the
+    tempo map its journal names (here 60 BPM in 3/4), not at 120 BPM."""
+    from instrument.live.record import recover
+
+    (tmp_path / "journal.txt").write_text(
+        "# ensemble quartet\n# tempo 0.000000 1000000\n# meter 0.000000 3 4\n"
+        "in 1.000000 903c5a\non 1.000000 60 90 0 0\nin 2.000000 803c00\n"
+        "off 2.000000 60 0 0 0\n"
+    )
+    assert recover(tmp_path) == (2, 1)
+    for name in ("input.mid", "arranged.mid"):
+        mid = mido.MidiFile(tmp_path / name)
+        tempos = [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"]
+        meters = [(m.numerator, m.denominator) for t in mid.tracks for m in t
+                  if m.type == "time_signature"]  # fmt: skip
+        assert tempos == [1_000_000] and meters == [(3, 4)], name
+        assert _onset_ticks(mid)[0] == mid.ticks_per_beat  # one second in = one beat
+
+
 def _onset_ticks(mid: mido.MidiFile) -> list[int]:
     ticks = []
     for track in mid.tracks:

@@ -421,7 +421,8 @@ def _journal_time(field: str) -> float:
 
 
 def recover(take: str | os.PathLike) -> tuple[int, int]:
-    """Rebuild a take's MIDI files from its journal. Returns (raw messages, notes).
+    """Rebuild a take's MIDI files from its journal, in the tempo map the journal names.
+    Returns (raw messages, notes).
 
     InstrumentError (and nothing is written) when no line of the journal can be read:
     a damaged or foreign file holds nothing to recover.
@@ -435,5 +436,5 @@ def recover(take: str | os.PathLike) -> tuple[int, int]:
     # The journal names the ensemble; only a built-in one is loaded by that name (an
     # untrusted file may name anything), else the default's parts name the tracks.
     ensemble = load_ensemble(name if name in available_ensembles() else "quartet")
-    write_take(Path(take), ensemble, raw, notes)
+    write_take(Path(take), ensemble, raw, notes, conductor=read_conductor(take))
     return len(raw), len(notes)
