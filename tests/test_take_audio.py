@@ -129,6 +129,32 @@ def test_recover_keeps_the_journal_tempo_map(tmp_path):
         assert _onset_ticks(mid)[0] == mid.ticks_per_beat  # one second in = one beat
 
 
+def test_jam_take_tempo_map_follows_the_clock(tmp_path):
+    """Tap tempo mid-take: the take's tempo map gets the new tempo at the moment it changed,
+    and the MIDI files place the later notes by it."""
+    from instrument.accompany.clock import InternalClock
+    from instrument.accompany.take import ClockTempoMap
+    from instrument.midifile import steady_conductor
+
+    now = [100.0]
+    clock = InternalClock(60.0, 4)
+    clock.start(now[0])
+    conductor = steady_conductor(60.0, 4)
+    tempo_map = ClockTempoMap(conductor, clock, t0=100.0, now=lambda: now[0])
+    now[0] = 104.0
+    tempo_map.look()  # unchanged: nothing added
+    assert len(conductor) == 2
+    clock.set_tempo(120.0, now[0])  # four beats in, the player taps 120
+    now[0] = 104.25
+    tempo_map.look()
+    assert [(t, m.tempo) for t, m in conductor if m.type == "set_tempo"] == [
+        (0.0, 1_000_000), (4.25, 500_000)]
+    notes = [(5.25, 5.5, 60, 90, 0)]  # one second after the change: two beats at 120
+    write_take(tmp_path, load_ensemble("quartet"), [], notes, conductor=conductor)
+    mid = mido.MidiFile(tmp_path / "arranged.mid")
+    assert _onset_ticks(mid)[0] == round(6.25 * mid.ticks_per_beat)
+
+
 def _onset_ticks(mid: mido.MidiFile) -> list[int]:
     ticks = []
     for track in mid.tracks:
@@ -282,17 +308,22 @@ def test_the_journal_keeps_the_tempo_map_for_a_recovery(tmp_path, soundfont):
 
     clock = Clock()
     performer, _outputs = _band(soundfont, clock)
-    recorder = Recorder(tmp_path, performer, conductor=steady_conductor(75.0, 3))
+    conductor = steady_conductor(75.0, 3)
+    recorder = Recorder(tmp_path, performer, conductor=conductor)
     recorder.start()
     performer.handle([0x90, 60, 90], clock.now + 0.5)
+    recorder._drain()  # the writer thread's step, at once
+    conductor.append((2.0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90.0))))  # a tap
     take = recorder.stop()
     conductor = read_conductor(take)
-    assert [(t, m.type) for t, m in conductor] == [(0.0, "set_tempo"), (0.0, "time_signature")]
+    assert [(t, m.type) for t, m in conductor] == [
+        (0.0, "set_tempo"), (0.0, "time_signature"), (2.0, "set_tempo")]
+    assert conductor[2][1].tempo == mido.bpm2tempo(90.0), "a change mid-take is journaled"
     assert conductor[0][1].tempo == mido.bpm2tempo(75.0)
     assert (conductor[1][1].numerator, conductor[1][1].denominator) == (3, 4)
     journal = take / "journal.txt"
     journal.write_text(journal.read_text() + "# tempo nan 5\n# tempo 1.0 -3\n# meter 2.0 3 5\n")
-    assert len(read_conductor(take)) == 2, "damaged tempo lines are skipped"
+    assert len(read_conductor(take)) == 3, "damaged tempo lines are skipped"
 
 
 def test_play_record_with_a_registration_keeps_its_tempo(tmp_path, soundfont):

@@ -11,9 +11,12 @@ player's files, so the three files line up in a DAW.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+
+import mido
 
 from instrument.accompany.notes import PART_PROGRAMS
 from instrument.accompany.offline import TRACK_NAMES
@@ -21,6 +24,8 @@ from instrument.errors import InstrumentError
 from instrument.midifile import Conductor, write_parts
 
 WRITE_EVERY = 1.0  # seconds between rewrites of band.mid
+TEMPO_EVERY = 0.25  # seconds between looks at the clock's tempo
+TEMPO_STEP = 0.5  # BPM: a smaller drift of a heard tempo is not a tempo change
 
 
 class BandTake:
@@ -92,3 +97,46 @@ class BandTake:
         self._drain()
         self._write()
         return self.path
+
+
+class ClockTempoMap:
+    """Keeps a take's tempo map (``conductor``) in step with the jam's clock: tap tempo,
+    or the tempo heard in the room, changes it during the take, and the take's MIDI files
+    should hold the tempo the band really played at, not the one it started with.
+
+    A thread looks at ``clock.tempo`` every ``TEMPO_EVERY`` s and appends a ``set_tempo``
+    at that moment (seconds from the take's ``t0`` on ``now``) when it moved by more than
+    ``TEMPO_STEP``. The recorders rewrite their files from the same list, so they pick the
+    change up on their next rewrite (and the player's journal keeps it for a recovery).
+    """
+
+    def __init__(self, conductor: Conductor, clock, t0: float,
+                 now: Callable[[], float] = time.monotonic):
+        """clock: the band's clock (``tempo``: BPM now); t0: the take's start on ``now``."""
+        self.conductor = conductor
+        self.clock = clock
+        self._t0 = t0
+        self._now = now
+        self._last = float(clock.tempo)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="take-tempo", daemon=True)
+
+    def look(self) -> None:
+        """Append the clock's tempo if it changed (the thread calls this; tests may too)."""
+        bpm = float(self.clock.tempo)
+        if abs(bpm - self._last) > TEMPO_STEP:
+            self._last = bpm
+            at = max(self._now() - self._t0, 0.0)
+            self.conductor.append((at, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+
+    def _run(self) -> None:
+        while not self._stop.wait(TEMPO_EVERY):
+            self.look()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.look()

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
 
             MpeRouter(session.performer).attach()
         if args.record:
-            from instrument.accompany.take import BandTake
+            from instrument.accompany.take import BandTake, ClockTempoMap
             from instrument.live.record import Recorder
             from instrument.midifile import steady_conductor
 
@@ -193,7 +193,10 @@ def run(args: argparse.Namespace) -> int:
             player = Recorder(args.record, session.performer, conductor=conductor,
                               audio_from=session.outputs, soundfont=session.soundfont,
                               sample_rate=session.sample_rate)
-            recorders = [player, BandTake(player.take, band.dispatcher, session.performer.clock,
+            # tap tempo and the heard tempo change the map while the take runs; it stops
+            # first so that the recorders' last rewrite holds its last change
+            recorders = [ClockTempoMap(conductor, clock, player.t0, session.performer.clock),
+                         player, BandTake(player.take, band.dispatcher, session.performer.clock,
                                           t0=player.t0, conductor=conductor)]
             for r in recorders:
                 r.start()
@@ -223,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         for r in recorders:
             r.stop()
         if recorders:
-            print(f"instrument jam: recorded {recorders[0].take}", flush=True)
+            print(f"instrument jam: recorded {player.take}", flush=True)
         if heard is not None:
             heard.close()
         session.close()

@@ -69,6 +69,7 @@ class Recorder:
         self.performer = performer
         self.ensemble: Ensemble = performer.setup.ensemble
         self.conductor = conductor
+        self._journaled = 0  # entries of the conductor already in the journal
         self._t0 = self.t0 = performer.clock()  # the take's time 0, on the performer's clock
         self._outputs = audio_from
         self.audio: TakeAudio | None = None
@@ -94,11 +95,7 @@ class Recorder:
 
     # -- writer thread -----------------------------------------------------------------------
     def start(self) -> None:
-        for t, msg in self.conductor or []:  # the tempo map, for a recovery to keep it
-            if msg.type == "set_tempo":
-                self._journal.write(f"# tempo {t:.6f} {msg.tempo}\n")
-            elif msg.type == "time_signature":
-                self._journal.write(f"# meter {t:.6f} {msg.numerator} {msg.denominator}\n")
+        self._journal.write("".join(self._conductor_lines()))
         self.performer.raw_listeners.append(self._on_raw)
         self.performer.add_listener(self._on_note)
         if self.audio is not None:
@@ -123,8 +120,21 @@ class Recorder:
                 self._write_midi()
                 last_midi = now
 
-    def _drain(self) -> None:
+    def _conductor_lines(self) -> list[str]:
+        """Journal lines for the tempo map's entries not yet journaled: a clock that follows
+        tap tempo or the room appends to the conductor while the take runs, and a recovery
+        must keep those changes too."""
         lines = []
+        for t, msg in (self.conductor or [])[self._journaled:]:
+            if msg.type == "set_tempo":
+                lines.append(f"# tempo {t:.6f} {msg.tempo}\n")
+            elif msg.type == "time_signature":
+                lines.append(f"# meter {t:.6f} {msg.numerator} {msg.denominator}\n")
+            self._journaled += 1
+        return lines
+
+    def _drain(self) -> None:
+        lines = self._conductor_lines()
         while self._queue:
             kind, t, payload = self._queue.popleft()
             rel = t - self._t0
