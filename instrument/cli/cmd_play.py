@@ -186,8 +186,11 @@ def _run_headless(session, duration: float | None) -> None:
     commands: queue.Queue[str] = queue.Queue()
 
     def read_commands() -> None:
-        for line in sys.stdin:
-            commands.put(line.strip())
+        try:
+            for line in sys.stdin:
+                commands.put(line.strip())
+        except (OSError, ValueError):  # no readable stdin (a service, a closed descriptor):
+            pass  # play on, without typed commands
 
     threading.Thread(target=read_commands, name="stdin", daemon=True).start()
     from instrument.display.plain import StatusReport
