@@ -22,7 +22,7 @@ from pathlib import Path
 import tomllib
 
 from instrument.errors import InstrumentError, untrusted
-from instrument.paths import CONFIGS, ENSEMBLES
+from instrument.paths import CONFIGS, ENSEMBLES, shipped_names, shipped_or_path
 
 # MIDI channels for parts, in order; 9 (GM channel 10) is the drum kit.
 CHANNELS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15)
@@ -110,17 +110,12 @@ def parse_ensemble(data: dict, where: str) -> Ensemble:
 
 
 def available_ensembles() -> list[str]:
-    return sorted(p.stem for p in ENSEMBLES.glob("*.toml"))
+    return shipped_names(ENSEMBLES)
 
 
 def load_ensemble(name_or_path: str | Path) -> Ensemble:
     """Load an ensemble by name (``configs/ensembles/<name>.toml``) or by file path."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = ENSEMBLES / f"{name_or_path}.toml"
-        if not path.exists():
-            known = ", ".join(available_ensembles())
-            raise InstrumentError(f"unknown ensemble {str(name_or_path)!r} (known: {known})")
+    path = shipped_or_path(name_or_path, ENSEMBLES, "ensemble")
     with untrusted(path, "ensemble file"):
         return parse_ensemble(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
 

@@ -31,3 +31,26 @@ def state_dir() -> Path:
     base = Path(env) if env else Path.home() / ".local" / "share" / "instrument"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+def shipped_names(folder: Path) -> list[str]:
+    """The names of the TOML files shipped in ``folder`` (ensembles, registrations)."""
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def shipped_or_path(name_or_path: str | Path, folder: Path, kind: str) -> Path:
+    """A shipped TOML file by name (``folder/<name>.toml``) or a file's own path.
+
+    An unknown name is an error that lists the known ones; a path is returned as given (its
+    loader reads it as untrusted).
+    """
+    from instrument.errors import InstrumentError
+
+    path = Path(name_or_path)
+    if path.suffix == ".toml":
+        return path
+    path = folder / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(shipped_names(folder))
+        raise InstrumentError(f"unknown {kind} {str(name_or_path)!r} (known: {known})")
+    return path

@@ -32,7 +32,7 @@ from pathlib import Path
 import tomllib
 
 from instrument.errors import InstrumentError, untrusted
-from instrument.paths import CONFIGS
+from instrument.paths import CONFIGS, shipped_names, shipped_or_path
 
 REGISTRATIONS = CONFIGS / "registrations"
 NOTE_NAME = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
@@ -117,17 +117,12 @@ def parse_registration(data: dict, path: Path) -> Registration:
 
 
 def available_registrations() -> list[str]:
-    return sorted(p.stem for p in REGISTRATIONS.glob("*.toml"))
+    return shipped_names(REGISTRATIONS)
 
 
 def load_registration(name_or_path: str | Path) -> Registration:
     """A registration by name (``configs/registrations/<name>.toml``) or file path."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = REGISTRATIONS / f"{name_or_path}.toml"
-        if not path.exists():
-            known = ", ".join(available_registrations())
-            raise InstrumentError(f"unknown registration {str(name_or_path)!r} (known: {known})")
+    path = shipped_or_path(name_or_path, REGISTRATIONS, "registration")
     with untrusted(path, "registration file"):
         return parse_registration(tomllib.loads(path.read_text(encoding="utf-8")), path)
 
