@@ -1,11 +1,13 @@
 """The neural arrangers behind the arranger interface: online LSTM and offline BiLSTM.
 
-``LSTMArranger.assign`` runs in the MIDI callback thread. It computes the note's features
-and one LSTM step in two compiled numba calls on preallocated buffers (no torch, no
-locks, no allocation beyond the returned int). A budget guard keeps a slow step from
-making a note late: when the previous step overran ``budget_s`` (the machine was busy,
-or the kernels were not yet compiled), the next note is decided by the zone arranger
-instead, counted in ``fallbacks``; the step after that tries the LSTM again.
+``LSTMArranger.assign`` and ``revisions`` run in the MIDI callback thread, before the
+note sounds. They compute the note's features, one LSTM step and the revision of the
+chord so far in compiled numba calls on preallocated buffers (no torch, no locks, no
+allocation beyond the returned values). A budget guard keeps slow work from making a
+note late: when the previous note's work overran ``budget_s`` (the machine was busy, or
+the kernels were not yet compiled), the next note is decided by the zone arranger
+instead, counted in ``fallbacks``, and joins its chord unrevised; the note after that
+tries the LSTM again and revises the whole chord.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
 from instrument.paths import MODELS
 
-DEFAULT_BUDGET_S = 0.0005  # a step slower than this sends the next note to the zone split
+# work before a note sounds (decision + revision) slower than this sends the next note to
+# the zone split: half an audio period at 128 frames and 48 kHz (2.7 ms)
+DEFAULT_BUDGET_S = 0.0015
 RANGE_PENALTY = 0.35  # logits per semitone a note lies outside a part's range
 
 
@@ -127,16 +131,23 @@ class LSTMArranger(Arranger):
         self.steps = 0
         self.revised = 0  # notes whose part a revision changed
         self.last_step_ns = 0
+        self._t0 = 0  # perf_counter_ns at the current note's assign
         self._over = False
+        self._skip = False  # the current note was decided by the guard's zone split
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Compile (or load from numba's cache) the kernels now, not on the first live note."""
+        """Compile (or load from numba's cache) the kernels now, not on the first live note
+        (with the guard off: a compiling call must not send the next one to the zone split,
+        which would leave the revision uncompiled)."""
+        budget, self.budget_ns = self.budget_ns, 1 << 62
         self.assign(Note(60, 64, 0.0))
+        self.revisions()
         self.assign(Note(64, 64, 0.01))
         self.revisions()
         self.release(60, 0, 0.1)
         self.reset()
+        self.budget_ns = budget
         self.fallbacks = self.steps = self.revised = 0
         self.binds[:] = 0
 
@@ -159,19 +170,31 @@ class LSTMArranger(Arranger):
 
     def assign(self, note: Note) -> int:
         t0 = time.perf_counter_ns()
+        self._t0 = t0
         pitch = note.pitch
         if self._over:
-            # the last step was late: keep this note on time with the zone split
+            # the last note's work was late: keep this note on time with the zone split;
+            # it joins its chord, so the next note's revision decides it with the others
             self._over = False
+            self._skip = True
             part = int(self.zone._table[pitch])
+            if F.is_new_group(self.state, note.time) or self.ng[0] >= GROUP_CAP:
+                self.state0[:] = self.state_r
+                self.h0[:] = self.hr
+                self.c0[:] = self.cr
+                self.ng[0] = 0
             F.online_features(
                 self.state, pitch, note.time, note.velocity, self.use_velocity, self.first.x
             )
             F.commit(self.state, pitch, note.time, part)
-            # no revision of a chord the guard cut into: the next note starts afresh
-            self.ng[0] = GROUP_CAP
+            k = self.ng[0]
+            self.group[k] = (pitch, note.velocity)
+            self.gtime[k] = note.time
+            self.gpart[k] = part
+            self.ng[0] = k + 1
             self.fallbacks += 1
             return part
+        self._skip = False
         part = live_assign(
             self.state, self.state0, self.h0, self.c0, self.state_r, self.hr, self.cr,
             self.revise, self.group, self.gtime, self.gpart, self.ng, pitch, note.time,
@@ -183,7 +206,7 @@ class LSTMArranger(Arranger):
         return int(part)
 
     def revisions(self) -> list[tuple[int, int, int]]:
-        if not self.revise or self.ng[0] < 1 or self.ng[0] >= GROUP_CAP:
+        if not self.revise or self._skip or self.ng[0] < 1:
             return []
         before = self.gpart[: self.ng[0]].copy()
         f = self.fast
@@ -198,6 +221,9 @@ class LSTMArranger(Arranger):
             if before[k] != self.gpart[k]
         ]
         self.revised += len(changed)
+        # the guard counts the whole work done before the note sounds
+        self.last_step_ns = time.perf_counter_ns() - self._t0
+        self._over = self.last_step_ns > self.budget_ns
         return changed
 
     def release(self, pitch: int, part: int, time: float) -> None:
