@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (Ubuntu 22.04): the same parser, from PyPI
+    import tomli as tomllib
 
 from instrument.errors import InstrumentError, untrusted
 from instrument.paths import CONFIGS, ENSEMBLES, shipped_names, shipped_or_path

@@ -29,7 +29,10 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (Ubuntu 22.04): the same parser, from PyPI
+    import tomli as tomllib
 
 from instrument.errors import InstrumentError, untrusted
 from instrument.paths import CONFIGS, shipped_names, shipped_or_path
