@@ -134,7 +134,7 @@ def _today() -> str:
     """The run's date (UTC), for the report's footer."""
     import datetime
 
-    return datetime.datetime.now(datetime.UTC).date().isoformat()
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
 
 
 if __name__ == "__main__":
