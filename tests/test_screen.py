@@ -4,6 +4,7 @@ change without a window, no carriage returns from ``listen`` into a pipe."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -101,8 +102,15 @@ def test_plain_status_is_printed_on_change_not_on_every_xrun():
     lines += [report.line(_health(xruns=12, state="lost"), t) for t in (20.0, 45.0, 46.0)]
     said = [x for x in lines if x]
     assert said == ["instrument: audio jack, MIDI connected Keys",
+                    "instrument: 1 xruns since the last report (1 in all)",  # the first: at once
                     "instrument: audio jack, MIDI lost Keys, xruns 9",
                     "instrument: 3 xruns since the last report (12 in all)"]
+    out = io.StringIO()
+    report.out = out
+    report.finish(_health(xruns=12, state="lost"))
+    assert out.getvalue() == "", "nothing left unreported"
+    report.finish(_health(xruns=15, state="lost"))
+    assert out.getvalue() == "instrument: 3 xruns since the last report (15 in all)\n"
 
 
 def test_listen_into_a_pipe_writes_lines_not_carriage_returns(tmp_path):

@@ -262,31 +262,35 @@ def _loop(band, clock, duration: float | None, session=None) -> None:
     last_bar = None
     interactive = sys.stdin is not None and sys.stdin.isatty()
     report, next_health = StatusReport(), 0.0
-    while time.monotonic() < end:
-        now = time.monotonic()
-        if session is not None and now >= next_health:  # 4 Hz: it asks the MIDI system
-            report.update(session.health(), now)
-            next_health = now + 0.25
-        state = clock.state(now)
-        if clock.running and state.beat >= band.planner.sections.end_beat():
-            return
-        if clock.running and state.bar != last_bar and state.beat >= 0:
-            last_bar = state.bar
-            print(_bar_line(band, state.bar, clock.beats_per_bar, clock.tempo), flush=True)
-        if interactive and select.select([sys.stdin], [], [], 0.05)[0]:
-            cmd = sys.stdin.readline().strip().lower()
-            if cmd == "q":
+    try:
+        while time.monotonic() < end:
+            now = time.monotonic()
+            if session is not None and now >= next_health:  # 4 Hz: it asks the MIDI system
+                report.update(session.health(), now)
+                next_health = now + 0.25
+            state = clock.state(now)
+            if clock.running and state.beat >= band.planner.sections.end_beat():
                 return
-            if cmd == "t":
-                clock.tap(time.monotonic())
-            elif cmd in ("a", "b"):
-                band.request_section(cmd.upper())
-            elif cmd == "e":
-                band.request_section("ending")
-            elif cmd == "s":
-                band.request_section("stop")
-        else:
-            time.sleep(0.05)
+            if clock.running and state.bar != last_bar and state.beat >= 0:
+                last_bar = state.bar
+                print(_bar_line(band, state.bar, clock.beats_per_bar, clock.tempo), flush=True)
+            if interactive and select.select([sys.stdin], [], [], 0.05)[0]:
+                cmd = sys.stdin.readline().strip().lower()
+                if cmd == "q":
+                    return
+                if cmd == "t":
+                    clock.tap(time.monotonic())
+                elif cmd in ("a", "b"):
+                    band.request_section(cmd.upper())
+                elif cmd == "e":
+                    band.request_section("ending")
+                elif cmd == "s":
+                    band.request_section("stop")
+            else:
+                time.sleep(0.05)
+    finally:
+        if session is not None:
+            report.finish(session.health())  # the xruns not told yet
 
 
 def _stage(session, band, clock, chart: bool, args: argparse.Namespace) -> None:

@@ -198,21 +198,24 @@ def _run_headless(session, duration: float | None) -> None:
     end = time.monotonic() + duration if duration else float("inf")
     report = StatusReport()
     next_health = 0.0
-    while (now := time.monotonic()) < end:
-        while not commands.empty():
-            said = _command(session, commands.get())
-            if said is None:
-                return
-            if said:
+    try:
+        while (now := time.monotonic()) < end:
+            while not commands.empty():
+                said = _command(session, commands.get())
+                if said is None:
+                    return
+                if said:
+                    print(f"instrument: {said}", file=sys.stderr, flush=True)
+            if now < next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
+                time.sleep(0.05)
+                continue
+            next_health = now + 0.25
+            h = session.health()
+            for said in h.messages:
                 print(f"instrument: {said}", file=sys.stderr, flush=True)
-        if now < next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
-            time.sleep(0.05)
-            continue
-        next_health = now + 0.25
-        h = session.health()
-        for said in h.messages:
-            print(f"instrument: {said}", file=sys.stderr, flush=True)
-        report.update(h, now)  # a line on a change; xruns summed up, not one line each
+            report.update(h, now)  # a line on a change; xruns summed up, not one line each
+    finally:
+        report.finish(session.health())  # also on Ctrl-C / SIGTERM: the xruns not yet told
 
 
 def _command(session, line: str) -> str | None:

@@ -196,6 +196,8 @@ class PracticeLoop:
         end = self.clock() + duration if duration else float("inf")
         while self.tick() and self.clock() < end:
             time.sleep(period)
+        if self.health is not None:
+            self._status.finish(self.health())  # the xruns not told yet
         summary = self.engine.summary()
         self.view.summary(summary)
         if self.history is not None and self.session is not None and self.engine.finished:
