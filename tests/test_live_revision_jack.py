@@ -39,13 +39,16 @@ def _left(ensemble, k: int) -> str:
 
 @pytest.fixture
 def choir_app(jack_server):
-    """`instrument play` on the choir with its default arranger (the shipped LSTM)."""
+    """`instrument play` on the choir with its default arranger (the shipped LSTM). Its time
+    guard is off: on a busy machine the guard hands a late note to the zone split, unrevised
+    (a load-dependent outcome, counted and reported elsewhere); this test is of the
+    revisions, which must give the same parts however loaded the machine is."""
     import jack
 
     choir = load_ensemble("choir")
     proc = subprocess.Popen(
         [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
-         "--multi-out", "--ensemble", "choir", "--arranger", "lstm"],
+         "--multi-out", "--ensemble", "choir", "--arranger", "lstm", "--no-time-guard"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
     )  # fmt: skip
     watcher = jack.Client("test-watcher", no_start_server=True)

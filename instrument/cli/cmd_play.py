@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "pressure and slide go to the part it plays")
     p.add_argument("--audio", default=None,
                    help="auto, jack, pulseaudio, alsa, sounddevice or none (default: auto)")
+    p.add_argument("--no-time-guard", action="store_true",
+                   help="every note waits for the arranger's model, even when the machine is "
+                        "too busy to decide in time (default: such a note goes to the zone split)")
     p.add_argument("--multi-out", action="store_true",
                    help="JACK only: one stereo output per part, named after it (violin-i_l)")
     p.add_argument("--midi-out", default=None, metavar="PORT",
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         period=args.period or int(defaults.get("period", 128)),
         gain=float(defaults.get("gain", 0.6)),
         reset_after=float(defaults.get("arranger_reset_after", 4.0)),
-        multi_out=args.multi_out, midi_out=args.midi_out,
+        multi_out=args.multi_out, midi_out=args.midi_out, time_guard=not args.no_time_guard,
     )  # fmt: skip
 
     # SIGTERM/SIGHUP end the loop like Ctrl-C does, so the finally below always runs.

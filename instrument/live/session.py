@@ -122,7 +122,9 @@ class LiveSession:
                  audio: str = "auto", midi_in: str | None = None, midi_api: str = "auto",
                  sample_rate: int = 48000, period: int = 128, gain: float = 0.6,
                  reset_after: float = 4.0, multi_out: bool = False,
-                 midi_out: str | None = None):
+                 midi_out: str | None = None, time_guard: bool = True):
+        """time_guard: whether the arranger may hand a note to the zone split when its work
+        ran late (``Arranger.use_time_guard``); off, every note waits for the model."""
         if audio not in AUDIO_CHOICES:
             raise InstrumentError(f"unknown audio output {audio!r} ({', '.join(AUDIO_CHOICES)})")
         if multi_out and audio not in ("jack", "auto"):
@@ -134,6 +136,9 @@ class LiveSession:
         self.synth = Synth(soundfont, sample_rate=sample_rate, gain=gain,
                            outputs_per_channel=multi_out)
         self.outputs = PartOutputs(self.synth)
+        self.time_guard = time_guard
+        if not time_guard:  # on, each arranger keeps the budget it was built with
+            arranger.use_time_guard(False)
         self.performer = Performer(self.outputs, ensemble, arranger, reset_after=reset_after)
         self.midi: MidiInput | None = None
         self.midi_out: MidiOut | None = None
@@ -455,6 +460,8 @@ class LiveSession:
     def switch(self, ensemble: Ensemble, arranger: Arranger) -> None:
         """Play on with ``ensemble`` and ``arranger`` (both ready): no dropout, sounding
         notes end on the parts they started on."""
+        if not self.time_guard:
+            arranger.use_time_guard(False)
         self.performer.switch(ensemble, arranger)
         if self.multi_out and self.audio == "jack":
             self.name_part_ports()
