@@ -177,3 +177,14 @@ def pygame_offscreen():
         os.environ.pop("SDL_VIDEODRIVER", None)
     else:
         os.environ["SDL_VIDEODRIVER"] = before
+
+
+def wait_for(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Poll ``predicate`` every ``step`` s until it holds (True) or ``timeout`` s pass (False):
+    for what a JACK client or the app does in its own time (ports appearing, sound ending)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

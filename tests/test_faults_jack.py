@@ -11,17 +11,9 @@ import time
 import pytest
 
 from instrument.jackserver import JackServer
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.jack
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _ports(client) -> set[str]:
@@ -39,7 +31,7 @@ def _start_app(server_name: str) -> subprocess.Popen:
 
 def _note_sounds(probe, pitch: int = 60) -> bool:
     probe.send([0x90, pitch, 100])
-    ok = _wait_for(lambda: probe.level(4800) > 0.01, timeout=3)
+    ok = wait_for(lambda: probe.level(4800) > 0.01, timeout=3)
     probe.send([0x80, pitch, 0])
     return ok
 
@@ -50,7 +42,7 @@ def _probe_app():
     from instrument.jackprobe import Probe
 
     watcher = jack.Client("fault-watch", no_start_server=True)
-    assert _wait_for(lambda: "instrument:midi_00" in _ports(watcher), 30), "app not up"
+    assert wait_for(lambda: "instrument:midi_00" in _ports(watcher), 30), "app not up"
     watcher.close()
     probe = Probe("fault-probe", n_inputs=1, seconds=60).activate()
     probe.connect_to("instrument:midi_00", ["instrument:left"])

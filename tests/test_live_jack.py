@@ -17,18 +17,10 @@ import pytest
 
 from instrument.ensemble import load_ensemble
 from instrument.live.session import part_port_names
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.jack
 SILENT = 1e-3
-
-
-def _wait_for(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 @pytest.fixture
@@ -43,7 +35,7 @@ def app(jack_server):
     )  # fmt: skip
     watcher = jack.Client("test-watcher", no_start_server=True)
     names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
-    ok = _wait_for(lambda: "instrument:midi_00" in names() and _left("Violin I") in names(), 30)
+    ok = wait_for(lambda: "instrument:midi_00" in names() and _left("Violin I") in names(), 30)
     watcher.close()
     if not ok:
         proc.kill()
@@ -72,7 +64,7 @@ def probe(app):
     ensemble = load_ensemble("quartet")
     p = Probe("probe", n_inputs=len(ensemble), seconds=60).activate()
     p.connect_to("instrument:midi_00", [_left(part.name) for part in ensemble.parts])
-    assert _wait_for(lambda: p.start_frame is not None)
+    assert wait_for(lambda: p.start_frame is not None)
     yield p
     p.close()
 
@@ -100,7 +92,7 @@ def test_note_sounds_on_its_part_and_note_off_silences_it(probe):
         others = np.delete(levels, part)
         assert others.max() < SILENT, f"pitch {pitch}: other parts sound: {levels}"
         probe.send([0x80, pitch, 0])
-        assert _wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
+        assert wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
 
 
 def test_sustain_pedal_holds_until_released(probe):
@@ -112,7 +104,7 @@ def test_sustain_pedal_holds_until_released(probe):
     time.sleep(1.0)
     assert _levels(probe, 0.2)[part] > SILENT, "pedal down: the note must ring on"
     probe.send([0xB0, 64, 0])
-    assert _wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
+    assert wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
 
 
 def test_all_notes_off_silences_everything(probe):
@@ -122,7 +114,7 @@ def test_all_notes_off_silences_everything(probe):
     time.sleep(0.4)
     assert (_levels(probe, 0.2) > 0.005).sum() >= 3
     probe.send([0xB0, 120, 0])  # all sound off: the performer's panic
-    assert _wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=2)
+    assert wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=2)
 
 
 def test_garbage_and_sysex_do_not_stop_the_loop(probe):
@@ -146,14 +138,14 @@ def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
     ear.client.disconnect(_left("Violin I"), "ear:in_0")
     ear.client.connect(_left(part.name), "ear:in_0")
     keyboard.send([0x90, 84, 100])
-    assert _wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "the held note sounds"
+    assert wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "the held note sounds"
     keyboard.close()  # the cable is pulled with the key still down
-    assert _wait_for(lambda: ear.level(4800) < SILENT, timeout=4), "the held note hangs"
+    assert wait_for(lambda: ear.level(4800) < SILENT, timeout=4), "the held note hangs"
     keyboard = Probe("usb-keys", n_inputs=0).activate()  # plugged back in
-    assert _wait_for(lambda: keyboard.client.get_all_connections("usb-keys:out"), timeout=5), \
+    assert wait_for(lambda: keyboard.client.get_all_connections("usb-keys:out"), timeout=5), \
         "the app did not reconnect the returning port"
     keyboard.send([0x90, 84, 100])
-    assert _wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "no sound after reconnect"
+    assert wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "no sound after reconnect"
     keyboard.send([0x80, 84, 0])
     keyboard.close()
     ear.close()

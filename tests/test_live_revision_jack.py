@@ -14,6 +14,7 @@ import pytest
 
 from instrument.ensemble import load_ensemble
 from instrument.live.session import part_port_names
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.jack
 
@@ -22,15 +23,6 @@ CHORD = {0: 72, 1: 64, 2: 55, 3: 48}
 # arrival orders (by part) and the spread of each note after the first, in ms
 ORDERS = [((1, 3, 0, 2), (0, 8, 15, 27)), ((0, 1, 2, 3), (0, 12, 20, 30)),
           ((2, 0, 3, 1), (0, 5, 19, 24))]  # fmt: skip
-
-
-def _wait_for(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def _left(ensemble, k: int) -> str:
@@ -53,7 +45,7 @@ def choir_app(jack_server):
     )  # fmt: skip
     watcher = jack.Client("test-watcher", no_start_server=True)
     names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
-    ok = _wait_for(lambda: "instrument:midi_00" in names() and _left(choir, 0) in names(), 60)
+    ok = wait_for(lambda: "instrument:midi_00" in names() and _left(choir, 0) in names(), 60)
     watcher.close()
     if not ok:
         proc.kill()
@@ -104,7 +96,7 @@ def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
     assert needed >= 2
     probe = Probe("probe", n_inputs=4, seconds=60).activate()
     probe.connect_to("instrument:midi_00", [_left(choir, k) for k in range(4)])
-    assert _wait_for(lambda: probe.start_frame is not None)
+    assert wait_for(lambda: probe.start_frame is not None)
     try:
         for order, spread_ms in ORDERS:
             time.sleep(4.5)  # a pause: the arranger starts a new phrase, as for a new song
@@ -117,7 +109,7 @@ def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
             for part in order:
                 probe.send([0x80, CHORD[part], 0])
             assert heard == CHORD, f"arrival order {order}: voices sang {heard}"
-            assert _wait_for(lambda: probe.level(4800) < 1e-3, timeout=4)
+            assert wait_for(lambda: probe.level(4800) < 1e-3, timeout=4)
     finally:
         probe.close()
     assert proc.poll() is None

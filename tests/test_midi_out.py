@@ -18,18 +18,10 @@ import pytest
 from instrument.arrange.base import Note
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import load_ensemble
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.jack
 QUARTET = load_ensemble("quartet")
-
-
-def _wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class Receiver:
@@ -82,7 +74,7 @@ def _keyboard(input_port: str, proc: subprocess.Popen):
     from instrument.jackprobe import Probe
 
     keys = Probe("keys", n_inputs=0).activate()
-    if not _wait_for(lambda: keys.client.get_ports(input_port), 30):
+    if not wait_for(lambda: keys.client.get_ports(input_port), 30):
         proc.kill()
         pytest.fail(f"app did not come up: {proc.communicate()[1][-2000:]}")
     import jack
@@ -91,7 +83,7 @@ def _keyboard(input_port: str, proc: subprocess.Popen):
         keys.client.connect(keys.midi_out, input_port)
     except jack.JackErrorCode as e:  # the app took us for its keyboard and connected us
         assert e.code == 17, e  # EEXIST
-    assert _wait_for(lambda: keys.start_frame is not None)
+    assert wait_for(lambda: keys.start_frame is not None)
     return keys
 
 
@@ -110,7 +102,7 @@ def test_each_part_goes_out_on_its_channel(jack_server, audio):
         keys = _keyboard("instrument:midi_00" if audio == "jack" else "instrument-midi:in", proc)
         # Set-up: every part's program, volume and pan on its own channel.
         for part in QUARTET.parts:
-            assert _wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()), \
+            assert wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()), \
                 f"no program change for {part.name}"
             assert (0xB0 | part.channel, 7, part.volume) in synth.seen()
             assert (0xB0 | part.channel, 10, part.pan) in synth.seen()
@@ -118,9 +110,9 @@ def test_each_part_goes_out_on_its_channel(jack_server, audio):
         low, high = _zone_channel(40), _zone_channel(84)
         assert low != high
         keys.send([0x90, 40, 90])
-        assert _wait_for(lambda: (0x90 | low, 40, 90) in synth.seen()[before:])
+        assert wait_for(lambda: (0x90 | low, 40, 90) in synth.seen()[before:])
         keys.send([0x90, 84, 100])
-        assert _wait_for(lambda: (0x90 | high, 84, 100) in synth.seen()[before:])
+        assert wait_for(lambda: (0x90 | high, 84, 100) in synth.seen()[before:])
         notes = [m for m in synth.seen()[before:] if m[0] & 0xE0 == 0x80]
         assert notes == [(0x90 | low, 40, 90), (0x90 | high, 84, 100)], notes
         # The mod wheel and the bend follow every part (the sustain pedal is the
@@ -130,9 +122,9 @@ def test_each_part_goes_out_on_its_channel(jack_server, audio):
         keys.send([0xE0, 0x00, 0x50])
         keys.send([0x80, 84, 0])
         channels = [p.channel for p in QUARTET.parts]
-        assert _wait_for(lambda: all((0xE0 | ch, 0x00, 0x50) in synth.seen() for ch in channels))
+        assert wait_for(lambda: all((0xE0 | ch, 0x00, 0x50) in synth.seen() for ch in channels))
         assert all((0xB0 | ch, 1, 99) in synth.seen() for ch in channels)
-        assert _wait_for(lambda: (0x80 | high, 84, 0) in synth.seen())
+        assert wait_for(lambda: (0x80 | high, 84, 0) in synth.seen())
         offs = [m for m in synth.seen() if m[0] & 0xF0 == 0x80 and m[1] == 84]
         assert offs == [(0x80 | high, 84, 0)], "the note-off went elsewhere too"
         # Closing the app sends all-notes-off on every channel, so the held 40 ends.
@@ -155,15 +147,15 @@ def test_virtual_port_for_a_daw(jack_server):
     try:
         keys = _keyboard("instrument-midi:in", proc)
         daw = Receiver("daw")
-        assert _wait_for(lambda: daw.client.get_ports("instrument-out:out"))
+        assert wait_for(lambda: daw.client.get_ports("instrument-out:out"))
         daw.client.connect("instrument-out:out", "daw:in")
         # A DAW that connects later is told the set-up all the same.
         for part in QUARTET.parts:
-            assert _wait_for(lambda p=part: (0xC0 | p.channel, p.program) in daw.seen())
+            assert wait_for(lambda p=part: (0xC0 | p.channel, p.program) in daw.seen())
         keys.send([0x90, 84, 100])
         keys.send([0x80, 84, 0])
         high = _zone_channel(84)
-        assert _wait_for(lambda: (0x80 | high, 84, 0) in daw.seen())
+        assert wait_for(lambda: (0x80 | high, 84, 0) in daw.seen())
         assert (0x90 | high, 84, 100) in daw.seen()
     finally:
         for c in (keys, daw):
@@ -211,30 +203,30 @@ def test_program_change_recalls_a_registration_and_the_held_note_ends_on_its_cha
     keys = None
     try:
         keys = _keyboard("instrument:midi_00", proc)
-        assert _wait_for(lambda: (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
+        assert wait_for(lambda: (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
                          in synth.seen())
         low = _zone_channel(40)
         keys.send([0x90, 40, 90])  # held across the recall
-        assert _wait_for(lambda: (0x90 | low, 40, 90) in synth.seen())
+        assert wait_for(lambda: (0x90 | low, 40, 90) in synth.seen())
         mark = len(synth.seen())
         keys.send([0xC0, 5])  # the keyboard's registration button
         for part in choir.parts:  # the choir's programs go out...
-            assert _wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()[mark:])
+            assert wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()[mark:])
         # ...and its parts name the ports now
         import jack
 
         watcher = jack.Client("port-watcher", no_start_server=True)
         try:
-            assert _wait_for(lambda: watcher.get_ports("^instrument:soprano_l$"))
+            assert wait_for(lambda: watcher.get_ports("^instrument:soprano_l$"))
         finally:
             watcher.close()
         keys.send([0x80, 40, 0])  # the old note ends where it started
-        assert _wait_for(lambda: (0x80 | low, 40, 0) in synth.seen()[mark:])
+        assert wait_for(lambda: (0x80 | low, 40, 0) in synth.seen()[mark:])
         keys.send([0x90, 60, 100])  # a new one: an octave up, on the choir
-        assert _wait_for(lambda: any(m[0] & 0xF0 == 0x90 and m[1:] == (72, 100)
+        assert wait_for(lambda: any(m[0] & 0xF0 == 0x90 and m[1:] == (72, 100)
                                      for m in synth.seen()[mark:]))
         keys.send([0x80, 60, 0])
-        assert _wait_for(lambda: any(m[0] & 0xF0 == 0x80 and m[1] == 72
+        assert wait_for(lambda: any(m[0] & 0xF0 == 0x80 and m[1] == 72
                                      for m in synth.seen()[mark:]))
         ons = sorted((m[0] & 0x0F, m[1]) for m in synth.seen() if m[0] & 0xF0 == 0x90)
         offs = sorted((m[0] & 0x0F, m[1]) for m in synth.seen() if m[0] & 0xF0 == 0x80)
@@ -254,14 +246,14 @@ def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
     try:
         keys = _keyboard("instrument-midi:in", proc)
         program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
-        assert _wait_for(lambda: program in synth.seen())
+        assert wait_for(lambda: program in synth.seen())
         synth.close()  # its cable pulled
         synth = Receiver("ext-synth")  # and plugged back in
-        assert _wait_for(lambda: program in synth.seen()), \
+        assert wait_for(lambda: program in synth.seen()), \
             f"not set up again: {[p.name for p in synth.client.get_ports()]} " \
             f"{[p.name for p in synth.client.get_all_connections('ext-synth:in')]}"
         keys.send([0x90, 84, 100])
-        assert _wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
+        assert wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
         keys.send([0x80, 84, 0])
     finally:
         if keys is not None:
@@ -288,17 +280,17 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
     keys = None
     try:
         program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
-        assert _wait_for(lambda: program in synth.seen(), 30), "app not up"
+        assert wait_for(lambda: program in synth.seen(), 30), "app not up"
         forget_jack_client(synth.client)  # its server is about to die: never close it
         server.stop()
         time.sleep(2.0)
         assert proc.poll() is None, "the app must survive the server's death"
         server = JackServer(name=name).start()
         synth = Receiver("ext-synth")
-        assert _wait_for(lambda: program in synth.seen(), 30), "MIDI out did not come back"
+        assert wait_for(lambda: program in synth.seen(), 30), "MIDI out did not come back"
         keys = _keyboard("instrument:midi_00", proc)
         keys.send([0x90, 84, 100])
-        assert _wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
+        assert wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
         keys.send([0x80, 84, 0])
     finally:
         if keys is not None:
