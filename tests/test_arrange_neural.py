@@ -243,7 +243,8 @@ def test_bilstm_plan_is_replayed_note_by_note(tmp_path):
         Note(int(p), 64, float(t), None, float(e))
         for p, t, e in zip(piece.pitch, piece.time, piece.end, strict=True)
     ]
-    planned = arranger.plan(notes)
+    arranger.plan(notes)
+    planned = arranger.assign_all(notes)
     from instrument.arrange.performance import score_performance
 
     assert planned == T.offline_predict(model, score_performance(piece)).tolist()

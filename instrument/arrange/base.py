@@ -23,6 +23,21 @@ from instrument.ensemble import Ensemble
 
 
 @dataclass(frozen=True, slots=True)
+class ArrangerStats:
+    """What an arranger has done since it was made (or since its counters were cleared).
+
+    steps: notes its model decided. fallbacks: notes its time guard gave to the zone split
+    instead. revised: notes whose part a chord revision changed. budget_ns: the guard's
+    budget per note in nanoseconds, 0 when it has no guard (or the guard is off).
+    """
+
+    steps: int = 0
+    fallbacks: int = 0
+    revised: int = 0
+    budget_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """One struck key.
 
@@ -60,6 +75,16 @@ class Arranger(ABC):
         """After ``assign``: notes of the current chord whose part changed, as
         (pitch, old part, new part). Arrangers that never revise return []."""
         return []
+
+    def plan(self, notes: Sequence[Note]) -> None:  # noqa: B027
+        """Offline, before a note-by-note replay of a whole piece: an arranger that looks
+        ahead (the BiLSTM) arranges ``notes`` (sorted by time, then pitch) now and hands the
+        parts out as ``assign`` is called. Online arrangers ignore it."""
+
+    def stats(self) -> ArrangerStats:
+        """Counters for the status line and the benches; arrangers without a model or a
+        guard have nothing to count."""
+        return ArrangerStats()
 
     def use_time_guard(self, on: bool) -> None:  # noqa: B027
         """Live (on) an arranger may trade quality for time; offline (off) it must not, so

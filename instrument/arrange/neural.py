@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from instrument.arrange import features as F
-from instrument.arrange.base import Arranger, Note
+from instrument.arrange.base import Arranger, ArrangerStats, Note
 from instrument.arrange.fast import GROUP_CAP, FastLSTM, live_assign, live_revise, perform_run
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import Ensemble
@@ -154,6 +154,10 @@ class LSTMArranger(Arranger):
     def use_time_guard(self, on: bool) -> None:
         self.budget_ns = int(DEFAULT_BUDGET_S * 1e9) if on else 1 << 62
 
+    def stats(self) -> ArrangerStats:
+        budget = self.budget_ns if self.budget_ns < 1 << 62 else 0
+        return ArrangerStats(self.steps, self.fallbacks, self.revised, budget)
+
     def reset(self) -> None:
         F.reset_state(self.state)
         F.reset_state(self.state_r)
@@ -279,12 +283,14 @@ class BiLSTMArranger(Arranger):
         self._plan: list[tuple[int, int]] = []  # (pitch, part) in playing order
         self._next = 0
 
-    def plan(self, notes: Sequence[Note]) -> list[int]:
+    def plan(self, notes: Sequence[Note]) -> None:
         """Arrange ``notes`` (sorted by time, pitch) now; later ``assign`` calls replay it."""
         parts = self.assign_all(notes)
         self._plan = [(n.pitch, p) for n, p in zip(notes, parts, strict=True)]
         self._next = 0
-        return parts
+
+    def stats(self) -> ArrangerStats:
+        return self.online.stats()  # planned notes cost nothing live; the rest are online
 
     def reset(self) -> None:
         self.online.reset()

@@ -37,8 +37,7 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
     """Arrange and render a MIDI file as if it were played live."""
     events = keyboard_events(read_midi(path))
     arranger.use_time_guard(False)
-    if hasattr(arranger, "plan"):  # an offline arranger sees the whole file first
-        arranger.plan(file_notes(events))
+    arranger.plan(file_notes(events))  # an offline arranger sees the whole file first
     now = [0.0]
     synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
     performer = Performer(synth, ensemble, arranger, clock=lambda: now[0])

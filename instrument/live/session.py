@@ -85,17 +85,6 @@ def part_port_names(ensemble: Ensemble) -> dict[int, str]:
     return names
 
 
-def over_budget(arranger) -> int:
-    """Notes the arranger's budget guard gave to the zone split instead of the model.
-
-    ``LSTMArranger.fallbacks``; the BiLSTM's live notes go to its online arranger.
-    """
-    n = getattr(arranger, "fallbacks", None)
-    if n is None:
-        n = getattr(getattr(arranger, "online", None), "fallbacks", 0)
-    return int(n)
-
-
 @dataclass
 class Health:
     """What the status line shows."""
@@ -554,7 +543,7 @@ class LiveSession:
                 cpu = 0.0
         arranger = self.performer.setup.arranger
         return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._xruns,
-                      cpu_load=cpu, over_budget=over_budget(arranger), messages=said)
+                      cpu_load=cpu, over_budget=arranger.stats().fallbacks, messages=said)
 
     def close(self) -> None:
         """Silence everything, then shut down input, audio and synth. Safe to call twice."""
