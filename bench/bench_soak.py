@@ -426,11 +426,11 @@ class Soak:
         if msg is None:
             return
         if msg.kind == NOTE_ON:
-            self.band.note_on(msg.a, msg.b, t)
+            self.band.note_on(msg.note, msg.velocity, t)
             if self.fuse:
-                self.heard.player_note(t, msg.b)
+                self.heard.player_note(t, msg.velocity)
         elif msg.kind == NOTE_OFF:
-            self.band.note_off(msg.a, t)
+            self.band.note_off(msg.note, t)
 
     def tempo_check(self, settle: float = 8.0, tolerance: float = 0.02) -> dict:
         """The heard tempo against the player's, once a second, ``settle`` s after each of

@@ -54,4 +54,4 @@ def test_stream_split_across_feeds():
 def test_fuzzed_bytes_never_raise(data):
     parse(data)
     for msg in StreamParser().feed(data):
-        assert 0 <= msg.channel <= 15 and 0 <= msg.a <= 127 and 0 <= msg.b <= 127
+        assert 0 <= msg.channel <= 15 and 0 <= msg.data1 <= 127 and 0 <= msg.data2 <= 127

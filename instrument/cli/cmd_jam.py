@@ -159,11 +159,11 @@ def run(args: argparse.Namespace) -> int:
         if msg is None:
             return
         if msg.kind == NOTE_ON:
-            band.note_on(msg.a, msg.b, t)
+            band.note_on(msg.note, msg.velocity, t)
             if heard is not None:  # the player's keys: exact onsets for the listener
-                heard.player_note(t, msg.b)
+                heard.player_note(t, msg.velocity)
         elif msg.kind == NOTE_OFF:
-            band.note_off(msg.a, t)
+            band.note_off(msg.note, t)
 
     if heard is not None:  # the band heard through the room is not followed as the room
         heard.hear_band(band.dispatcher)

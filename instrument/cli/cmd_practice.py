@@ -300,7 +300,7 @@ def _put_message(loop, data: list[int]) -> None:
 
     msg = parse(data)
     if msg is not None and msg.kind in (NOTE_ON, NOTE_OFF):
-        loop.put(KeyEvent(msg.kind == NOTE_ON, msg.a, msg.b, time.monotonic()))
+        loop.put(KeyEvent(msg.kind == NOTE_ON, msg.note, msg.velocity, time.monotonic()))
 
 
 def report(args) -> int:

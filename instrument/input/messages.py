@@ -21,13 +21,50 @@ _DATA_LENGTH = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
 
 class Message(NamedTuple):
     """A channel message. kind: status high nibble (NOTE_ON, ...); channel 0-15;
-    a, b: the data bytes (b = 0 for one-byte messages). Note-on with velocity 0 is
-    reported as NOTE_OFF, as every keyboard means it."""
+    data1, data2: the data bytes (data2 = 0 for one-byte messages). Note-on with velocity 0
+    is reported as NOTE_OFF, as every keyboard means it.
+
+    Read them by what they mean, as mido names them: ``note``/``velocity`` (note on and
+    off, poly aftertouch), ``control``/``value`` (control change), ``program``, ``pressure``
+    (channel pressure) and ``pitch`` (bend, -8192..8191; ``bend14`` is the raw 0..16383).
+    """
 
     kind: int
     channel: int
-    a: int
-    b: int
+    data1: int
+    data2: int
+
+    @property
+    def note(self) -> int:
+        return self.data1
+
+    @property
+    def velocity(self) -> int:
+        return self.data2
+
+    @property
+    def control(self) -> int:
+        return self.data1
+
+    @property
+    def value(self) -> int:
+        return self.data2
+
+    @property
+    def program(self) -> int:
+        return self.data1
+
+    @property
+    def pressure(self) -> int:
+        return self.data1
+
+    @property
+    def bend14(self) -> int:
+        return self.data1 | (self.data2 << 7)
+
+    @property
+    def pitch(self) -> int:
+        return self.bend14 - 8192
 
 
 def parse(data: Iterable[int]) -> Message | None:
@@ -46,11 +83,11 @@ def parse(data: Iterable[int]) -> Message | None:
     body = data[1:]
     if len(body) < need or any(x > 127 for x in body[:need]):
         return None
-    a = body[0]
-    b = body[1] if need == 2 else 0
-    if kind == NOTE_ON and b == 0:
+    data1 = body[0]
+    data2 = body[1] if need == 2 else 0
+    if kind == NOTE_ON and data2 == 0:
         kind = NOTE_OFF
-    return Message(kind, status & 0x0F, a, b)
+    return Message(kind, status & 0x0F, data1, data2)
 
 
 class StreamParser:

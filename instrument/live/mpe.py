@@ -57,25 +57,25 @@ class MpeRouter:
         """Route ``msg`` if it is a member channel's expression; True when it was taken
         (the performer then does nothing more with it)."""
         ch = msg.channel
-        if msg.kind == NOTE_ON and msg.b > 0:
+        if msg.kind == NOTE_ON and msg.velocity > 0:
             self._striking = ch
             return False
         if ch == self.master:
             return False
         if msg.kind == PITCH_BEND:
-            self._bend[ch] = value = msg.a | (msg.b << 7)
+            self._bend[ch] = value = msg.bend14
             for out in self._parts_of(ch):
                 self.performer.synth.pitch_bend(out, value)
             return True
         if msg.kind == CHANNEL_PRESSURE:
-            self._pressure[ch] = msg.a
+            self._pressure[ch] = msg.pressure
             for out in self._parts_of(ch):
-                self.performer.synth.cc(out, CC_MODULATION, msg.a)
+                self.performer.synth.cc(out, CC_MODULATION, msg.pressure)
             return True
-        if msg.kind == CONTROL and msg.a == CC_SLIDE:
-            self._slide[ch] = msg.b
+        if msg.kind == CONTROL and msg.control == CC_SLIDE:
+            self._slide[ch] = msg.value
             for out in self._parts_of(ch):
-                self.performer.synth.cc(out, CC_SLIDE, msg.b)
+                self.performer.synth.cc(out, CC_SLIDE, msg.value)
             return True
         return False
 

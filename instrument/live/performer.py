@@ -167,21 +167,21 @@ class Performer:
         if self.mpe is not None and self.mpe.take(msg):  # a note's own bend or pressure
             return
         if msg.kind == NOTE_ON:
-            self._note_on(msg.channel, msg.a, msg.b, t)
+            self._note_on(msg.channel, msg.note, msg.velocity, t)
         elif msg.kind == NOTE_OFF:
-            self._note_off(msg.channel, msg.a, t)
+            self._note_off(msg.channel, msg.note, t)
         elif msg.kind == CONTROL:
-            if msg.a in (CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF):
+            if msg.control in (CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF):
                 self.panic()
-            elif msg.a == CC_SUSTAIN:
-                self._sustain(msg.b >= 64)
-            elif msg.a in FOLLOWED_CCS:
+            elif msg.control == CC_SUSTAIN:
+                self._sustain(msg.value >= 64)
+            elif msg.control in FOLLOWED_CCS:
                 for ch in self.setup.channels:
-                    self.synth.cc(ch, msg.a, msg.b)
+                    self.synth.cc(ch, msg.control, msg.value)
             else:
                 self.counters.ignored += 1
         elif msg.kind == PITCH_BEND:
-            value = msg.a | (msg.b << 7)
+            value = msg.bend14
             for ch in self.setup.channels:
                 self.synth.pitch_bend(ch, value)
         else:
