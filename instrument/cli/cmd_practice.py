@@ -274,7 +274,7 @@ def _feed_file(path: str, engine, send) -> None:
     import threading
     import time
 
-    from instrument.midifile import keyboard_events, read_midi
+    from instrument.input.midifile import keyboard_events, read_midi
 
     events = keyboard_events(read_midi(path))  # read now: a bad file is a one-line error
 

@@ -317,7 +317,7 @@ def render_midi_file(path: str | os.PathLike, soundfont: str | os.PathLike,
     Used to make audio with known content (beats, chords) for evaluation. ``tail``
     seconds of release are kept after the last event.
     """
-    from instrument.midifile import read_midi
+    from instrument.input.midifile import read_midi
 
     midi = read_midi(path)
     synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
