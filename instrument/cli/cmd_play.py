@@ -156,7 +156,7 @@ def _play_file_in_background(session, midi, start: float) -> None:
     through the same input as a keyboard."""
     import threading
 
-    from instrument.display.stage import LocalKeys
+    from instrument.input.keys import LocalKeys
     from instrument.input.midifile import keyboard_events
 
     events = keyboard_events(midi)

@@ -213,7 +213,7 @@ def _play(args, engine, history, start_session, rounds) -> dict:
 
             heard = ListenStream(None if args.listen == "default" else args.listen)
         if args.play_file:
-            from instrument.display.stage import LocalKeys
+            from instrument.input.keys import LocalKeys
 
             _feed_file(args.play_file, engine, LocalKeys(live).send)
         if not args.no_display:
