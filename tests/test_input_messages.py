@@ -23,8 +23,16 @@ def test_parse_channel_messages():
 
 
 def test_parse_rejects_what_is_not_a_channel_message():
-    for bad in ([], [0x90], [0x90, 60], [60, 100], [0xF0, 1, 0xF7], [0xF8], [0x90, 128, 1],
-                [0x90, 60, 300]):
+    for bad in (
+        [],
+        [0x90],
+        [0x90, 60],
+        [60, 100],
+        [0xF0, 1, 0xF7],
+        [0xF8],
+        [0x90, 128, 1],
+        [0x90, 60, 300],
+    ):
         assert parse(bad) is None
 
 

@@ -114,11 +114,17 @@ class CallbackView(View):
         return self.on_key is not None and bool(self.on_key(key))
 
 
-def run_stage(session, duration: float | None = None, screenshot: str | None = None,
-              fps: int = 60, on_frame: Callable[[StageModel, float], None] | None = None,
-              on_key: Callable[[int], bool] | None = None, mode: str = "play",
-              views: list[View] | None = None,
-              band_parts: list[str] | None = None) -> StageModel:
+def run_stage(
+    session,
+    duration: float | None = None,
+    screenshot: str | None = None,
+    fps: int = 60,
+    on_frame: Callable[[StageModel, float], None] | None = None,
+    on_key: Callable[[int], bool] | None = None,
+    mode: str = "play",
+    views: list[View] | None = None,
+    band_parts: list[str] | None = None,
+) -> StageModel:
     """The window's loop until quit (Ctrl+Q or closing the window) or ``duration`` seconds.
 
     views: the modes this command offers, the first shown first (F4 cycles). Without them,
@@ -164,8 +170,14 @@ class _Stage:
 
     Runs in the main thread only."""
 
-    def __init__(self, session, model: StageModel, views: list[View], screen: pygame.Surface,
-                 piano: KeyboardPiano):
+    def __init__(
+        self,
+        session,
+        model: StageModel,
+        views: list[View],
+        screen: pygame.Surface,
+        piano: KeyboardPiano,
+    ):
         self.session, self.model, self.views, self.screen = session, model, views, screen
         self.piano = piano
         self.recall_keys = key_codes(RECALL_KEYS)  # the window is open: key names resolve
@@ -209,8 +221,8 @@ class _Stage:
         elif any(v.key(key, model, now) for v in _shown_first(self.views, self.current)):
             pass  # a view used it
         elif not self.piano.press(key, model.octave, model.velocity):
-            _control_key(key, self.session, model, self.screen, self.piano,
-                         available_ensembles(), list(ARRANGERS))
+            ensembles, arrangers = available_ensembles(), list(ARRANGERS)
+            _control_key(key, self.session, model, self.screen, self.piano, ensembles, arrangers)
             if key == pygame.K_ESCAPE:
                 for view in self.views:
                     view.panic(model, now)
@@ -229,13 +241,14 @@ def _recall(session, model: StageModel, index: int) -> str:
 
 
 def _shown_first(views: list[View], current: int) -> list[View]:
-    return [views[current]] + views[:current] + views[current + 1:]
+    return [views[current]] + views[:current] + views[current + 1 :]
 
 
 def _next_view(views: list[View], current: int, model: StageModel) -> int:
     if len(views) == 1:
-        model.status.message = "play only here: jam is `instrument jam`, practice " \
-            "`instrument practice CHART`"
+        model.status.message = (
+            "play only here: jam is `instrument jam`, practice `instrument practice CHART`"
+        )
         return current
     current = (current + 1) % len(views)
     views[current].enter(model)
@@ -261,16 +274,23 @@ def _update_status(model: StageModel, session) -> None:
         s.message = h.messages[-1]
         model.ensemble = session.performer.setup.ensemble
     s.midi_state, s.midi_port, s.audio = h.midi.state, h.midi.port, h.audio
-    s.latency_ms, s.xruns, s.cpu_load, s.over_budget = (h.latency_ms, h.xruns, h.cpu_load,
-                                                        h.over_budget)
+    s.latency_ms, s.xruns = h.latency_ms, h.xruns
+    s.cpu_load, s.over_budget = h.cpu_load, h.over_budget
     s.arranger = session.performer.setup.arranger.name
     s.decide_p99_ms = session.performer.counters.decision_percentiles()[1]
     if h.midi.state == "lost":
         model.release_all(time.monotonic())
 
 
-def _control_key(key: int, session, model: StageModel, screen: pygame.Surface,
-                 piano: KeyboardPiano, ensembles: list[str], arrangers: list[str]) -> None:
+def _control_key(
+    key: int,
+    session,
+    model: StageModel,
+    screen: pygame.Surface,
+    piano: KeyboardPiano,
+    ensembles: list[str],
+    arrangers: list[str],
+) -> None:
     """The keys that are neither a view's nor the piano's: panic, octave and velocity,
     help, the next ensemble or arranger, a screenshot."""
     from instrument.errors import InstrumentError
@@ -300,10 +320,14 @@ def _control_key(key: int, session, model: StageModel, screen: pygame.Surface,
                 i = names.index(current.ensemble.name) if current.ensemble.name in names else -1
                 ensemble = session.switch_ensemble(names[(i + 1) % len(names)])
             else:
-                i = arrangers.index(current.arranger.name) if current.arranger.name in arrangers \
+                i = (
+                    arrangers.index(current.arranger.name)
+                    if current.arranger.name in arrangers
                     else -1
-                ensemble = session.switch_ensemble(current.ensemble.name,
-                                                   arrangers[(i + 1) % len(arrangers)])
+                )
+                ensemble = session.switch_ensemble(
+                    current.ensemble.name, arrangers[(i + 1) % len(arrangers)]
+                )
             model.ensemble = ensemble
             model.status.message = f"{ensemble.title}, {session.performer.setup.arranger.name}"
         except InstrumentError as e:
