@@ -121,7 +121,7 @@ def main() -> int:
     rows.append([f"revisions, {size}: thread CPU time", *stats(rev_cpu)])
     rows.append([f"assign + revisions (before the note sounds), {size}: wall clock",
                  *stats(times + rev)])  # fmt: skip
-    fallbacks = arranger.fallbacks
+    fallbacks = arranger.stats().fallbacks
 
     model, _, _ = M.load(model_path(ens, "lstm"), "lstm", len(ens))
     feats = np.zeros((1, 1, model.n_features), np.float32)

@@ -181,7 +181,7 @@ class LSTMArranger(Arranger):
             # it joins its chord, so the next note's revision decides it with the others
             self._over = False
             self._skip = True
-            part = int(self.zone._table[pitch])
+            part = self.zone.part_of(pitch)
             if F.is_new_group(self.state, note.time) or self.ng[0] >= GROUP_CAP:
                 self.state0[:] = self.state_r
                 self.h0[:] = self.hr
