@@ -28,7 +28,7 @@ from torch import nn
 from instrument.arrange import features as F
 from instrument.arrange import model as M
 from instrument.arrange import performance as P
-from instrument.arrange.fast import FastLSTM, perform_run
+from instrument.arrange.fast import FastLSTM, Rules, Run, perform_run
 from instrument.datasets.corpus import Piece
 
 TRANSPOSE = (-5, 6)  # inclusive range of semitones, as in the paper
@@ -109,14 +109,21 @@ def fast_of(model: M.OnlineLSTM) -> FastLSTM:
     return FastLSTM(M.numpy_weights(model), model.n_parts, model.n_features)
 
 
-def run_performance(fast: FastLSTM, perf: P.Performance, use_velocity: bool, penalty,
-                    polyphony, revise: bool = True, record: bool = False):  # fmt: skip
-    """``fast.perform_run`` of the online model playing ``perf`` as live."""
-    return perform_run(
-        perf.pitch, perf.time, perf.end, perf.velocity, fast.n_parts, use_velocity,
-        fast.layers, *fast.args(), fast.layers, *fast.args(), penalty, polyphony, revise,
-        record,
-    )  # fmt: skip
+def run_performance(
+    fast: FastLSTM,
+    perf: P.Performance,
+    use_velocity: bool,
+    penalty: np.ndarray,
+    polyphony: np.ndarray,
+    revise: bool = True,
+    record: bool = False,
+) -> Run:
+    """``fast.perform_run`` of the online model playing ``perf`` as live (one model makes
+    the first decisions and the revisions), under the range ``penalty`` (128, P) and the
+    ``polyphony`` (P,) rule."""
+    rules = Rules(penalty, polyphony, np.zeros(2, np.int64))
+    notes = perf.pitch, perf.time, perf.end, perf.velocity
+    return perform_run(*notes, fast.net, fast.net, rules, use_velocity, revise, record)
 
 
 def offline_predict(model: M.OfflineBiLSTM, perf: P.Performance):
@@ -149,9 +156,8 @@ class Validation:
         for perf in self.perfs:
             if fast is not None:
                 # what sounds at the note-on: the part after the note's own revision
-                *_, b, _, _, _, _, a = run_performance(
-                    fast, perf, self.use_velocity, self.penalty, self.polyphony
-                )
+                run = run_performance(fast, perf, self.use_velocity, self.penalty, self.polyphony)
+                a, b = run.onset, run.final
             else:
                 a = b = offline_predict(model, perf)
             first += int(perf.right(a).sum())
@@ -227,14 +233,14 @@ def train(
             own = []
             for p in train_pieces:
                 perf = P.perform(p, rng, str(rng.choice(orders)))
-                _, _, _, feats, feats_r, groups, _ = run_performance(
+                run = run_performance(
                     fast, perf, p.has_velocity, *constraints, revise=True, record=True
                 )
                 # what the first decisions saw, in arrival order ...
-                own.append(Seq(perf.pitch, feats, perf.part))
+                own.append(Seq(perf.pitch, run.feats, perf.part))
                 # ... and what the revisions saw: each chord low to high, its own history
-                k = np.lexsort((perf.pitch, groups))
-                own.append(Seq(perf.pitch[k], feats_r[k], perf.part[k]))
+                k = np.lexsort((perf.pitch, run.groups))
+                own.append(Seq(perf.pitch[k], run.feats_r[k], perf.part[k]))
             epoch_seqs = seqs + own
         model.train()
         losses = []
@@ -251,9 +257,7 @@ def train(
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         model.eval()
         first_acc, final_acc = val.accuracies(kind, model)
-        acc = {"mean": (first_acc + final_acc) / 2, "first": first_acc, "final": final_acc}[
-            select
-        ]
+        acc = {"mean": (first_acc + final_acc) / 2, "first": first_acc, "final": final_acc}[select]
         minutes = (time.monotonic() - t0) / 60
         history.append(
             {
