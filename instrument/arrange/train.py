@@ -189,10 +189,8 @@ def make_sequences(
     for p in pieces:
         for perf in performances(p, variants, rng, orders):
             if kind == "lstm":
-                feats = F.teacher_forced_features(
-                    perf.pitch, perf.time, perf.end, perf.velocity, perf.part, n_parts,
-                    p.has_velocity,
-                )  # fmt: skip
+                notes = perf.pitch, perf.time, perf.end, perf.velocity, perf.part
+                feats = F.teacher_forced_features(*notes, n_parts, p.has_velocity)
                 out.append(Seq(perf.pitch, feats, perf.part))
             else:  # offline: chords listed low to high, as the BiLSTM arranger lists them
                 order = np.lexsort((perf.pitch, F.group_ids(perf.time)))
@@ -294,8 +292,13 @@ class Validation:
 
     def score(self, kind: str, model: nn.Module, select: str = "mean") -> float:
         """What selection maximises: "mean" of first and final, or either alone."""
-        first, final = self.accuracies(kind, model)
-        return {"mean": (first + final) / 2, "first": first, "final": final}[select]
+        return selection_score(*self.accuracies(kind, model), select)
+
+
+def selection_score(first: float, final: float, select: str = "mean") -> float:
+    """The validation score from the first-decision and final accuracy: their "mean", or
+    "first" or "final" alone."""
+    return {"mean": (first + final) / 2, "first": first, "final": final}[select]
 
 
 def train(
@@ -339,18 +342,15 @@ def train(
         f"{len(train_pieces)} training pieces, {notes} notes over {config['variants']} "
         f"timing variants; {steps} steps per epoch"
     )
-    best, best_acc, bad, history = None, -1.0, 0, []
-    dagger_left = config.get("dagger_epochs", 0) if kind == "lstm" else 0
-    # epochs=0 with dagger epochs: go straight to training on the model's own histories
-    own_history = kind == "lstm" and epochs == 0 and dagger_left > 0
-    epoch, limit = 0, dagger_left if own_history else epochs
+    best, best_acc, history = None, -1.0, []
+    schedule = Schedule.of(kind, config, epochs, patience, max_minutes)
     if init is not None:  # the earlier model is the one to beat
         model.eval()
         best_acc = val.score(kind, model, select)
         best = {k: v.clone() for k, v in model.state_dict().items()}
         log(f"initial model: valid accuracy {best_acc:.4f}")
-    while epoch < limit:
-        epoch += 1
+    while schedule.next_epoch():
+        epoch, own_history = schedule.epoch, schedule.own_history
         epoch_seqs = seqs
         if own_history:
             epoch_seqs = seqs + own_histories(model, train_pieces, rng, orders, constraints)
@@ -358,50 +358,113 @@ def train(
         losses = fit_epoch(model, opt, epoch_seqs, steps, config, rng, desc, progress)
         model.eval()
         first_acc, final_acc = val.accuracies(kind, model)
-        acc = {"mean": (first_acc + final_acc) / 2, "first": first_acc, "final": final_acc}[select]
+        acc = selection_score(first_acc, final_acc, select)
         minutes = (time.monotonic() - t0) / 60
-        history.append(
-            {
-                "epoch": epoch,
-                "loss": float(np.mean(losses)),
-                "valid": acc,
-                "valid_first": first_acc,
-                "valid_final": final_acc,
-                "own_history": own_history,
-                "minutes": round(minutes, 2),
-            }
-        )
-        log(
-            f"epoch {epoch}{' (own history)' if own_history else ''}: loss "
-            f"{np.mean(losses):.4f}  valid first {first_acc:.4f} final {final_acc:.4f}  "
-            f"({minutes:.1f} min)"
-        )
-        if acc > best_acc:
-            best_acc, bad = acc, 0
+        history.append(epoch_entry(epoch, losses, first_acc, final_acc, acc, own_history, minutes))
+        log(epoch_line(history[-1], minutes))
+        improved = acc > best_acc
+        if improved:
+            best_acc = acc
             best = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-        # stop before an epoch that would end past the budget
         epoch_minutes = minutes - (history[-2]["minutes"] if len(history) > 1 else 0.0)
-        out_of_time = minutes + epoch_minutes > max_minutes
-        if out_of_time:
-            log(f"stopping: time budget of {max_minutes} min reached")
-        if not own_history:
-            # the teacher-forced phase leaves a quarter of the budget to the second phase
-            teacher_done = minutes > max_minutes * (0.75 if dagger_left else 1.0)
-            if bad >= patience:
-                log(f"early stop: no better validation accuracy for {patience} epochs")
-            if bad >= patience or epoch == limit or teacher_done or out_of_time:
-                if not dagger_left or out_of_time:
-                    break
-                log(f"continuing up to {dagger_left} epochs on the model's own histories")
-                model.load_state_dict(best)
-                own_history, bad, limit = True, 0, epoch + dagger_left
-        elif bad >= patience or out_of_time:
+        step = schedule.after(improved, minutes, epoch_minutes, log)
+        if step == "stop":
             break
+        if step == "own history":  # the second phase starts from the best model
+            model.load_state_dict(best)
     model.load_state_dict(best)
     model.eval()
     return model, history
+
+
+@dataclass
+class Schedule:
+    """When training stops: early stopping on the validation score (``patience``
+    epochs), the time budget, and the switch from teacher forcing to ``dagger_left``
+    epochs on the model's own histories.
+
+    epoch: the current epoch (1-based). limit: the last epoch of the current phase. bad:
+    epochs since the validation score last improved.
+    """
+
+    limit: int
+    patience: int
+    max_minutes: float
+    dagger_left: int
+    own_history: bool
+    epoch: int = 0
+    bad: int = 0
+
+    @classmethod
+    def of(cls, kind: str, config: dict, epochs: int, patience: int, max_minutes: float):
+        dagger_left = config.get("dagger_epochs", 0) if kind == "lstm" else 0
+        # epochs=0 with dagger epochs: go straight to training on the model's own histories
+        own_history = kind == "lstm" and epochs == 0 and dagger_left > 0
+        limit = dagger_left if own_history else epochs
+        return cls(limit, patience, max_minutes, dagger_left, own_history)
+
+    def next_epoch(self) -> bool:
+        """Start the next epoch, or False when the phase has none left."""
+        if self.epoch >= self.limit:
+            return False
+        self.epoch += 1
+        return True
+
+    def after(self, improved: bool, minutes: float, epoch_minutes: float, log) -> str:
+        """After an epoch that ended ``minutes`` into training and took ``epoch_minutes``:
+        "stop", "own history" (the teacher-forced phase is over: go on with the model's
+        own histories) or "go"."""
+        self.bad = 0 if improved else self.bad + 1
+        # stop before an epoch that would end past the budget
+        out_of_time = minutes + epoch_minutes > self.max_minutes
+        if out_of_time:
+            log(f"stopping: time budget of {self.max_minutes} min reached")
+        if self.own_history:
+            return "stop" if self.bad >= self.patience or out_of_time else "go"
+        # the teacher-forced phase leaves a quarter of the budget to the second phase
+        teacher_done = minutes > self.max_minutes * (0.75 if self.dagger_left else 1.0)
+        if self.bad >= self.patience:
+            log(f"early stop: no better validation accuracy for {self.patience} epochs")
+        if self.bad >= self.patience or self.epoch == self.limit or teacher_done or out_of_time:
+            if not self.dagger_left or out_of_time:
+                return "stop"
+            log(f"continuing up to {self.dagger_left} epochs on the model's own histories")
+            self.own_history, self.bad = True, 0
+            self.limit = self.epoch + self.dagger_left
+            return "own history"
+        return "go"
+
+
+def epoch_entry(
+    epoch: int,
+    losses: list[float],
+    first: float,
+    final: float,
+    score: float,
+    own_history: bool,
+    minutes: float,
+) -> dict:
+    """An epoch in the training history (and the model card): its mean loss, validation
+    score and accuracies, whether it trained on the model's own histories, and the
+    minutes since training began."""
+    return {
+        "epoch": epoch,
+        "loss": float(np.mean(losses)),
+        "valid": score,
+        "valid_first": first,
+        "valid_final": final,
+        "own_history": own_history,
+        "minutes": round(minutes, 2),
+    }
+
+
+def epoch_line(entry: dict, minutes: float) -> str:
+    """The log line of an epoch's ``history`` entry."""
+    return (
+        f"epoch {entry['epoch']}{' (own history)' if entry['own_history'] else ''}: loss "
+        f"{entry['loss']:.4f}  valid first {entry['valid_first']:.4f} final "
+        f"{entry['valid_final']:.4f}  ({minutes:.1f} min)"
+    )
 
 
 def own_histories(
@@ -558,39 +621,24 @@ def run(job: Job, log=print) -> Outcome:
         + (f", test first {test_first:.4f} final {test_final:.4f}" if data.test else "")
     )
     out = Path(job.out) if job.out else MODELS / f"{ensemble.name}-{job.model}.pt"
-    card = model_card(job, ensemble, data, config, history, (test_first, test_final))
-    card.update(
-        {
-            "train_minutes": round(train_minutes, 2),
-            "train_cpu_minutes": round(cpu_minutes, 2),
-            "load_minutes": round(load_minutes, 2),
-            "threads": job.threads,
-            "command": job.command,
-            "date": datetime.date.today().isoformat(),
-            "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
-            "torch": str(torch.__version__),
-        }
-    )
+    minutes = (train_minutes, cpu_minutes, load_minutes)
+    card = model_card(job, ensemble, data, config, history, (test_first, test_final), minutes)
     if init_card is not None:
-        card["initialised_from"] = {
-            k: init_card.get(k)
-            for k in (
-                "command",
-                "train_minutes",
-                "train_cpu_minutes",
-                "history",
-                "date",
-                "initialised_from",  # the whole chain back to the first run
-            )
-            if k in init_card
-        }
-    if job.dataset == "pop":
-        card["data"]["note"] = POP_NOTE
+        card["initialised_from"] = {k: init_card.get(k) for k in INIT_CARD_KEYS if k in init_card}
     M.save(out, job.model, model, config, card)
     zone = None if job.out else write_zone(ensemble, data.train, data.dataset, data.split)
     return Outcome(out, zone, train_minutes)
 
 
+# what a card keeps of the card of the checkpoint its run went on training
+INIT_CARD_KEYS = (
+    "command",
+    "train_minutes",
+    "train_cpu_minutes",
+    "history",
+    "date",
+    "initialised_from",  # the whole chain back to the first run
+)
 POP_NOTE = (
     "No five-part pop data set exists here: labels derived from POP909 by a fixed "
     "rule (melody->Brass, bridge->Strings, piano: lowest note of each onset group "
@@ -607,10 +655,13 @@ def model_card(
     config: dict,
     history: list[dict],
     test: tuple[float | None, float | None],
+    minutes: tuple[float, float, float],
 ) -> dict:
     """What the checkpoint is: the data and its augmentation, the features, the
-    hyperparameters, the training history, how the epoch was selected, and its scores
-    (``test``: first-decision and final accuracy on the test split, None without one)."""
+    hyperparameters, the training history, how the epoch was selected, its scores
+    (``test``: first-decision and final accuracy on the test split, None without one),
+    what the run cost (``minutes``: training wall clock, training CPU, loading) and how
+    to repeat it."""
     best_epoch = max(history, key=lambda h: h["valid"])
     train_p = data.train
     selection = {
@@ -618,7 +669,7 @@ def model_card(
         "first": "first-decision accuracy",
         "final": "final (revised) accuracy",
     }[config.get("select", "mean")]
-    return {
+    card = {
         "ensemble": ensemble.name,
         "model": job.model,
         "parts": list(ensemble.part_names),
@@ -657,7 +708,18 @@ def model_card(
             "test_first": test[0],
             "test_final": test[1],
         },
+        "train_minutes": round(minutes[0], 2),
+        "train_cpu_minutes": round(minutes[1], 2),
+        "load_minutes": round(minutes[2], 2),
+        "threads": job.threads,
+        "command": job.command,
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
+        "torch": str(torch.__version__),
     }
+    if job.dataset == "pop":
+        card["data"]["note"] = POP_NOTE
+    return card
 
 
 def write_zone(ensemble: Ensemble, train_pieces: list[Piece], dataset: str, split: dict) -> Path:
