@@ -114,9 +114,11 @@ def test_a_chord_in_any_arrival_order_gets_the_same_final_parts(tmp_path):
 
     _, _, path = trained_toy_model(tmp_path, steps=30)
     arranger = LSTMArranger(load_ensemble("choir"), path=path, budget_s=10.0)
-    context = [Note(p, 64, 0.5 * g + 0.003 * k, None, 0.5 * g + 0.45)
-               for g, chord in enumerate([(48, 57, 64, 72), (50, 57, 65, 74)])
-               for k, p in enumerate(chord)]  # fmt: skip
+    context = [
+        Note(p, 64, 0.5 * g + 0.003 * k, None, 0.5 * g + 0.45)
+        for g, chord in enumerate([(48, 57, 64, 72), (50, 57, 65, 74)])
+        for k, p in enumerate(chord)
+    ]
     chord = (47, 55, 62, 74)
     times = [1.0, 1.008, 1.015, 1.03]  # spread over 30 ms, within one onset group
     finals = set()
@@ -252,3 +254,12 @@ def test_bilstm_plan_is_replayed_note_by_note(tmp_path):
     # the replay hands out the planned parts even when notes of a chord arrive reordered
     replay = [arranger.assign(n) for n in notes[:4][::-1]] + [arranger.assign(n) for n in notes[4:]]
     assert replay == planned[:4][::-1] + planned[4:]
+
+
+def test_zone_part_of_is_its_table_and_its_decision():
+    from instrument.arrange.zone import ZoneArranger
+
+    zone = ZoneArranger(load_ensemble("choir"), boundaries=[67, 60, 52])
+    assert zone.table.shape == (128,) and zone.table.dtype == np.int64
+    assert [zone.part_of(p) for p in (80, 67, 66, 60, 59, 52, 51, 30)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert all(zone.part_of(p) == zone.assign(Note(p, 64, 0.0)) for p in range(128))

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 
 import numpy as np
 
 from instrument.arrange import DATASET_ENSEMBLE
+from instrument.arrange.base import Arranger, Note
+from instrument.ensemble import Ensemble
 
 # Table 2 of Dong et al. (ISMIR 2021), accuracy in %
 PAPER = {
@@ -82,22 +85,32 @@ def unshared_tunes(test: list, train: list) -> list[str]:
     return out
 
 
-class Majority:
+class Majority(Arranger):
     """Every note to the part with the most training notes (baseline)."""
 
-    def __init__(self, part: int):
+    name = "majority"
+
+    def __init__(self, ensemble: Ensemble, part: int):
+        super().__init__(ensemble)
         self.part = part
 
-    def perform_all(self, notes) -> tuple[np.ndarray, np.ndarray]:
+    def reset(self) -> None:
+        pass
+
+    def assign(self, note: Note) -> int:
+        return self.part
+
+    def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
         parts = np.full(len(notes), self.part, np.int64)
         return parts, parts
 
 
-def make(name: str, ensemble, majority_part: int):
+def make(name: str, ensemble: Ensemble, majority_part: int) -> Arranger:
+    """The arranger ``name`` with its time guard off (or the majority baseline)."""
     from instrument.arrange import make_arranger
 
     if name == "majority":
-        return Majority(majority_part)
+        return Majority(ensemble, majority_part)
     arranger = make_arranger(name, ensemble)
     # accuracy of the model itself, reproducible on a busy machine: the guard's
     # fallbacks are measured by bench/bench_arrange_step.py instead
