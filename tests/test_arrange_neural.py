@@ -263,3 +263,31 @@ def test_zone_part_of_is_its_table_and_its_decision():
     assert zone.table.shape == (128,) and zone.table.dtype == np.int64
     assert [zone.part_of(p) for p in (80, 67, 66, 60, 59, 52, 51, 30)] == [0, 0, 1, 1, 2, 2, 3, 3]
     assert all(zone.part_of(p) == zone.assign(Note(p, 64, 0.0)) for p in range(128))
+
+
+def test_schedule_stops_early_and_then_trains_on_own_histories():
+    said = []
+    schedule = T.Schedule.of("lstm", {"dagger_epochs": 2}, 10, 2, 60.0)
+    steps = []
+    while schedule.next_epoch():
+        # the score improves only in the first epoch of each phase
+        improved = schedule.epoch in (1, 4)
+        steps.append(schedule.after(improved, 0.1 * schedule.epoch, 0.1, said.append))
+        if steps[-1] == "stop":
+            break
+    # two epochs without progress end teacher forcing; two more on the model's own
+    # histories, then the phase's limit
+    assert steps == ["go", "go", "own history", "go", "go"]
+    assert schedule.own_history and schedule.epoch == 5
+    assert any("early stop" in s for s in said)
+
+
+def test_schedule_stops_before_an_epoch_past_the_budget():
+    said = []
+    schedule = T.Schedule.of("lstm", {"dagger_epochs": 2}, 10, 5, 1.0)
+    assert schedule.next_epoch()
+    # 0.6 min in, an epoch of 0.6 min would end past the 1-minute budget: no second phase
+    assert schedule.after(True, 0.6, 0.6, said.append) == "stop"
+    assert said == ["stopping: time budget of 1.0 min reached"]
+    bilstm = T.Schedule.of("bilstm", {"dagger_epochs": 2}, 3, 5, 60.0)
+    assert bilstm.dagger_left == 0 and bilstm.limit == 3

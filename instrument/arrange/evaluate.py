@@ -29,12 +29,16 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from instrument.arrange import DATASET_ENSEMBLE
 from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import Ensemble
+
+if TYPE_CHECKING:  # numba and torch load only when the LSTM is evaluated
+    from instrument.arrange.neural import LSTMArranger
 
 # Table 2 of Dong et al. (ISMIR 2021), accuracy in %
 PAPER = {
@@ -197,7 +201,7 @@ def evaluate(
 
 
 def accuracies(
-    arranger, pieces: list, perfs: dict[str, list], unshared: list[str]
+    arranger: Arranger, pieces: list, perfs: dict[str, list], unshared: list[str]
 ) -> tuple[dict, dict, tuple[int, int]]:
     """One arranger on every timing of ``performances``: (first and final accuracy per
     timing, the same on the ``unshared`` pieces, (notes its revisions moved, notes) under
@@ -226,7 +230,7 @@ def accuracies(
     return res, res_u, (moved, total_random)
 
 
-def lstm_details(arranger, perfs: list, moved: tuple[int, int]) -> dict[str, object]:
+def lstm_details(arranger: LSTMArranger, perfs: list, moved: tuple[int, int]) -> dict[str, object]:
     """The LSTM's constraint counts over ``perfs`` (random order, seed 0), the share of
     notes its revisions ``moved`` (moved, notes), and its model cards (which training made
     it)."""
