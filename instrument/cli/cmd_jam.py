@@ -67,6 +67,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
     )
+    p.add_argument("--multi-out", action="store_true",
+                   help="JACK only: one stereo output per part, named after it (violin-i_l); "
+                   "the band's channels keep FluidSynth's names (ch-NN_l, drums_l)")
     p.add_argument("--duration", type=number(float, 0.01, 1e6), default=None,
                    help="stop after this many seconds (default: until you quit)")
     p.add_argument("--no-display", action="store_true",
@@ -142,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         audio=args.audio,
         midi_in=args.midi_in,
         midi_api=args.midi_api,
+        multi_out=args.multi_out,
     )
     if registration is not None:
         session.transpose = registration.transpose
