@@ -3,8 +3,8 @@
 ``PracticeLoop`` owns no device. Notes reach it through ``put`` (any thread: it only
 enqueues) from one of two sources:
 
-- a MIDI keyboard, through the lead's ``LiveSession`` (rtmidi input, FluidSynth piano):
-  its performer calls our listener for every note it sounds (``attach_live_session``);
+- a MIDI keyboard, through the practice session (``live.practice``: rtmidi input,
+  FluidSynth piano): its performer calls our listener for every note it sounds;
 - the computer keyboard: typed chord names, one a line (``TypedChords``), played as a
   close voicing the moment Enter is pressed; for a student without a MIDI keyboard.
 
@@ -154,6 +154,15 @@ class PracticeLoop:
         """Any thread: queue a key event (never blocks)."""
         self.events.put(event)
 
+    def put_message(self, data: list[int]) -> None:
+        """Any thread: a raw note message (a file played in with no live session), played
+        now; other messages are ignored."""
+        from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
+
+        msg = parse(data)
+        if msg is not None and msg.kind in (NOTE_ON, NOTE_OFF):
+            self.put(KeyEvent(msg.kind == NOTE_ON, msg.note, msg.velocity, time.monotonic()))
+
     def start(self) -> None:
         self.engine.start(self.clock())
 
@@ -203,15 +212,6 @@ class PracticeLoop:
         if self.history is not None and self.session is not None and self.engine.finished:
             self.history.end_session(self.session)
         return summary
-
-
-def attach_live_session(loop: PracticeLoop, live_session) -> None:
-    """Feed the notes a ``instrument.live.session.LiveSession`` plays into ``loop``."""
-
-    def listener(ev) -> None:  # MIDI thread: enqueue only
-        loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
-
-    live_session.performer.add_listener(listener)
 
 
 class HeardChords:
