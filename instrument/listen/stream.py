@@ -179,12 +179,13 @@ class ListenStream:
     def waiting(self) -> str:
         return f"listening to {self.device_name}: the band joins on the beat it hears"
 
-    # The room sets the beat: the controls of an internal clock do nothing here.
+    # The room sets the beat (``BeatClock``): the player's controls do not move it.
     def tap(self, now: float) -> float | None:
+        """No tempo is tapped in: None."""
         return None
 
     def start(self, now: float) -> None:
-        pass
+        """The beat starts when it is heard, not when asked."""
 
     def stop(self) -> None:
-        pass
+        """The beat goes on as long as it is heard."""
