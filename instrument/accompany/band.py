@@ -522,9 +522,13 @@ class Band:
         """Hand notes to the dispatcher; those already due at ``beat`` are late: dropped,
         or with ``restrike`` struck at ``beat`` for what is left of them."""
         if restrike:
-            notes = [n if n.onset >= beat else
-                     BandNote(n.part, n.pitch, n.velocity, beat, n.onset + n.duration - beat)
-                     for n in notes if n.onset + n.duration > beat]  # fmt: skip
+            notes = [
+                n
+                if n.onset >= beat
+                else BandNote(n.part, n.pitch, n.velocity, beat, n.onset + n.duration - beat)
+                for n in notes
+                if n.onset + n.duration > beat
+            ]
         ok = [n for n in notes if n.onset >= beat]
         self.stats.late_notes += len(notes) - len(ok)
         self.dispatcher.commit(ok, self.channels)

@@ -72,16 +72,22 @@ def run(args: argparse.Namespace) -> int:
     ensemble, arranger = resolve_band(args)
     soundfont = find_soundfont(args.soundfont)
     session = LiveSession(
-        ensemble, arranger, soundfont,
+        ensemble,
+        arranger,
+        soundfont,
         audio=args.audio or defaults.get("audio", "auto"),
-        midi_in=args.midi_in, midi_api=args.midi_api,
+        midi_in=args.midi_in,
+        midi_api=args.midi_api,
         sample_rate=int(defaults.get("sample_rate", 48000)),
         period=args.period or int(defaults.get("period", 128)),
         gain=float(defaults.get("gain", 0.6)),
         reset_after=float(defaults.get("arranger_reset_after", 4.0)),
-        multi_out=args.multi_out, midi_out=args.midi_out, time_guard=not args.no_time_guard,
-        registrations=registrations, mpe=args.mpe,
-    )  # fmt: skip
+        multi_out=args.multi_out,
+        midi_out=args.midi_out,
+        time_guard=not args.no_time_guard,
+        registrations=registrations,
+        mpe=args.mpe,
+    )
     interrupt_on(signal.SIGTERM, signal.SIGHUP)  # the finally below always runs
     try:
         session.prepare()

@@ -91,10 +91,16 @@ def run(args: argparse.Namespace) -> int:
 
     def make_engine(chart, tempo_scale: float, section=None, loops: int = 1) -> PracticeEngine:
         return PracticeEngine(
-            chart, tempo_scale=tempo_scale, section=section, loops=loops,
-            wait=args.wait, count_in_bars=args.count_in, metronome=not args.no_metronome,
-            strict_bass=args.strict_bass, heard=args.listen is not None,
-        )  # fmt: skip
+            chart,
+            tempo_scale=tempo_scale,
+            section=section,
+            loops=loops,
+            wait=args.wait,
+            count_in_bars=args.count_in,
+            metronome=not args.no_metronome,
+            strict_bass=args.strict_bass,
+            heard=args.listen is not None,
+        )
 
     engine = make_engine(chart, args.tempo_scale, section, args.loops)
     drill = None
@@ -111,10 +117,12 @@ def run(args: argparse.Namespace) -> int:
             name = exercise if rounds.number == 1 else f"{exercise} (drill)"
             return history.start_session(name, chart.title, rounds.engine.tempo, args.wait)
 
-        print(f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
-              + (", wait mode" if args.wait else "")
-              + (f", then drill up to {args.drill} rounds" if drill else ""),
-              flush=True)  # fmt: skip
+        print(
+            f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
+            + (", wait mode" if args.wait else "")
+            + (f", then drill up to {args.drill} rounds" if drill else ""),
+            flush=True,
+        )
         summary = _play(args, engine, history, start_session, rounds)
     return 0 if summary["chords"] else 1
 

@@ -54,8 +54,11 @@ class DefaultsFormatter(argparse.HelpFormatter):
 
     @staticmethod
     def _shows_default(action: argparse.Action) -> bool:
-        return (bool(action.option_strings) and action.nargs != 0
-                and action.default not in (None, argparse.SUPPRESS))  # fmt: skip
+        return (
+            bool(action.option_strings)
+            and action.nargs != 0
+            and action.default not in (None, argparse.SUPPRESS)
+        )
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -149,8 +152,10 @@ def default_ensemble() -> Ensemble:
         return load_ensemble(name)
     except InstrumentError as e:
         fallback = load_ensemble(BUILT_IN_ENSEMBLE)  # a broken built-in one is an error
-        print(f"instrument: warning: {one_line(e)}; falling back to the {BUILT_IN_ENSEMBLE} "
-              "ensemble", file=sys.stderr)  # fmt: skip
+        print(
+            f"instrument: warning: {one_line(e)}; falling back to the {BUILT_IN_ENSEMBLE} ensemble",
+            file=sys.stderr,
+        )
         return replace(fallback, title=f"{fallback.title} (fallback: default ensemble unusable)")
 
 
