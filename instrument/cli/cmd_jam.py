@@ -161,13 +161,8 @@ def _jam_session(args: argparse.Namespace, chart, loops: int | None, registratio
         mpe=args.mpe,
         transpose=registration.transpose if registration is not None else 0,
     )
-    try:
-        return JamSession(live, band_options(args), chart, loops,
-                          tempo=args.tempo, meter=args.meter, split=args.split, heard=heard,
-                          record=args.record)
-    except BaseException:
-        live.close()  # a band model named with --model that does not load: one line
-        raise
+    return JamSession(live, band_options(args), chart, loops, tempo=args.tempo,
+                      meter=args.meter, split=args.split, heard=heard, record=args.record)
 
 
 def _chord_source(args: argparse.Namespace, chart) -> str:

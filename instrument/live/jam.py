@@ -28,6 +28,7 @@ from instrument.accompany.fingered import FingeredChords
 from instrument.accompany.notes import ChordTrack
 from instrument.accompany.offline import chart_track, section_requests
 from instrument.accompany.options import BandOptions, make_planner
+from instrument.accompany.planner import BandPlanner
 from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
 from instrument.live.lifecycle import Session
 from instrument.live.session import LiveSession
@@ -70,28 +71,12 @@ class JamSession(Session):
             self.clock = heard
         else:
             self.clock = InternalClock(self.tempo, self.beats_per_bar, count_in_bars=self.count_in)
-        chords = chart_track(chart, loops, band.intro) if chart else ChordTrack()
-        options = replace(band, count_in=self.count_in)
-        self.planner, self.style = make_planner(options, chords, self.beats_per_bar)
-        if chart is not None:
-            section_requests(chart, self.planner.sections, loops, band.intro)
-            detector = None
-        elif heard is not None:
-            detector = ListenedChords(heard.listener)
-        else:
-            detector = FingeredChords(split=split)
-        self.band = Band(
-            live.outputs,  # the synth, and whatever else plays (MIDI out, a take's audio)
-            self.clock,
-            self.planner,
-            detector,
-            channels=band_channels(live.performer.setup.ensemble),
-            sync_start=chart is None and heard is None,
-            now=now,
-        )
+        self.options = replace(band, count_in=self.count_in)
+        self.style = band.style  # as it plays, once prepared (a fallback says so)
+        self.split, self.now = split, now
         self.fuse = fuse and heard is not None
-        if self.fuse:  # the band heard through the room is not followed as the room
-            heard.hear_band(self.band.dispatcher)
+        self.planner: BandPlanner | None = None  # built by prepare
+        self.band: Band | None = None
         self.recorders: list = []
         self.take = None  # the take's directory, once recording
         self.closed = False
@@ -118,7 +103,33 @@ class JamSession(Session):
 
     # -- the lifecycle -------------------------------------------------------------------------
     def prepare(self) -> None:
-        """The player's session prepared (real-time settings applied): all is built."""
+        """Build the band: the planner (its model loaded), the chord source, the band on
+        the clock; then the player's session prepared (the real-time settings applied
+        once all is loaded). Once only."""
+        if self.band is not None:
+            return
+        chart, heard = self.chart, self.heard
+        intro = self.options.intro
+        chords = chart_track(chart, self.loops, intro) if chart else ChordTrack()
+        self.planner, self.style = make_planner(self.options, chords, self.beats_per_bar)
+        if chart is not None:
+            section_requests(chart, self.planner.sections, self.loops, intro)
+            detector = None
+        elif heard is not None:
+            detector = ListenedChords(heard.listener)
+        else:
+            detector = FingeredChords(split=self.split)
+        self.band = Band(
+            self.live.outputs,  # the synth, and whatever else plays (MIDI out, take audio)
+            self.clock,
+            self.planner,
+            detector,
+            channels=band_channels(self.live.performer.setup.ensemble),
+            sync_start=chart is None and heard is None,
+            now=self.now,
+        )
+        if self.fuse:  # the band heard through the room is not followed as the room
+            heard.hear_band(self.band.dispatcher)
         self.live.prepare()
 
     def start(self, stepped: bool = False) -> None:
@@ -204,7 +215,8 @@ class JamSession(Session):
         self.live.close()
 
     def _end_band(self) -> None:
-        self.band.stop()
+        if self.band is not None:  # prepared
+            self.band.stop()
         for r in self.recorders:
             r.stop()
         self.recorders = []
