@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         if not 1 <= args.drill <= 100:
             raise InstrumentError("--drill ROUNDS must be 1-100")
         drill = Drill(chart, args.tempo_scale, rounds=args.drill)
+    from instrument.practice.live import Rounds
+
     rounds = Rounds(engine, drill, make_engine)
     with History(args.history) as history:
 
@@ -127,55 +129,11 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary["chords"] else 1
 
 
-class Rounds:
-    """The engines a practice session plays in turn: the chart, then a drill's rounds."""
-
-    def __init__(self, engine, drill, make_engine):
-        self.engine, self.drill, self.make_engine = engine, drill, make_engine
-        self.number = 1
-
-    def next(self):
-        """The next round's engine (announced on the terminal), or None: all done."""
-        if self.drill is None:
-            return None
-        r = self.drill.next_round(self.engine)
-        if r is None:
-            print("drill done" if self.number > 1 else "no chord to drill", flush=True)
-            self.drill = None
-            return None
-        self.engine, self.number = self.make_engine(r.chart, r.tempo_scale), r.number
-        names = " ".join(t.chord.name for t in self.engine.targets)
-        print(f"drill round {r.number}: {names} at {self.engine.tempo:g} BPM", flush=True)
-        return self.engine
-
-
-def _run_rounds(loop, rounds, start_session, duration: float | None) -> dict:
-    """Run the loop's engine, then each next round, until done, ``duration`` s or Ctrl-C;
-    the score is printed in every case (an interrupted session's too)."""
-    import time
-
-    end = time.monotonic() + duration if duration else None
-    try:
-        while True:
-            left = None if end is None else max(0.01, end - time.monotonic())
-            summary = loop.run(duration=left)
-            if not loop.engine.finished or (end is not None and time.monotonic() >= end):
-                return summary
-            nxt = rounds.next()
-            if nxt is None:
-                return summary
-            loop.engine, loop.session = nxt, start_session()
-    except KeyboardInterrupt:
-        summary = loop.engine.summary()
-        loop.view.summary(summary)
-        return summary
-
-
 def _play(args, engine, history, start_session, rounds) -> dict:
     import sys
 
     from instrument.input.feeder import feed_in_background, keyboard_file
-    from instrument.practice.live import PracticeLoop, TypedChords
+    from instrument.practice.live import PracticeLoop, TypedChords, run_rounds
 
     interrupt_on(signal.SIGTERM)
     if not args.no_display and not display_available():
@@ -190,7 +148,7 @@ def _play(args, engine, history, start_session, rounds) -> dict:
         else:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
             TypedChords(loop).start()
-        return _run_rounds(loop, rounds, start_session, args.duration)
+        return run_rounds(loop, rounds, start_session, args.duration)
 
     from instrument.live.practice import PracticeSession
     from instrument.synth import find_soundfont
@@ -216,7 +174,7 @@ def _play(args, engine, history, start_session, rounds) -> dict:
         else:
             loop.health = session.live.health  # the status when it changes (MIDI lost, back)
             session.attach_keys(loop.put)
-        return _run_rounds(loop, rounds, start_session, args.duration)
+        return run_rounds(loop, rounds, start_session, args.duration)
     finally:
         session.close()
 
