@@ -179,35 +179,100 @@ def stress_ensemble(folder: Path) -> Path:
     return path
 
 
+def part_setup(ensemble: Path) -> list[list[int]]:
+    """Program, volume and pan of each of the ensemble's parts on its channel: what the
+    app gives its synth, sent to plain FluidSynth before it is measured."""
+    from instrument.ensemble import load_ensemble
+
+    out = []
+    for part in load_ensemble(ensemble).parts:
+        ch = part.channel
+        out += [[0xC0 | ch, part.program], [0xB0 | ch, 7, part.volume], [0xB0 | ch, 10, part.pan]]
+    return out
+
+
 def start_plain(soundfont: Path, period: int, folder: Path) -> Running:
     log = folder / "plain.log"
     with open(log, "wb") as f:
         proc = subprocess.Popen(
-            ["fluidsynth", "-a", "jack", "-m", "jack", "-g", "0.6", "-r", str(RATE),
-             "-z", str(period), "-c", "2", "-o", "synth.audio-channels=16",
-             "-o", "synth.audio-groups=16", "-o", "audio.jack.multi=yes",
-             "-o", "audio.jack.id=fluidsynth-plain", "-o", "midi.jack.id=fluidsynth-plain",
-             "-o", "audio.jack.autoconnect=0", str(soundfont)],
-            stdin=subprocess.PIPE, stdout=f, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    return Running("plain", proc, "fluidsynth-plain:midi_00", "fluidsynth-plain:l_00", "",
-                   log, plain=True, listens=False)  # fmt: skip
+            [
+                "fluidsynth",
+                "-a",
+                "jack",
+                "-m",
+                "jack",
+                "-g",
+                "0.6",
+                "-r",
+                str(RATE),
+                "-z",
+                str(period),
+                "-c",
+                "2",
+                "-o",
+                "synth.audio-channels=16",
+                "-o",
+                "synth.audio-groups=16",
+                "-o",
+                "audio.jack.multi=yes",
+                "-o",
+                "audio.jack.id=fluidsynth-plain",
+                "-o",
+                "midi.jack.id=fluidsynth-plain",
+                "-o",
+                "audio.jack.autoconnect=0",
+                str(soundfont),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
+    return Running(
+        "plain",
+        proc,
+        "fluidsynth-plain:midi_00",
+        "fluidsynth-plain:l_00",
+        "",
+        log,
+        plain=True,
+        listens=False,
+    )
 
 
 def start_app(name: str, ensemble: Path, soundfont: Path, folder: Path) -> Running:
     """``instrument jam`` with the stage (unless app-no-display), listener, band, hog."""
     display = name != "app-no-display"
-    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy",
-               INSTRUMENT_GIL_HOG="1" if name == "app" else "0")  # fmt: skip
-    cmd = [sys.executable, "-m", "instrument", "jam", "--listen", "--multi-out",
-           "--audio", "jack", "--midi-api", "jack", "--ensemble", str(ensemble),
-           "--arranger", "lstm", "--soundfont", str(soundfont)]  # fmt: skip
+    env = dict(
+        os.environ,
+        SDL_VIDEODRIVER="dummy",
+        SDL_AUDIODRIVER="dummy",
+        INSTRUMENT_GIL_HOG="1" if name == "app" else "0",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "instrument",
+        "jam",
+        "--listen",
+        "--multi-out",
+        "--audio",
+        "jack",
+        "--midi-api",
+        "jack",
+        "--ensemble",
+        str(ensemble),
+        "--arranger",
+        "lstm",
+        "--soundfont",
+        str(soundfont),
+    ]
     if not display:
         cmd.append("--no-display")
     log = folder / f"{name}.log"
     with open(log, "wb") as f:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f,
-                                stderr=subprocess.STDOUT, env=env, cwd=ROOT)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+        )
     return Running(
         name,
         proc,
@@ -309,74 +374,104 @@ def wait_ready(client, target: Running, timeout: float = 120.0) -> list[str]:
         if {target.midi_in, target.probe_out} <= names and (listen or not target.listens):
             return listen
         if target.proc.poll() is not None:
-            raise SystemExit(f"{target.name} exited during start-up: "
-                             f"{stop(target)[-800:]}")  # fmt: skip
+            raise SystemExit(f"{target.name} exited during start-up: {stop(target)[-800:]}")
         time.sleep(0.2)
     stop(target)
     raise SystemExit(f"{target.name}: ports did not appear within {timeout:.0f} s")
 
 
-def connect(probe: Probe, target: Running) -> None:
-    """The probe's MIDI into the target only; its probe part and band into the probe."""
-    for port in probe.client.get_all_connections(probe.midi_out):
-        probe.client.disconnect(probe.midi_out, port)
-    probe.client.connect(probe.midi_out, target.midi_in)
-    probe.client.connect(target.probe_out, probe.inputs[0])
+def connect(keys: Probe, ears: Probe, target: Running) -> None:
+    """The keys' MIDI into the target only; its probe part and band into the ears.
+
+    Two clients, not one: a client that both feeds a target and records it closes a loop
+    in JACK's graph, which JACK breaks by handing one side the previous period's buffer;
+    the period of delay that adds would depend on the order the graph was sorted in."""
+    if target.midi_in not in [p.name for p in keys.client.get_all_connections(keys.midi_out)]:
+        keys.client.connect(keys.midi_out, target.midi_in)
+    ears.client.connect(target.probe_out, ears.inputs[0])
     if target.band_outs:
-        for port in probe.client.get_ports(target.band_outs, is_audio=True, is_output=True):
-            probe.client.connect(port, probe.inputs[1])
+        for port in ears.client.get_ports(target.band_outs, is_audio=True, is_output=True):
+            ears.client.connect(port, ears.inputs[1])
 
 
-def send_plan(probe: Probe, events: list[Event], plain: bool, lead: float = 0.25) -> int:
-    """Send ``events`` at their frames from half a second from now, staying ``lead`` s
-    ahead of the JACK clock; returns the frame of the first event."""
-    frame0 = probe.now() + RATE // 2
+def send_plan(
+    keys: Probe, events: list[Event], plain: bool, period: int, lead: float = 0.25
+) -> int:
+    """Send ``events`` from about half a second from now, staying ``lead`` s ahead of the
+    JACK clock; returns the frame of the first event. Probe notes go out in the middle of
+    a period (the same offset for every target, so that medians compare to the frame)."""
+    start = keys.start_frame if keys.start_frame is not None else keys.now()
+    frame0 = start + -(-(keys.now() + RATE // 2 - start) // period) * period
     for e in events:
         frame = frame0 + round(e.t * RATE)
-        while frame - probe.now() > lead * RATE:
+        if e.probe:
+            frame = frame0 + round(e.t * RATE / period) * period + period // 2
+        while frame - keys.now() > lead * RATE:
             time.sleep(0.01)
         for data in plain_channels(e.data, e.probe) if plain else [e.data]:
-            probe.send(list(data), at=frame)
+            keys.send(list(data), at=frame)
     return frame0
 
 
-def probe_latencies(probe: Probe, first_sent: int, period: int) -> tuple[np.ndarray, int]:
-    """Latency (ms) of each probe note sent since ``first_sent`` (index in ``probe.sent``),
+def probe_latencies(
+    keys: Probe, ears: Probe, first_sent: int, period: int
+) -> tuple[np.ndarray, int]:
+    """Latency (ms) of each probe note sent since ``first_sent`` (index in ``keys.sent``),
     NaN where no onset came; and how many were left out because the part was sounding."""
     on = bytes([0x90, PROBE_PITCH, PROBE_VELOCITY])
-    frames = [f for f, d in probe.sent[first_sent:] if d == on]
-    audio = probe.audio()[:, 0]
+    frames = [f for f, d in keys.sent[first_sent:] if d == on]
+    audio = ears.audio()[:, 0]
     clear = []
-    for f in frames:  # the part must be silent for a period before the note-on
-        a = f - probe.start_frame - period
+    for f in frames:  # the part must be silent for two periods before the search starts
+        a = f - ears.start_frame - period
         clear.append(a - 2 * period >= 0 and np.abs(audio[a - 2 * period : a]).max() < THRESHOLD)
     kept = [f for f, ok in zip(frames, clear, strict=True) if ok]
-    lat = onset_latencies(audio, probe.start_frame, kept, THRESHOLD, early=period)
+    lat = onset_latencies(audio, ears.start_frame, kept, THRESHOLD, early=period)
     return lat * 1000.0 / RATE, len(frames) - len(kept)
 
 
-def measure(target: Running, events: list[Event], period: int, seconds: float,
-            player: FilePlayer | None, settle: float) -> Result:  # fmt: skip
-    """Play ``events`` into a started target and measure it (the target is stopped)."""
-    probe = Probe("stress-probe", n_inputs=2, seconds=seconds + settle + 8.0)
+def measure(
+    target: Running,
+    events: list[Event],
+    period: int,
+    seconds: float,
+    player: FilePlayer | None,
+    settle: float,
+    setup: list[list[int]],
+) -> Result:
+    """Play ``events`` into a started target and measure it (the target is stopped).
+
+    setup: messages sent to a plain target first (``part_setup``)."""
+    import jack
+
+    with jack.Client("stress-wait", no_start_server=True) as client:
+        listen = wait_ready(client, target)
+    # Opened only now: the app connects the MIDI sources it finds while it starts, and
+    # recording starts with the playing.
+    ears = Probe("stress-ears", n_inputs=2, seconds=seconds + settle + 8.0)
+    keys: Probe | None = None
     try:
-        listen = wait_ready(probe.client, target)  # before recording: start-up takes a while
-        probe.activate()
-        connect(probe, target)
+        keys = Probe("stress-keys", n_inputs=0, seconds=0.1).activate()
+        ears.activate()
+        connect(keys, ears, target)
+        for data in setup if target.plain else []:
+            keys.send(data)
         if listen and player is not None:
             player.feed(listen)
         time.sleep(settle)  # start-up work done; the band has heard a few beats
-        xruns, first = probe.xruns, len(probe.sent)
-        frame0 = send_plan(probe, events, target.plain)
+        xruns, first = ears.xruns, len(keys.sent)
+        frame0 = send_plan(keys, events, target.plain, period)
         end = frame0 + round(seconds * RATE)
-        while probe.now() < end + RATE // 2:
+        while ears.now() < end + RATE // 2:
             time.sleep(0.05)
-        xruns = probe.xruns - xruns
-        ms, masked = probe_latencies(probe, first, period)
-        band = probe.audio()[frame0 - probe.start_frame :, 1]
+        xruns = ears.xruns - xruns
+        ms, masked = probe_latencies(keys, ears, first, period)
+        band = ears.audio()[frame0 - ears.start_frame :, 1]
         band_peak = float(np.abs(band).max()) if len(band) else 0.0
     finally:
-        probe.close()
+        if keys is not None:
+            keys.close()
+        ears.close()
         log = stop(target)
     ok = ms[~np.isnan(ms)]
     told = re.search(r"(\d+) notes sent", log)
@@ -384,14 +479,26 @@ def measure(target: Running, events: list[Event], period: int, seconds: float,
     def pct(q: float) -> float:
         return float(np.percentile(ok, q)) if len(ok) else float("nan")
 
-    return Result(period, target.name, seconds, sum(e.data[0] & 0xF0 == 0x90 for e in events),
-                  len(ok), masked, int(np.isnan(ms).sum()), pct(50), pct(99),
-                  float(ok.max()) if len(ok) else float("nan"), xruns, round(band_peak, 4),
-                  int(told.group(1)) if told else -1)  # fmt: skip
+    return Result(
+        period,
+        target.name,
+        seconds,
+        sum(e.data[0] & 0xF0 == 0x90 for e in events),
+        len(ok),
+        masked,
+        int(np.isnan(ms).sum()),
+        pct(50),
+        pct(99),
+        float(ok.max()) if len(ok) else float("nan"),
+        xruns,
+        round(band_peak, 4),
+        int(told.group(1)) if told else -1,
+    )
 
 
-def run_targets(names: list[str], period: int, seconds: float, seed: int, folder: Path,
-                soundfont: Path) -> list[Result]:  # fmt: skip
+def run_targets(
+    names: list[str], period: int, seconds: float, seed: int, folder: Path, soundfont: Path
+) -> list[Result]:
     """Each target in turn, alone on the running JACK server (its period: ``period``)."""
     events = plan(seconds, seed)
     ensemble = stress_ensemble(folder)
@@ -407,7 +514,9 @@ def run_targets(names: list[str], period: int, seconds: float, seed: int, folder
             else:
                 target = start_app(name, ensemble, soundfont, folder)
             settle = 2.0 if name == "plain" else 8.0
-            results.append(measure(target, events, period, seconds, player, settle))
+            results.append(
+                measure(target, events, period, seconds, player, settle, part_setup(ensemble))
+            )
             print(row_text(results[-1]), flush=True)
     finally:
         if player is not None:
@@ -416,20 +525,42 @@ def run_targets(names: list[str], period: int, seconds: float, seed: int, folder
 
 
 # -- the table --------------------------------------------------------------------------------
-HEADER = ["period", "target", "probes", "left out / missed", "p50 ms", "p99 ms", "max ms",
-          "xruns", "dense s", "band notes"]  # fmt: skip
+HEADER = [
+    "period",
+    "target",
+    "probes",
+    "left out / missed",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "xruns",
+    "dense s",
+    "band notes",
+]
 
 
 def row_cells(r: Result) -> list[object]:
     band = "-" if r.band_notes < 0 else str(r.band_notes)
-    return [r.period, r.target, r.probes, f"{r.masked} / {r.missed}", r.p50, r.p99, r.max,
-            r.xruns, r.seconds, band]  # fmt: skip
+    return [
+        r.period,
+        r.target,
+        r.probes,
+        f"{r.masked} / {r.missed}",
+        r.p50,
+        r.p99,
+        r.max,
+        r.xruns,
+        r.seconds,
+        band,
+    ]
 
 
 def row_text(r: Result) -> str:
     c = row_cells(r)
-    return (f"{c[0]:>6} {c[1]:15} {c[2]:>6} {c[3]:>9} {c[4]:8.3f} {c[5]:8.3f} {c[6]:8.3f} "
-            f"{c[7]:6d} {c[8]:7.0f} {c[9]:>6}")  # fmt: skip
+    return (
+        f"{c[0]:>6} {c[1]:15} {c[2]:>6} {c[3]:>9} {c[4]:8.3f} {c[5]:8.3f} {c[6]:8.3f} "
+        f"{c[7]:6d} {c[8]:7.0f} {c[9]:>6}"
+    )
 
 
 @dataclass
@@ -461,9 +592,20 @@ def verdicts(results: list[Result]) -> list[Verdict]:
         if r.target == "plain" or p is None:
             continue
         dm, d99, bound = r.p50 - p.p50, r.p99 - p.p99, 1000.0 * r.period / RATE
-        out.append(Verdict(r.period, r.target, dm, d99, bound, r.xruns, 1.1 * p.xruns,
-                           bool(dm <= 0.1), bool(d99 <= bound),
-                           bool(r.xruns <= 1.1 * p.xruns)))  # fmt: skip
+        out.append(
+            Verdict(
+                r.period,
+                r.target,
+                dm,
+                d99,
+                bound,
+                r.xruns,
+                1.1 * p.xruns,
+                bool(dm <= 0.1),
+                bool(d99 <= bound),
+                bool(r.xruns <= 1.1 * p.xruns),
+            )
+        )
     return out
 
 
@@ -498,13 +640,22 @@ def markdown(results: list[Result], command: str, loads: list[float]) -> str:
     title = "## Stress: the app with everything running vs plain FluidSynth"
     if loaded:
         title += " (under load: figures from a shared machine)"
-    lines = [title, "", __doc__.split("\n\n")[1].replace("\n", " "), "",
-             markdown_table(HEADER, [row_cells(r) for r in results]), ""]  # fmt: skip
+    lines = [
+        title,
+        "",
+        __doc__.split("\n\n")[1].replace("\n", " "),
+        "",
+        markdown_table(HEADER, [row_cells(r) for r in results]),
+        "",
+    ]
     lines += [f"- {verdict_text(v)}" for v in verdicts(results)]
     load = " / ".join(f"{x:.1f}" for x in loads)
-    lines += ["", f"Command: `{command}`. Machine: {machine()}; load average (1 min) at the "
-              f"start / end: {load}{' (shared with other jobs)' if loaded else ''}. "
-              f"Date: {datetime.date.today()}."]  # fmt: skip
+    lines += [
+        "",
+        f"Command: `{command}`. Machine: {machine()}; load average (1 min) at the "
+        f"start / end: {load}{' (shared with other jobs)' if loaded else ''}. "
+        f"Date: {datetime.date.today()}.",
+    ]
     return "\n".join(lines)
 
 
@@ -536,14 +687,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--seconds must be at least 5")
     soundfont = find_soundfont()
     loads = [os.getloadavg()[0]]
-    print(f"{'period':>6} {'target':15} {'probes':>6} {'out/miss':>9} {'p50':>8} {'p99':>8} "
-          f"{'max':>8} {'xruns':>6} {'dense s':>7} {'band':>6}", flush=True)  # fmt: skip
+    print(
+        f"{'period':>6} {'target':15} {'probes':>6} {'out/miss':>9} {'p50':>8} {'p99':>8} "
+        f"{'max':>8} {'xruns':>6} {'dense s':>7} {'band':>6}",
+        flush=True,
+    )
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="stress-") as tmp:
         for period in periods:
             with JackServer(name=f"stress-{os.getpid()}-{period}", period=period):
-                results += run_targets(names, period, args.seconds, args.seed, Path(tmp),
-                                       soundfont)  # fmt: skip
+                results += run_targets(names, period, args.seconds, args.seed, Path(tmp), soundfont)
     loads.append(os.getloadavg()[0])
     for v in verdicts(results):
         print(verdict_text(v))

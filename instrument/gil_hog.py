@@ -38,8 +38,10 @@ def hog_threads() -> int:
 
 def start_from_environment() -> list[threading.Thread]:
     """Start the hog threads ``$INSTRUMENT_GIL_HOG`` asks for; returns them (daemons)."""
-    threads = [threading.Thread(target=_spin, name=f"gil-hog-{k}", daemon=True)
-               for k in range(hog_threads())]  # fmt: skip
+    threads = [
+        threading.Thread(target=_spin, name=f"gil-hog-{k}", daemon=True)
+        for k in range(hog_threads())
+    ]
     for t in threads:
         t.start()
     return threads
