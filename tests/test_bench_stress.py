@@ -101,12 +101,14 @@ def test_a_short_run_fills_the_table(jack_server, tmp_path):
     probes = sum(e.probe for e in b.plan(seconds, 1))
     for r in results:
         assert r.period == jack_server.period and r.seconds == seconds
-        assert r.probes + r.masked + r.missed == probes
+        # a server that stopped (see bench_stress.Watchdog) ends the playing early
+        assert r.probes + r.masked + r.missed == probes or r.stalled
         assert r.xruns >= 0
         assert len(b.row_cells(r)) == len(b.HEADER)
     plain, app = results
     assert plain.probes > 0 and math.isfinite(plain.p50) and plain.p50 <= plain.p99 <= plain.max
-    assert plain.band_notes == -1 and app.band_notes >= 0  # the app told its band's figures
+    assert plain.band_notes == -1 and not plain.stalled
+    assert app.band_notes >= 0 or app.stalled  # the app told its band's figures
     (v,) = b.verdicts(results)
     assert (v.target, v.period) == ("app", jack_server.period)
     assert v.p99_bound == pytest.approx(1000.0 * jack_server.period / b.RATE)
