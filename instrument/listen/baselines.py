@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from instrument.listen.chord import CHORD_LABELS
-from instrument.listen.evaluate import Estimate, _spans
+from instrument.listen.estimate import Estimate, chord_spans
 
 SR = 22050
 HOP = 512
@@ -94,7 +94,7 @@ def librosa_baseline(audio: np.ndarray, sr: int) -> Estimate:
                for i in range(len(path)) if i == 0 or path[i] != path[i - 1]]  # fmt: skip
     if changes and changes[0][0] == 0.0:
         changes[0] = (1e-6, changes[0][1])
-    iv, labels = _spans(changes, len(y) / SR)
+    iv, labels = chord_spans(changes, len(y) / SR)
 
     downbeats = np.zeros(0)
     if len(beat_frames) > 4:

@@ -9,39 +9,21 @@ and thirds over the whole excerpt, pooled over excerpts by duration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from instrument.listen.audio import blocks
+from instrument.listen.baselines import (
+    librosa_baseline,
+    librosa_beats,
+    madmom_available,
+    madmom_online_beats,
+)
+from instrument.listen.estimate import Estimate, Reference, chord_spans
 from instrument.listen.tracker import BeatEvent, ChordEvent, Listener
 
 CHORD_METRICS = ("majmin", "root", "thirds")
-
-
-@dataclass
-class Reference:
-    """Annotations of one excerpt, times from its start. chords: (n, 2) intervals, labels."""
-
-    beats: np.ndarray
-    downbeats: np.ndarray
-    chord_intervals: np.ndarray
-    chord_labels: list[str]
-    duration: float
-    bpm: float
-
-
-@dataclass
-class Estimate:
-    """What a system found: beat times, downbeat times, final tempo, chord spans."""
-
-    beats: np.ndarray
-    downbeats: np.ndarray
-    bpm: float
-    chord_intervals: np.ndarray
-    chord_labels: list[str]
-    extra: dict = field(default_factory=dict)
 
 
 def pop909_reference(song, start: float, duration: float) -> Reference:
@@ -83,19 +65,10 @@ def run_listener(audio: np.ndarray, sr: int, block: int = 1024, **options) -> Es
             elif isinstance(e, ChordEvent):
                 changes.append((e.t, e.chord))
     duration = len(audio) / sr
-    iv, labels = _spans(changes, duration)
+    iv, labels = chord_spans(changes, duration)
     bpm = float(np.median(bpms[len(bpms) // 2 :])) if bpms else 0.0
     return Estimate(np.array(beats), np.array(downs), bpm, iv, labels,
                     {"key": listener.key_label})  # fmt: skip
-
-
-def _spans(changes: list[tuple[float, str]], duration: float):
-    """Chord changes -> (intervals, labels) covering [0, duration); N before the first."""
-    times = [0.0] + [t for t, _ in changes] + [duration]
-    labels = ["N"] + [c for _, c in changes]
-    iv = np.array([[times[i], times[i + 1]] for i in range(len(labels))])
-    ok = iv[:, 1] > iv[:, 0]
-    return iv[ok], [lab for lab, k in zip(labels, ok, strict=True) if k]
 
 
 def score_beats(ref_beats: np.ndarray, ref_bpm: float, est: Estimate) -> dict[str, float]:
@@ -221,7 +194,6 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
     from instrument.datasets import pop909
     from instrument.datasets.splits import split_ids
     from instrument.errors import InstrumentError
-    from instrument.listen.baselines import librosa_baseline
     from instrument.listen.renders import cached_excerpt, variation_for
     from instrument.synth import list_soundfonts
 
@@ -303,8 +275,6 @@ def read_beats(path) -> np.ndarray:
 # The systems scored on the real recordings: (column name, runner). librosa twice, with
 # the listener's tempo prior and with its own default, so neither side is handicapped.
 def _real_beat_systems(block: int) -> list[tuple[str, object]]:
-    from instrument.listen.baselines import librosa_beats, madmom_available, madmom_online_beats
-
     systems: list[tuple[str, object]] = [
         ("listener (causal)", lambda a, sr: run_listener(a, sr, block=block)),
         ("librosa, prior 79 BPM (offline)", lambda a, sr: librosa_beats(a, sr, 79.0)),
