@@ -410,12 +410,6 @@ def midi_pieces(folder: str | os.PathLike, n_parts: int | None = None) -> list[P
 DATASETS = ("bach", "quartet", "pop909", "pop")
 
 
-def dataset_parts(dataset: str) -> tuple[str, ...]:
-    return {"bach": BACH_PARTS, "quartet": QUARTET_PARTS, "pop909": POP909_PARTS, "pop": POP_PARTS}[
-        dataset
-    ]
-
-
 def sources(dataset: str, data: str | os.PathLike | None = None) -> dict[str, Path | None]:
     """Piece id -> source file for a data set (POP909: id -> None)."""
     if dataset == "bach":
