@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -152,7 +153,20 @@ def make_billboard_split(data: str | None = None) -> Path:
 # ---------------------------------------------------------------- models
 
 
-class UnigramLM:
+class ChordModel(ABC):
+    """A language model over chord-change tokens (``VOCAB``), as ``suggest`` scores with it."""
+
+    @abstractmethod
+    def token_logprobs(self, seq: Sequence[str]) -> list[float]:
+        """Natural-log probability of each token of ``seq`` and of the song end after it
+        (len(seq) + 1 values)."""
+
+    def batch_logprobs(self, seqs: Sequence[Sequence[str]]) -> list[list[float]]:
+        """``token_logprobs`` of each sequence; a model that batches overrides this."""
+        return [self.token_logprobs(s) for s in seqs]
+
+
+class UnigramLM(ChordModel):
     def __init__(self, train: list[list[str]]):
         counts = Counter(t for s in train for t in s + [EOS])
         total = sum(counts.values()) + len(VOCAB) - 1
@@ -162,7 +176,7 @@ class UnigramLM:
         return [self.logp[t] for t in list(seq) + [EOS]]
 
 
-class BigramLM:
+class BigramLM(ChordModel):
     """p(b | a) = lam * count(a, b) / count(a) + (1 - lam) * unigram(b)."""
 
     def __init__(self, train: list[list[str]], lam: float = 0.8):
@@ -195,7 +209,7 @@ class BigramLM:
         return out
 
 
-def perplexity(model, seqs: list[list[str]]) -> float:
+def perplexity(model: ChordModel, seqs: list[list[str]]) -> float:
     """exp of the mean negative log-likelihood per token (each song's end included)."""
     total, n = 0.0, 0
     for s in seqs:
@@ -205,7 +219,7 @@ def perplexity(model, seqs: list[list[str]]) -> float:
     return math.exp(total / n)
 
 
-class ChordGRU:
+class ChordGRU(ChordModel):
     """A GRU chord model; ``torch`` is imported when one is built or loaded."""
 
     def __init__(self, embed: int = 64, hidden: int = 128, dropout: float = 0.2):

@@ -26,7 +26,7 @@ import numpy as np
 
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import Chart, chart_from_chords
-from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, token_chord
+from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, ChordModel, token_chord
 from instrument.harmony.chords import PITCH_NAMES, Chord
 
 # word stem -> (valence, energy); stems match the start of a word ("danc" ~ dance, dancing)
@@ -373,7 +373,7 @@ def degree_names(key: str, tonic: int) -> tuple[str, ...]:
 
 def suggest(
     text: str,
-    model,
+    model: ChordModel,
     *,
     key: int = 0,
     mode: str | None = None,
@@ -386,7 +386,7 @@ def suggest(
 ) -> tuple[list[Suggestion], SamplingStats, Attributes]:
     """``n`` distinct progressions for ``text``, by rejection sampling (module docstring).
 
-    model: anything with ``batch_logprobs(seqs)`` (``ChordGRU``) or ``token_logprobs``.
+    model: the chord model that scores the proposals (``ChordGRU``, or a baseline).
     key: tonic pitch class. bars: chart length; energetic texts get two chords a bar.
     """
     if not 1 <= bars <= 64 or not 1 <= n <= 100:
@@ -399,10 +399,7 @@ def suggest(
     stats = SamplingStats()
 
     def score(batch: list[list[str]]) -> list[float]:
-        if hasattr(model, "batch_logprobs"):
-            lps = model.batch_logprobs(batch)
-        else:
-            lps = [model.token_logprobs(s) for s in batch]
+        lps = model.batch_logprobs(batch)
         return [sum(lp[:-1]) for lp in lps]  # drop the end-of-song term: a progression loops
 
     def draw(k: int) -> list[tuple[list[str], float, float]]:
@@ -437,8 +434,3 @@ def suggest(
     out.sort(key=lambda s: -s.logp)  # the most plausible first: what --save keeps
     return out, stats, attrs
 
-
-def check_vocab(tokens: list[str]) -> None:
-    unknown = [t for t in tokens if t not in VOCAB]
-    if unknown:
-        raise InstrumentError(f"tokens outside the chord model vocabulary: {unknown}")
