@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from instrument.accompany import DEFAULT_MODEL
 from instrument.accompany.generator import ModelGenerator
 from instrument.accompany.metrics import chord_tone_ratio
 from instrument.accompany.model import Stepper, load_model, sample
@@ -26,7 +27,6 @@ from instrument.accompany.tokens import (
     fold,
 )
 from instrument.cli import main
-from instrument.cli.train_accompany import DEFAULT_MODEL
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import parse_chart
 

@@ -12,3 +12,8 @@ Modules, in the order a beat flows through them:
 * ``band``: the live worker and dispatcher threads; ``offline``: the same, from a file;
 * ``data``, ``train``, ``metrics``, ``evaluate``: POP909 training and evaluation.
 """
+
+from instrument.paths import MODELS
+
+# The band's shipped model, as ``instrument train accompany`` writes it.
+DEFAULT_MODEL = MODELS / "accompany-lstm.pt"

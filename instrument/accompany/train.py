@@ -8,14 +8,19 @@ bounded by wall-clock minutes, since it has to fit on a shared two-core machine.
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
+import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from instrument.accompany.data import GridSong
+from instrument.accompany.data import GridSong, load_grid_split
+from instrument.accompany.model import AccompanyLSTM, load_model, save_model
 from instrument.accompany.tokens import (
     BEAT,
     STEPS_PER_BEAT,
@@ -24,6 +29,8 @@ from instrument.accompany.tokens import (
     event_tokens,
     events,
 )
+from instrument.datasets.splits import split_hash
+from instrument.errors import untrusted
 
 
 @dataclass
@@ -173,3 +180,111 @@ def _checkpoint(model, valid_songs, step, elapsed, history, best, log):
     if nll < best[0]:
         best = (nll, {k: v.detach().clone() for k, v in model.state_dict().items()})
     return best
+
+
+def _previous_card(init: Path) -> dict:
+    """The model card beside the weights training continues from ({} when there is none)."""
+    card_path = init.with_suffix(".json")
+    if not card_path.exists():
+        return {}
+    with untrusted(card_path, "model card"):
+        previous = json.loads(card_path.read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            raise ValueError("not a JSON object")
+    return previous
+
+
+def train_model(
+    out: Path,
+    *,
+    minutes: float = 15.0,
+    threads: int = 2,
+    d_model: int = 256,
+    layers: int = 1,
+    batch: int = 32,
+    seq_len: int = 192,
+    lr: float = 3e-3,
+    limit: int | None = None,
+    data: str | None = None,
+    seed: int = 0,
+    init: str | None = None,
+    command: str = "instrument train accompany",
+    log=print,
+) -> dict:
+    """Train on the POP909 train split (valid for the checkpoints), write the weights to
+    ``out`` and the model card beside them; returns ``train``'s result.
+
+    init: continue from these weights (their card's runs go into "previous_runs");
+    threads: only recorded in the card (the caller sets torch's threads).
+    """
+    t0 = time.monotonic()
+    train_songs = [encode(s) for s in load_grid_split("train", data, limit)]
+    valid_songs = [encode(s) for s in load_grid_split("valid", data, limit)]
+    n_tok = sum(len(s.ev) for s in train_songs)
+    log(
+        f"{len(train_songs)} train songs ({n_tok} tokens), {len(valid_songs)} valid songs; "
+        f"encoded in {time.monotonic() - t0:.0f}s"
+    )
+    previous: dict = {}
+    if init:
+        model = load_model(init)
+        model.train()
+        previous = _previous_card(Path(init))
+        d_model, layers = model.config["d_model"], model.config["n_layers"]
+    else:
+        model = AccompanyLSTM(d_model=d_model, n_layers=layers)
+    log(f"model: {model.n_params()} parameters")
+    result = train(
+        model,
+        train_songs,
+        valid_songs,
+        minutes=minutes,
+        batch=batch,
+        seq_len=seq_len,
+        lr=lr,
+        seed=seed,
+        log=log,
+    )
+    card = {
+        "name": out.stem,
+        "task": "chord-aware accompaniment (bass, comping) and melody continuation, one beat "
+        "at a time on a sixteenth grid",
+        "architecture": f"LSTM, {layers} layer(s), d_model {d_model}, "
+        f"{model.n_params()} parameters, weights stored in float16",
+        "data": "POP909 (MIT licence): MELODY as the player's part, PIANO split into bass "
+        "(lowest note <= E3 per onset) and comping; chord_midi.txt labels",
+        "split": {
+            "file": "configs/splits/pop909.json",
+            "hash": split_hash("pop909"),
+            "train_songs": len(train_songs),
+            "valid_songs": len(valid_songs),
+        },
+        "training": {
+            "minutes": minutes,
+            "batch": batch,
+            "seq_len": seq_len,
+            "lr": lr,
+            "seed": seed,
+            "steps": result["steps"],
+            "tokens": result["tokens"],
+            "seconds": round(result["seconds"], 1),
+            "augmentation": "random transposition -5..+6 semitones",
+            "machine": f"{platform.machine()} CPU, {threads} threads (shared)",
+        },
+        "metrics": {
+            "valid_nll_nats_per_token": round(result["valid_nll"], 4),
+            "history": result["history"],
+        },
+        "previous_runs": [
+            *previous.get("previous_runs", []),
+            *(
+                [{k: previous[k] for k in ("training", "metrics", "command") if k in previous}]
+                if previous
+                else []
+            ),
+        ],
+        "command": command,
+        "date": datetime.date.today().isoformat(),
+    }
+    save_model(model, out, card)
+    return result
