@@ -344,3 +344,59 @@ def split_hash_safe(name: str) -> str:
     from instrument.datasets.splits import split_hash
 
     return split_hash(name)
+
+
+def train_model(
+    data: str | None = None,
+    epochs: int = 20,
+    hidden: int = 128,
+    seed: int = 0,
+    out: Path | None = None,
+    log=print,
+) -> tuple[Path, dict]:
+    """Fit the GRU on the train splits (best valid epoch kept), score it and the unigram and
+    bigram baselines, save it with its model card to ``out`` (default ``MODEL_DIR``).
+
+    Returns (the model folder, {model: {"valid_ppl", "test_ppl"}}).
+    """
+    from instrument.datasets.splits import split_hash
+
+    train = load_corpus("train", data)
+    valid = load_corpus("valid", data)
+    test = load_corpus("test", data)
+    log(f"songs: train {len(train)}, valid {len(valid)}, test {len(test)}")
+    model = ChordGRU(hidden=hidden)
+    history = model.fit(train, valid, epochs=epochs, seed=seed)
+    unigram = UnigramLM(train)
+    bigram = BigramLM(train)
+    bigram.tune(valid)
+    metrics = {
+        name: {
+            "valid_ppl": round(perplexity(m, valid), 4),
+            "test_ppl": round(perplexity(m, test), 4),
+        }
+        for name, m in (("gru", model), ("unigram", unigram), ("bigram", bigram))
+    }
+    n_params = sum(p.numel() for p in model.net.parameters())
+    card = {
+        "name": "chordlm-gru",
+        "task": "next chord change, key-relative (tokens '<semitones above tonic>:<family>')",
+        "architecture": f"embedding 64, 1-layer GRU {hidden}, dropout 0.2; {n_params} params",
+        "data": {
+            "billboard": "McGill Billboard salami_chords.txt (../shared/data/billboard)",
+            "pop909": "POP909 chord_midi.txt, tonic from key_audio.txt (../shared/data/pop909)",
+        },
+        "split": {
+            "billboard": f"configs/splits/billboard.json ({split_hash_safe('billboard')})",
+            "pop909": f"configs/splits/pop909.json ({split_hash('pop909')})",
+            "songs": {"train": len(train), "valid": len(valid), "test": len(test)},
+        },
+        "metrics": metrics,
+        "bigram_lambda": bigram.lam,
+        "history": history,
+        "seed": seed,
+        "machine": "2-core CPU VM (shared), torch CPU, 2 threads",
+        "command": f"instrument train chordlm --epochs {epochs} --hidden {hidden} --seed {seed}",
+    }
+    folder = model.save(out if out is not None else MODEL_DIR, card)
+    return folder, metrics
