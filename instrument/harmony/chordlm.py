@@ -340,6 +340,14 @@ class ChordGRU(ChordModel):
         return model
 
 
+def load_trained(folder: Path | None = None) -> ChordGRU:
+    """The trained GRU in ``folder`` (default ``MODEL_DIR``); a one-line error when absent."""
+    folder = folder or MODEL_DIR
+    if not (folder / "weights.pt").exists():
+        raise InstrumentError(f"no chord model in {folder}: run `instrument train chordlm`")
+    return ChordGRU.load(folder)
+
+
 def split_hash_safe(name: str) -> str:
     from instrument.datasets.splits import split_hash
 

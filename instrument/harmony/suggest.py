@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -434,3 +434,92 @@ def suggest(
     out.sort(key=lambda s: -s.logp)  # the most plausible first: what --save keeps
     return out, stats, attrs
 
+
+
+# ---------------------------------------------------------------- what ``suggest`` shows
+
+
+def key_label(key: str, mode: str) -> str:
+    """The key as charts write it: the tonic as typed, capitalised ("f#" -> "F#"), with
+    "m" for minor."""
+    return key[0].upper() + key[1:] + ("m" if mode == "minor" else "")
+
+
+def suggestion_charts(
+    found: list[Suggestion], bars: int, title: str, key: str, tempo: float | None = None
+) -> list[Chart]:
+    """One chart of ``bars`` bars per suggestion; tempo: replaces the words' tempo."""
+    charts = []
+    for s in found:
+        chart = s.chart(bars, title=title, key=key)
+        if tempo:
+            chart = replace(chart, tempo=tempo)
+        charts.append(chart)
+    return charts
+
+
+def suggestions_json(
+    text: str,
+    attrs: Attributes,
+    key: str,
+    found: list[Suggestion],
+    charts: list[Chart],
+    spelling: tuple[str, ...],
+    stats: SamplingStats,
+    saved: str | None,
+) -> dict:
+    """What ``suggest --json`` prints; spelling: ``degree_names`` of the key; saved: the
+    chart file written, or None."""
+    return {
+        "text": text,
+        "attributes": {
+            "mood": attrs.mood,
+            "mode": attrs.mode,
+            "tempo": attrs.tempo,
+            "energy": attrs.energy,
+            "valence": attrs.valence,
+            "colour": attrs.colour,
+            "matched": list(attrs.matched),
+        },
+        "key": key,
+        "suggestions": [
+            {
+                "chords": s.names(key),
+                "numerals": s.numerals,
+                "log_prob": round(s.logp, 3),
+                "chart": chart.to_text(names=spelling),
+            }
+            for s, chart in zip(found, charts, strict=False)
+        ],
+        "sampling": {
+            "proposed": stats.proposed,
+            "accepted": stats.accepted,
+            "acceptance_rate": round(stats.acceptance_rate, 4),
+        },
+        "saved": saved,
+    }
+
+
+def suggestion_lines(
+    attrs: Attributes,
+    key: str,
+    found: list[Suggestion],
+    charts: list[Chart],
+    spelling: tuple[str, ...],
+    stats: SamplingStats,
+) -> list[str]:
+    """What ``suggest`` prints: the reading of the words, one line per progression (its
+    chart's bar line when it has at most 4 bars), and the sampling summary."""
+    words = ", ".join(attrs.matched) or "no mood words recognised"
+    lines = [
+        f"{attrs.mood}, {attrs.mode}, {attrs.tempo} BPM, energy {attrs.energy:+.2f}"
+        f" ({words}); key {key}"
+    ]
+    for i, (s, chart) in enumerate(zip(found, charts, strict=False), 1):
+        bars = chart.to_text(names=spelling).splitlines()[-1] if len(chart.bars) <= 4 else ""
+        lines.append(f"{i}. {' '.join(s.names(key)):28} {' '.join(s.numerals):24} {bars}")
+    lines.append(
+        f"({stats.accepted} of {stats.proposed} proposals kept by the chord model,"
+        f" {stats.acceptance_rate:.1%}; the most plausible to it first)"
+    )
+    return lines
