@@ -52,9 +52,11 @@ def main() -> None:
     dur = len(audio) / sr
     Listener(sr).process(audio[: sr // 2])  # compile the numba kernels outside the timing
 
-    lines = [f"POP909 song {args.song}, {dur:.0f} s excerpt at {sr} Hz ({cond.describe()}); "
-             f"one core ({platform.processor() or platform.machine()}), "
-             f"{os.cpu_count()} cores in the machine, others' jobs running beside."]  # fmt: skip
+    lines = [
+        f"POP909 song {args.song}, {dur:.0f} s excerpt at {sr} Hz ({cond.describe()}); "
+        f"one core ({platform.processor() or platform.machine()}), "
+        f"{os.cpu_count()} cores in the machine, others' jobs running beside."
+    ]
     rows = []
     per_block = {}
     events_512 = None
@@ -74,8 +76,16 @@ def main() -> None:
         per_block[block] = np.array(times)
         if block == 512:
             events_512 = (evs, ends)
-        rows.append((block, 1000 * block / sr, dur / best, 1000 * np.median(times),
-                     1000 * np.percentile(times, 99), 1000 * np.max(times)))  # fmt: skip
+        rows.append(
+            (
+                block,
+                1000 * block / sr,
+                dur / best,
+                1000 * np.median(times),
+                1000 * np.percentile(times, 99),
+                1000 * np.max(times),
+            )
+        )
     c0 = time.process_time()
     librosa_baseline(audio, sr)
     base_rtf = dur / (time.process_time() - c0)
@@ -83,18 +93,33 @@ def main() -> None:
     from instrument.report import markdown_table
 
     table = markdown_table(
-        ["block (samples)", "block (ms)", "listener × real time (1 core)",
-         "per-block CPU median (ms)", "p99 (ms)", "max (ms)"],
-        [[b, round(ms, 1), round(r, 1), round(med, 3), round(p99, 3), round(mx, 3)]
-         for b, ms, r, med, p99, mx in rows],
-    )  # fmt: skip
+        [
+            "block (samples)",
+            "block (ms)",
+            "listener × real time (1 core)",
+            "per-block CPU median (ms)",
+            "p99 (ms)",
+            "max (ms)",
+        ],
+        [
+            [b, round(ms, 1), round(r, 1), round(med, 3), round(p99, 3), round(mx, 3)]
+            for b, ms, r, med, p99, mx in rows
+        ],
+    )
     evs, ends = events_512
-    beat_lag = np.array([end - e.t for e, end in zip(evs, ends, strict=True)
-                         if isinstance(e, BeatEvent)])  # fmt: skip
+    beat_lag = np.array(
+        [end - e.t for e, end in zip(evs, ends, strict=True) if isinstance(e, BeatEvent)]
+    )
     changes = np.array([e.t for e in evs if isinstance(e, ChordEvent)])
-    ref_changes = np.array([s for (s, _), lab, prev in zip(ref.chord_intervals[1:],
-                            ref.chord_labels[1:], ref.chord_labels[:-1], strict=True)
-                            if lab != prev])  # fmt: skip
+    ref_changes = np.array(
+        [
+            s
+            for (s, _), lab, prev in zip(
+                ref.chord_intervals[1:], ref.chord_labels[1:], ref.chord_labels[:-1], strict=True
+            )
+            if lab != prev
+        ]
+    )
     chord_lag = []
     for rc in ref_changes:
         after = changes[(changes >= rc - 0.1) & (changes < rc + 1.0)]
@@ -119,10 +144,20 @@ def main() -> None:
         f"- librosa offline baseline (beat_track + chroma_cqt chords + Viterbi) on the same "
         f"audio: {base_rtf:.1f} × real time on one core, and it needs the whole file first.",
     ]
-    text = "\n".join(["## Listener speed and decision latency", "", lines[0], "", table, "",
-                      *lat, "",
-                      "Command: `.venv/bin/python bench/bench_listen.py --write`. "
-                      "Machine: 2-core CPU VM, no GPU. Date: " + _today() + "."])  # fmt: skip
+    text = "\n".join(
+        [
+            "## Listener speed and decision latency",
+            "",
+            lines[0],
+            "",
+            table,
+            "",
+            *lat,
+            "",
+            "Command: `.venv/bin/python bench/bench_listen.py --write`. "
+            "Machine: 2-core CPU VM, no GPU. Date: " + _today() + ".",
+        ]
+    )
     print(text)
     if args.write:
         from instrument.report import write_section

@@ -17,9 +17,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="audio file to analyse")
     p.add_argument("--input", metavar="DEVICE", help="input device name or number (live)")
-    p.add_argument("--json", action="store_true",
-                   help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
-                   'change ({"t","chord"})')  # fmt: skip
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
+        'change ({"t","chord"})',
+    )
     p.add_argument(
         "--duration", type=number(float, 0.01, 1e6), metavar="S", help="live: stop after S seconds"
     )

@@ -329,8 +329,9 @@ class ChordGRU(ChordModel):
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             vocab = tuple(config.pop("vocab"))
             if vocab != VOCAB:
-                raise InstrumentError(f"{folder / 'config.json'}: a chord model of another "
-                                      "vocabulary")  # fmt: skip
+                raise InstrumentError(
+                    f"{folder / 'config.json'}: a chord model of another vocabulary"
+                )
             model = cls(**config)
         with untrusted(folder / "weights.pt", "chord model"):
             state = model.torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)

@@ -97,9 +97,34 @@ NOT_STEMS = ("season", "search", "seat", "sear", "start", "stare", "bare", "barn
              "scarce", "starv", "warn", "ward", "warp", "pasta", "pastel", "hillar", "tensil",
              "cafeteria", "roomm", "towel", "woodst", "spaceb", "tearo", "funer")  # fmt: skip
 # Words that ask for lush colours (maj7, add9, sus) rather than plain triads.
-LUSH = ("dream", "night", "sea", "ocean", "warm", "sky", "star", "moon", "romantic", "float",
-        "mellow", "evening", "dusk", "twilight", "serene", "sunset", "breeze", "wave",
-        "cafe", "rain", "memor", "nostalg", "wistful", "tender", "gentle", "soft")
+LUSH = (
+    "dream",
+    "night",
+    "sea",
+    "ocean",
+    "warm",
+    "sky",
+    "star",
+    "moon",
+    "romantic",
+    "float",
+    "mellow",
+    "evening",
+    "dusk",
+    "twilight",
+    "serene",
+    "sunset",
+    "breeze",
+    "wave",
+    "cafe",
+    "rain",
+    "memor",
+    "nostalg",
+    "wistful",
+    "tender",
+    "gentle",
+    "soft",
+)
 # stems that colour the chords rather than the mood
 COLOURS = {
     "jazz": "jazz", "smooth": "jazz", "lounge": "jazz", "cocktail": "jazz", "bossa": "jazz",
@@ -158,7 +183,13 @@ def text_attributes(text: str, mode: str | None = None) -> Attributes:
     tempo = int(round(100 + 40 * energy))
     lushness = min(1.0, lush / max(1, len(vals)) + max(0.0, -energy) * 0.3)
     return Attributes(
-        mood, mode, tempo, round(energy, 3), round(valence, 3), colour, tuple(matched),
+        mood,
+        mode,
+        tempo,
+        round(energy, 3),
+        round(valence, 3),
+        colour,
+        tuple(matched),
         round(lushness, 3),
     )
 
@@ -174,11 +205,16 @@ def _stem_of(word: str) -> str | None:
 def check_prompt(text: str, attrs: Attributes) -> None:
     """A prompt must say something the lexicon knows: a clear error otherwise."""
     if not re.search(r"[a-zA-Z]", text):
-        raise InstrumentError("say in a few words what the music is about (a mood, a place, "
-                              "a season or a time of day), e.g. \"warm summer night by the sea\"")
+        raise InstrumentError(
+            "say in a few words what the music is about (a mood, a place, "
+            'a season or a time of day), e.g. "warm summer night by the sea"'
+        )
     if not attrs.matched:
-        raise InstrumentError(f"no word of mood, place, season or time in {text.strip()!r}: try "
-                              "words like happy, sad, calm, sea, city, winter, night")
+        raise InstrumentError(
+            f"no word of mood, place, season or time in {text.strip()!r}: try "
+            "words like happy, sad, calm, sea, city, winter, night"
+        )
+
 
 # Chords the proposer may use: token -> (brightness 0..1, tension 0..1, function)
 # T: tonic, S: predominant, D: dominant. Relative to the tonic, like the chord model.
@@ -233,8 +269,9 @@ class Proposer:
             rename = _BLUES
         v = (attrs.valence + 1) / 2  # 0..1
         e = (attrs.energy + 1) / 2
-        colour_weight = (0.03 + 0.15 * attrs.lush) * (0.3 if attrs.colour == "plain" and
-                                                     attrs.lush == 0 else 1.0)  # fmt: skip
+        colour_weight = (0.03 + 0.15 * attrs.lush) * (
+            0.3 if attrs.colour == "plain" and attrs.lush == 0 else 1.0
+        )
         states: list[tuple[str, str]] = []
         props, scale = [], []
         for token, prop in table.items():
@@ -265,8 +302,7 @@ class Proposer:
                     self.trans[i, j] = _NEXT_FUNCTION[fi][fj] * self.weight[j]
             self.trans[i] /= self.trans[i].sum()
 
-    def sample(self, length: int, rng: np.random.Generator
-               ) -> tuple[list[tuple[str, str]], float]:
+    def sample(self, length: int, rng: np.random.Generator) -> tuple[list[tuple[str, str]], float]:
         """A progression of ``length`` chord changes as (token, written quality), and its
         log q."""
         i = rng.choice(len(self.states), p=self.start)
@@ -293,8 +329,10 @@ class Suggestion:
 
     @property
     def chords(self) -> list[Chord]:
-        return [Chord(token_chord(t, self.tonic).root, q)
-                for t, q in zip(self.tokens, self._qualities(), strict=True)]  # fmt: skip
+        return [
+            Chord(token_chord(t, self.tonic).root, q)
+            for t, q in zip(self.tokens, self._qualities(), strict=True)
+        ]
 
     @property
     def numerals(self) -> list[str]:
@@ -424,8 +462,7 @@ def suggest(
                     stats.duplicates += 1
                     continue
                 seen.add(tokens)
-                out.append(Suggestion([t for t, _ in seq], key, lp, lq, attrs,
-                                      [q for _, q in seq]))
+                out.append(Suggestion([t for t, _ in seq], key, lp, lq, attrs, [q for _, q in seq]))
                 if len(out) == n:
                     break
         batch = draw(256)
@@ -433,7 +470,6 @@ def suggest(
         raise InstrumentError("no progression passed the chord model; try other words")
     out.sort(key=lambda s: -s.logp)  # the most plausible first: what --save keeps
     return out, stats, attrs
-
 
 
 # ---------------------------------------------------------------- what ``suggest`` shows

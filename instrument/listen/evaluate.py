@@ -67,8 +67,7 @@ def run_listener(audio: np.ndarray, sr: int, block: int = 1024, **options) -> Es
     duration = len(audio) / sr
     iv, labels = chord_spans(changes, duration)
     bpm = float(np.median(bpms[len(bpms) // 2 :])) if bpms else 0.0
-    return Estimate(np.array(beats), np.array(downs), bpm, iv, labels,
-                    {"key": listener.key_label})  # fmt: skip
+    return Estimate(np.array(beats), np.array(downs), bpm, iv, labels, {"key": listener.key_label})
 
 
 def score_beats(ref_beats: np.ndarray, ref_bpm: float, est: Estimate) -> dict[str, float]:
@@ -91,8 +90,10 @@ def chord_steadiness(est: Estimate, duration: float) -> dict[str, float]:
     """How readable the chord output is: changes per minute and the share of chords
     held under 0.25 s (a display that changes four times a second cannot be read)."""
     spans = np.diff(est.chord_intervals, axis=1)[:, 0] if len(est.chord_intervals) else []
-    return {"changes_per_min": (len(est.chord_labels) - 1) / (duration / 60.0),
-            "short_chords": float(np.mean(np.asarray(spans) < 0.25)) if len(spans) else 0.0}
+    return {
+        "changes_per_min": (len(est.chord_labels) - 1) / (duration / 60.0),
+        "short_chords": float(np.mean(np.asarray(spans) < 0.25)) if len(spans) else 0.0,
+    }
 
 
 def change_delays(ref: Reference, est: Estimate, window: tuple[float, float] = (-0.25, 1.0)):
@@ -135,10 +136,12 @@ def score(ref: Reference, est: Estimate) -> dict[str, float]:
     out["downbeat_f"] = mir_eval.beat.f_measure(
         mir_eval.beat.trim_beats(ref.downbeats), mir_eval.beat.trim_beats(np.sort(est.downbeats))
     )
-    ei, el = mir_eval.util.adjust_intervals(est.chord_intervals, est.chord_labels, 0.0,
-                                            ref.duration, "N", "N")  # fmt: skip
-    ri, rl = mir_eval.util.adjust_intervals(ref.chord_intervals, ref.chord_labels, 0.0,
-                                            ref.duration, "N", "N")  # fmt: skip
+    ei, el = mir_eval.util.adjust_intervals(
+        est.chord_intervals, est.chord_labels, 0.0, ref.duration, "N", "N"
+    )
+    ri, rl = mir_eval.util.adjust_intervals(
+        ref.chord_intervals, ref.chord_labels, 0.0, ref.duration, "N", "N"
+    )
     mi, r, e = mir_eval.util.merge_labeled_intervals(ri, rl, ei, el)
     dur = mir_eval.util.intervals_to_durations(mi)
     for m in CHORD_METRICS:
@@ -172,18 +175,30 @@ def pool(rows: list[dict[str, float]]) -> dict[str, float]:
     out["change_delay_median"] = float(np.median(delays)) if delays else float("nan")
     out["changes_named"] = len(delays) / n_changes if n_changes else float("nan")
     # Per excerpt: is the changes-per-minute within 1.5x of the annotation's?
-    out["changes_within_1.5x"] = float(np.mean([
-        1 / 1.5 <= r["changes_per_min"] / max(r["ref_changes_per_min"], 1e-9) <= 1.5
-        for r in rows]))  # fmt: skip
+    out["changes_within_1.5x"] = float(
+        np.mean(
+            [
+                1 / 1.5 <= r["changes_per_min"] / max(r["ref_changes_per_min"], 1e-9) <= 1.5
+                for r in rows
+            ]
+        )
+    )
     for m in CHORD_METRICS:
         out[m] = sum(r[f"_hit_{m}"] for r in rows) / max(sum(r[f"_dur_{m}"] for r in rows), 1e-9)
     return out
 
 
-def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 60.0,
-                    limit: int | None = None, baseline: bool = True, progress=None,
-                    ids: list[str] | None = None, unseen: Path | None = None,
-                    **options) -> dict:  # fmt: skip
+def evaluate_pop909(
+    split: str = "test",
+    start: float = 30.0,
+    duration: float = 60.0,
+    limit: int | None = None,
+    baseline: bool = True,
+    progress=None,
+    ids: list[str] | None = None,
+    unseen: Path | None = None,
+    **options,
+) -> dict:
     """Render (cached) and score every song of a POP909 split, listener and baseline.
 
     unseen: a SoundFont kept out of all tuning; given, every song is rendered with it, with
@@ -215,17 +230,28 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
         ref = pop909_reference(song, s, len(audio) / sr)
         est = run_listener(audio, sr, **options)
         described = cond.describe() + (f", {variation.describe()}" if variation else "")
-        row = {"id": sid, "start": s, "condition": described, "ref_bpm": ref.bpm,
-               "bpm": est.bpm, "key": est.extra.get("key"), **score(ref, est)}  # fmt: skip
+        row = {
+            "id": sid,
+            "start": s,
+            "condition": described,
+            "ref_bpm": ref.bpm,
+            "bpm": est.bpm,
+            "key": est.extra.get("key"),
+            **score(ref, est),
+        }
         rows.append(row)
         if baseline:
-            b = cached_baseline(sid, s, duration, (cond, variation), audio, sr,
-                                librosa_baseline)  # fmt: skip
+            b = cached_baseline(sid, s, duration, (cond, variation), audio, sr, librosa_baseline)
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
         if progress:
             progress(n + 1, len(ids), row)
-    out = {"split": split, "start": start, "duration": duration, "songs": rows,
-           "listener": pool(rows)}  # fmt: skip
+    out = {
+        "split": split,
+        "start": start,
+        "duration": duration,
+        "songs": rows,
+        "listener": pool(rows),
+    }
     if baseline:
         out["baseline"] = pool(base_rows)
         out["baseline_songs"] = base_rows
@@ -248,13 +274,26 @@ def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr
     path = CACHE.parent / "baseline" / f"{song_id}-{key.hexdigest()[:10]}.json"
     if path.exists():
         d = json.loads(path.read_text())
-        return Estimate(np.array(d["beats"]), np.array(d["downbeats"]), d["bpm"],
-                        np.array(d["iv"]).reshape(-1, 2), d["labels"])  # fmt: skip
+        return Estimate(
+            np.array(d["beats"]),
+            np.array(d["downbeats"]),
+            d["bpm"],
+            np.array(d["iv"]).reshape(-1, 2),
+            d["labels"],
+        )
     est = run(audio, sr)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"beats": est.beats.tolist(), "downbeats": est.downbeats.tolist(),
-                                "bpm": est.bpm, "iv": est.chord_intervals.tolist(),
-                                "labels": est.chord_labels}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "beats": est.beats.tolist(),
+                "downbeats": est.downbeats.tolist(),
+                "bpm": est.bpm,
+                "iv": est.chord_intervals.tolist(),
+                "labels": est.chord_labels,
+            }
+        )
+    )
     return est
 
 
@@ -296,8 +335,11 @@ def evaluate_real_beats(folder=None, block: int = 1024, progress=None) -> dict:
     from instrument.paths import data_dir
 
     folder = Path(folder) if folder else data_dir() / "real-audio-beats"
-    files = sorted(f for f in folder.glob("*.wav") if f.with_suffix(".beats").is_file()) \
-        if folder.is_dir() else []  # fmt: skip
+    files = (
+        sorted(f for f in folder.glob("*.wav") if f.with_suffix(".beats").is_file())
+        if folder.is_dir()
+        else []
+    )
     if not files:
         raise InstrumentError(f"no recordings with .beats annotations found in {folder}")
     systems = _real_beat_systems(block)
@@ -314,10 +356,13 @@ def evaluate_real_beats(folder=None, block: int = 1024, progress=None) -> dict:
         if progress:
             progress(clip)
     names = [n for n, _ in systems]
-    pooled = {n: {k: float(np.mean([c[n][k] for c in clips])) for k in clips[0][n]}
-              for n in names}  # fmt: skip
-    return {"clips": clips, "systems": names, "pooled": pooled,
-            "madmom": any("madmom" in n for n in names)}  # fmt: skip
+    pooled = {n: {k: float(np.mean([c[n][k] for c in clips])) for k in clips[0][n]} for n in names}
+    return {
+        "clips": clips,
+        "systems": names,
+        "pooled": pooled,
+        "madmom": any("madmom" in n for n in names),
+    }
 
 
 def real_audio_report(folder=None) -> tuple[str, list[dict]]:
@@ -351,14 +396,38 @@ def real_audio_report(folder=None) -> tuple[str, list[dict]]:
             total = sum(dur.values())
             top = ", ".join(f"{lab} {v / total:.0%}" for lab, v in dur.most_common(4))
             steady = chord_steadiness(est, len(a) / sr)
-            rows.append({"file": f.stem + suffix, "seconds": round(len(a) / sr, 1),
-                         "bpm": round(est.bpm, 1), "key": est.extra["key"],
-                         "chords": top, "changes_per_min": round(steady["changes_per_min"], 1),
-                         "short_chords": round(steady["short_chords"], 2)})  # fmt: skip
+            rows.append(
+                {
+                    "file": f.stem + suffix,
+                    "seconds": round(len(a) / sr, 1),
+                    "bpm": round(est.bpm, 1),
+                    "key": est.extra["key"],
+                    "chords": top,
+                    "changes_per_min": round(steady["changes_per_min"], 1),
+                    "short_chords": round(steady["short_chords"], 2),
+                }
+            )
     table = markdown_table(
-        ["recording", "s", "tempo found (BPM)", "key found", "main chords (share of time)",
-         "chord changes / min", "share of chords < 0.25 s"],
-        [[r["file"], r["seconds"], r["bpm"], r["key"], r["chords"], r["changes_per_min"],
-          r["short_chords"]] for r in rows],
-    )  # fmt: skip
+        [
+            "recording",
+            "s",
+            "tempo found (BPM)",
+            "key found",
+            "main chords (share of time)",
+            "chord changes / min",
+            "share of chords < 0.25 s",
+        ],
+        [
+            [
+                r["file"],
+                r["seconds"],
+                r["bpm"],
+                r["key"],
+                r["chords"],
+                r["changes_per_min"],
+                r["short_chords"],
+            ]
+            for r in rows
+        ],
+    )
     return table, rows

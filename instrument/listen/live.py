@@ -44,9 +44,11 @@ def display_sink(out: TextIO = sys.stdout) -> Sink:
             return
         b = beats[-1]
         pulse = "".join("●" if i + 1 == b.beat else "○" for i in range(b.beats_per_bar))
-        out.write(f"\r{b.t:8.2f} s  {b.bpm:6.1f} BPM  {b.beats_per_bar}/4  bar {b.bar:4d} "
-                  f"beat {b.beat}  {pulse:<6} chord {listener.chord:<7} "
-                  f"key {listener.key_label:<7} conf {b.confidence:.2f} ")  # fmt: skip
+        out.write(
+            f"\r{b.t:8.2f} s  {b.bpm:6.1f} BPM  {b.beats_per_bar}/4  bar {b.bar:4d} "
+            f"beat {b.beat}  {pulse:<6} chord {listener.chord:<7} "
+            f"key {listener.key_label:<7} conf {b.confidence:.2f} "
+        )
         out.flush()
 
     return sink
@@ -102,8 +104,9 @@ def run_file(path: str, sink: Sink, block: int = 1024) -> Listener:
     return listener
 
 
-def run_live(sink: Sink, device: str | int | None = None, duration: float | None = None,
-             block: int = 512) -> Listener:  # fmt: skip
+def run_live(
+    sink: Sink, device: str | int | None = None, duration: float | None = None, block: int = 512
+) -> Listener:
     """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
     from instrument.listen.stream import find_input, open_input
 
@@ -134,6 +137,8 @@ def run_live(sink: Sink, device: str | int | None = None, duration: float | None
         except KeyboardInterrupt:
             pass
     if dropped[0]:
-        print(f"instrument: warning: {dropped[0]} input blocks dropped (analysis too slow)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"instrument: warning: {dropped[0]} input blocks dropped (analysis too slow)",
+            file=sys.stderr,
+        )
     return listener

@@ -32,8 +32,9 @@ def chord_class(label: str) -> int:
     return -1
 
 
-def song_frames(audio: np.ndarray, sr: int, chords: list[tuple[float, float, str]],
-                every: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def song_frames(
+    audio: np.ndarray, sr: int, chords: list[tuple[float, float, str]], every: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Causal (treble, bass) chroma of every ``every``-th frame, with the chord class then."""
     from instrument.listen.features import FrameFeatures
 
@@ -89,8 +90,13 @@ def fit(chroma: np.ndarray, bass: np.ndarray, y: np.ndarray, l2: float = 1e-6) -
     with torch.no_grad():
         acc = float((logits().argmax(dim=1) == target).double().mean())
     # ChordModel scores are (chroma . weights); its frames use "no_chord" directly.
-    model = ChordModel(w_t.detach().numpy().copy(), w_b.detach().numpy().copy(),
-                       bias[:2].detach().numpy().copy(), float(bias[2].detach()), 1.0)  # fmt: skip
+    model = ChordModel(
+        w_t.detach().numpy().copy(),
+        w_b.detach().numpy().copy(),
+        bias[:2].detach().numpy().copy(),
+        float(bias[2].detach()),
+        1.0,
+    )
     model.train_frame_accuracy = acc  # type: ignore[attr-defined]
     return model
 
