@@ -245,7 +245,48 @@ def train_model(
         seed=seed,
         log=log,
     )
-    card = {
+    card = _model_card(
+        out,
+        model,
+        train_songs,
+        valid_songs,
+        result,
+        previous,
+        command,
+        minutes=minutes,
+        threads=threads,
+        d_model=d_model,
+        layers=layers,
+        batch=batch,
+        seq_len=seq_len,
+        lr=lr,
+        seed=seed,
+    )
+    save_model(model, out, card)
+    return result
+
+
+def _model_card(
+    out: Path,
+    model: AccompanyLSTM,
+    train_songs: list[Encoded],
+    valid_songs: list[Encoded],
+    result: dict,
+    previous: dict,
+    command: str,
+    *,
+    minutes: float,
+    threads: int,
+    d_model: int,
+    layers: int,
+    batch: int,
+    seq_len: int,
+    lr: float,
+    seed: int,
+) -> dict:
+    """The model card saved beside the weights: what was trained, on what, how, how well;
+    previous: the card of the weights training continued from ({} for none)."""
+    return {
         "name": out.stem,
         "task": "chord-aware accompaniment (bass, comping) and melody continuation, one beat "
         "at a time on a sixteenth grid",
@@ -286,5 +327,3 @@ def train_model(
         "command": command,
         "date": datetime.date.today().isoformat(),
     }
-    save_model(model, out, card)
-    return result
