@@ -9,11 +9,18 @@ and thirds over the whole excerpt, pooled over excerpts by duration.
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from instrument.listen.audio import blocks
+from instrument.datasets import pop909
+from instrument.datasets.splits import split_ids
+from instrument.errors import InstrumentError
+from instrument.listen.audio import blocks, read_audio
 from instrument.listen.baselines import (
     librosa_baseline,
     librosa_beats,
@@ -21,7 +28,10 @@ from instrument.listen.baselines import (
     madmom_online_beats,
 )
 from instrument.listen.estimate import Estimate, Reference, chord_spans
+from instrument.listen.renders import CACHE, cached_excerpt, variation_for
 from instrument.listen.tracker import BeatEvent, ChordEvent, Listener
+from instrument.paths import data_dir
+from instrument.report import markdown_table
 
 CHORD_METRICS = ("majmin", "root", "thirds")
 
@@ -206,10 +216,6 @@ def evaluate_pop909(
     Returns {"songs": [per-song rows], "listener": pooled, "baseline": pooled, ...}.
     options: passed to the Listener (for tuning on the valid split).
     """
-    from instrument.datasets import pop909
-    from instrument.datasets.splits import split_ids
-    from instrument.errors import InstrumentError
-    from instrument.listen.renders import cached_excerpt, variation_for
     from instrument.synth import list_soundfonts
 
     soundfonts = [p for p in list_soundfonts() if p.name in ("FluidR3_GM.sf2", "TimGM6mb.sf2")]
@@ -260,11 +266,6 @@ def evaluate_pop909(
 
 def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr, run):
     """The baseline's estimate of one render, from the cache (it never changes)."""
-    import hashlib
-    import json
-    from dataclasses import asdict
-
-    from instrument.listen.renders import CACHE
 
     cond, variation = cond if isinstance(cond, tuple) else (cond, None)
     what = [song_id, start, duration, asdict(cond)]
@@ -299,7 +300,6 @@ def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr
 
 def read_beats(path) -> np.ndarray:
     """A ``.beats`` file: one beat time (s) per line, optionally followed by other columns."""
-    from instrument.errors import InstrumentError
 
     try:
         rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
@@ -330,9 +330,6 @@ def evaluate_real_beats(folder=None, block: int = 1024, progress=None) -> dict:
     Returns {"clips": [{"file", "ref_bpm", system: scores}], "systems": [names],
     "pooled": {system: mean scores}, "madmom": bool}.
     """
-    from instrument.errors import InstrumentError
-    from instrument.listen.audio import read_audio
-    from instrument.paths import data_dir
 
     folder = Path(folder) if folder else data_dir() / "real-audio-beats"
     files = (
@@ -371,12 +368,6 @@ def real_audio_report(folder=None) -> tuple[str, list[dict]]:
     The trumpet recording is a loop, so it is also run looped four times, as it is meant
     to be played.
     """
-    import collections
-
-    from instrument.errors import InstrumentError
-    from instrument.listen.audio import read_audio
-    from instrument.paths import data_dir
-    from instrument.report import markdown_table
 
     folder = folder or data_dir() / "real-audio"
     files = sorted(folder.glob("*.ogg")) if folder.is_dir() else []
