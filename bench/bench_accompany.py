@@ -29,7 +29,6 @@ import time
 import numpy as np
 import torch
 
-from instrument.accompany import DEFAULT_MODEL
 from instrument.accompany.band import Band
 from instrument.accompany.clock import InternalClock
 from instrument.accompany.data import load_grid_split
@@ -39,6 +38,7 @@ from instrument.accompany.model import load_model
 from instrument.accompany.notes import ChordTrack
 from instrument.accompany.planner import BandPlanner
 from instrument.accompany.styles import STYLES, make_style
+from instrument.cli.train_accompany import DEFAULT_MODEL
 from instrument.report import markdown_table, write_section
 
 
