@@ -56,16 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from instrument.harmony.chart import save_chart
     from instrument.harmony.chordlm import load_trained
     from instrument.harmony.chords import parse_pitch_class
-    from instrument.harmony.suggest import (
-        check_prompt,
-        degree_names,
-        key_label,
-        suggest,
-        suggestion_charts,
-        suggestion_lines,
-        suggestions_json,
-        text_attributes,
-    )
+    from instrument.harmony.suggest import Suggested, check_prompt, suggest, text_attributes
 
     torch.set_num_threads(1)
     tonic = parse_pitch_class(args.key)
@@ -83,20 +74,17 @@ def run(args: argparse.Namespace) -> int:
         lam=args.lam,
         seed=args.seed,
     )
-    key = key_label(args.key, attrs.mode)
-    spelling = degree_names(key, tonic)  # one name per pitch class in every line
-    charts = suggestion_charts(found, args.bars, args.text, key, args.tempo)
+    shown = Suggested.of(args.text, found, stats, attrs, args.key, tonic, args.bars, args.tempo)
     path = None
     if args.save:
         if not 1 <= args.pick <= len(found):
             raise InstrumentError(f"--pick must be 1-{len(found)}")
-        path = save_chart(charts[args.pick - 1], args.save, names=spelling)
+        path = save_chart(shown.charts[args.pick - 1], args.save, names=shown.spelling)
     if args.json:
         saved = str(path) if path is not None else None
-        shown = suggestions_json(args.text, attrs, key, found, charts, spelling, stats, saved)
-        print(json.dumps(shown, indent=1))
+        print(json.dumps(shown.to_json(saved), indent=1))
         return 0
-    print("\n".join(suggestion_lines(attrs, key, found, charts, spelling, stats)))
+    print("\n".join(shown.lines()))
     if args.save:
         print(f"saved suggestion {args.pick} to {path}: instrument practice {path}")
     return 0

@@ -481,81 +481,88 @@ def key_label(key: str, mode: str) -> str:
     return key[0].upper() + key[1:] + ("m" if mode == "minor" else "")
 
 
-def suggestion_charts(
-    found: list[Suggestion], bars: int, title: str, key: str, tempo: float | None = None
-) -> list[Chart]:
-    """One chart of ``bars`` bars per suggestion; tempo: replaces the words' tempo."""
-    charts = []
-    for s in found:
-        chart = s.chart(bars, title=title, key=key)
-        if tempo:
-            chart = replace(chart, tempo=tempo)
-        charts.append(chart)
-    return charts
+@dataclass
+class Suggested:
+    """``suggest``'s result as the command shows it: the progressions in ``key`` (its
+    label, e.g. "F#m"), spelled with ``spelling`` (``degree_names``), one chart each."""
 
+    text: str
+    attrs: Attributes
+    key: str
+    spelling: tuple[str, ...]
+    found: list[Suggestion]
+    charts: list[Chart]
+    stats: SamplingStats
 
-def suggestions_json(
-    text: str,
-    attrs: Attributes,
-    key: str,
-    found: list[Suggestion],
-    charts: list[Chart],
-    spelling: tuple[str, ...],
-    stats: SamplingStats,
-    saved: str | None,
-) -> dict:
-    """What ``suggest --json`` prints; spelling: ``degree_names`` of the key; saved: the
-    chart file written, or None."""
-    return {
-        "text": text,
-        "attributes": {
-            "mood": attrs.mood,
-            "mode": attrs.mode,
-            "tempo": attrs.tempo,
-            "energy": attrs.energy,
-            "valence": attrs.valence,
-            "colour": attrs.colour,
-            "matched": list(attrs.matched),
-        },
-        "key": key,
-        "suggestions": [
-            {
-                "chords": s.names(key),
-                "numerals": s.numerals,
-                "log_prob": round(s.logp, 3),
-                "chart": chart.to_text(names=spelling),
-            }
-            for s, chart in zip(found, charts, strict=False)
-        ],
-        "sampling": {
-            "proposed": stats.proposed,
-            "accepted": stats.accepted,
-            "acceptance_rate": round(stats.acceptance_rate, 4),
-        },
-        "saved": saved,
-    }
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        found: list[Suggestion],
+        stats: SamplingStats,
+        attrs: Attributes,
+        key: str,
+        tonic: int,
+        bars: int,
+        tempo: float | None = None,
+    ) -> Suggested:
+        """key: the tonic as typed; tempo: the charts' tempo instead of the words'."""
+        label = key_label(key, attrs.mode)
+        charts = []
+        for s in found:
+            chart = s.chart(bars, title=text, key=label)
+            if tempo:
+                chart = replace(chart, tempo=tempo)
+            charts.append(chart)
+        return cls(text, attrs, label, degree_names(label, tonic), found, charts, stats)
 
+    def to_json(self, saved: str | None) -> dict:
+        """What ``suggest --json`` prints; saved: the chart file written, or None."""
+        attrs, stats = self.attrs, self.stats
+        return {
+            "text": self.text,
+            "attributes": {
+                "mood": attrs.mood,
+                "mode": attrs.mode,
+                "tempo": attrs.tempo,
+                "energy": attrs.energy,
+                "valence": attrs.valence,
+                "colour": attrs.colour,
+                "matched": list(attrs.matched),
+            },
+            "key": self.key,
+            "suggestions": [
+                {
+                    "chords": s.names(self.key),
+                    "numerals": s.numerals,
+                    "log_prob": round(s.logp, 3),
+                    "chart": chart.to_text(names=self.spelling),
+                }
+                for s, chart in zip(self.found, self.charts, strict=False)
+            ],
+            "sampling": {
+                "proposed": stats.proposed,
+                "accepted": stats.accepted,
+                "acceptance_rate": round(stats.acceptance_rate, 4),
+            },
+            "saved": saved,
+        }
 
-def suggestion_lines(
-    attrs: Attributes,
-    key: str,
-    found: list[Suggestion],
-    charts: list[Chart],
-    spelling: tuple[str, ...],
-    stats: SamplingStats,
-) -> list[str]:
-    """What ``suggest`` prints: the reading of the words, one line per progression (its
-    chart's bar line when it has at most 4 bars), and the sampling summary."""
-    words = ", ".join(attrs.matched) or "no mood words recognised"
-    lines = [
-        f"{attrs.mood}, {attrs.mode}, {attrs.tempo} BPM, energy {attrs.energy:+.2f}"
-        f" ({words}); key {key}"
-    ]
-    for i, (s, chart) in enumerate(zip(found, charts, strict=False), 1):
-        bars = chart.to_text(names=spelling).splitlines()[-1] if len(chart.bars) <= 4 else ""
-        lines.append(f"{i}. {' '.join(s.names(key)):28} {' '.join(s.numerals):24} {bars}")
-    lines.append(
-        f"({stats.accepted} of {stats.proposed} proposals kept by the chord model,"
-        f" {stats.acceptance_rate:.1%}; the most plausible to it first)"
-    )
-    return lines
+    def lines(self) -> list[str]:
+        """What ``suggest`` prints: the reading of the words, one line per progression
+        (its chart's bar line when it has at most 4 bars), and the sampling summary."""
+        attrs, stats = self.attrs, self.stats
+        words = ", ".join(attrs.matched) or "no mood words recognised"
+        lines = [
+            f"{attrs.mood}, {attrs.mode}, {attrs.tempo} BPM, energy {attrs.energy:+.2f}"
+            f" ({words}); key {self.key}"
+        ]
+        for i, (s, chart) in enumerate(zip(self.found, self.charts, strict=False), 1):
+            shown = chart.to_text(names=self.spelling).splitlines()[-1]
+            bars = shown if len(chart.bars) <= 4 else ""
+            lines.append(f"{i}. {' '.join(s.names(self.key)):28} {' '.join(s.numerals):24} {bars}")
+        lines.append(
+            f"({stats.accepted} of {stats.proposed} proposals kept by the chord model,"
+            f" {stats.acceptance_rate:.1%}; the most plausible to it first)"
+        )
+        return lines
