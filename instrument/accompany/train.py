@@ -13,7 +13,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -194,74 +194,73 @@ def _previous_card(init: Path) -> dict:
     return previous
 
 
+@dataclass
+class TrainSettings:
+    """What ``instrument train accompany`` trains with (its options, the same defaults).
+
+    minutes: wall-clock budget. threads: recorded in the card (the caller sets torch's).
+    d_model, layers: a new model's size (from the weights when continuing from ``init``).
+    limit: only the first N songs per split. data: the music data folder. init: weights
+    to continue training (a previous run's .pt).
+    """
+
+    minutes: float = 15.0
+    threads: int = 2
+    d_model: int = 256
+    layers: int = 1
+    batch: int = 32
+    seq_len: int = 192
+    lr: float = 3e-3
+    limit: int | None = None
+    data: str | None = None
+    seed: int = 0
+    init: str | None = None
+
+
 def train_model(
     out: Path,
-    *,
-    minutes: float = 15.0,
-    threads: int = 2,
-    d_model: int = 256,
-    layers: int = 1,
-    batch: int = 32,
-    seq_len: int = 192,
-    lr: float = 3e-3,
-    limit: int | None = None,
-    data: str | None = None,
-    seed: int = 0,
-    init: str | None = None,
+    settings: TrainSettings,
     command: str = "instrument train accompany",
     log=print,
 ) -> dict:
     """Train on the POP909 train split (valid for the checkpoints), write the weights to
     ``out`` and the model card beside them; returns ``train``'s result.
 
-    init: continue from these weights (their card's runs go into "previous_runs");
-    threads: only recorded in the card (the caller sets torch's threads).
+    Continuing from ``settings.init``, the card's runs go into "previous_runs".
     """
     t0 = time.monotonic()
-    train_songs = [encode(s) for s in load_grid_split("train", data, limit)]
-    valid_songs = [encode(s) for s in load_grid_split("valid", data, limit)]
+    train_songs = [encode(s) for s in load_grid_split("train", settings.data, settings.limit)]
+    valid_songs = [encode(s) for s in load_grid_split("valid", settings.data, settings.limit)]
     n_tok = sum(len(s.ev) for s in train_songs)
     log(
         f"{len(train_songs)} train songs ({n_tok} tokens), {len(valid_songs)} valid songs; "
         f"encoded in {time.monotonic() - t0:.0f}s"
     )
     previous: dict = {}
-    if init:
-        model = load_model(init)
+    if settings.init:
+        model = load_model(settings.init)
         model.train()
-        previous = _previous_card(Path(init))
-        d_model, layers = model.config["d_model"], model.config["n_layers"]
+        previous = _previous_card(Path(settings.init))
+        settings = replace(
+            settings, d_model=model.config["d_model"], layers=model.config["n_layers"]
+        )
     else:
-        model = AccompanyLSTM(d_model=d_model, n_layers=layers)
+        model = AccompanyLSTM(d_model=settings.d_model, n_layers=settings.layers)
     log(f"model: {model.n_params()} parameters")
     result = train(
         model,
         train_songs,
         valid_songs,
-        minutes=minutes,
-        batch=batch,
-        seq_len=seq_len,
-        lr=lr,
-        seed=seed,
+        minutes=settings.minutes,
+        batch=settings.batch,
+        seq_len=settings.seq_len,
+        lr=settings.lr,
+        seed=settings.seed,
         log=log,
     )
-    card = _model_card(
-        out,
-        model,
-        train_songs,
-        valid_songs,
-        result,
-        previous,
-        command,
-        minutes=minutes,
-        threads=threads,
-        d_model=d_model,
-        layers=layers,
-        batch=batch,
-        seq_len=seq_len,
-        lr=lr,
-        seed=seed,
-    )
+    card = _model_card(out, model, settings, len(train_songs), len(valid_songs), result, previous)
+    card["command"] = command
+    card["date"] = datetime.date.today().isoformat()
     save_model(model, out, card)
     return result
 
@@ -269,48 +268,40 @@ def train_model(
 def _model_card(
     out: Path,
     model: AccompanyLSTM,
-    train_songs: list[Encoded],
-    valid_songs: list[Encoded],
+    s: TrainSettings,
+    n_train: int,
+    n_valid: int,
     result: dict,
     previous: dict,
-    command: str,
-    *,
-    minutes: float,
-    threads: int,
-    d_model: int,
-    layers: int,
-    batch: int,
-    seq_len: int,
-    lr: float,
-    seed: int,
 ) -> dict:
     """The model card saved beside the weights: what was trained, on what, how, how well;
-    previous: the card of the weights training continued from ({} for none)."""
+    previous: the card of the weights training continued from ({} for none). The caller
+    adds "command" and "date"."""
     return {
         "name": out.stem,
         "task": "chord-aware accompaniment (bass, comping) and melody continuation, one beat "
         "at a time on a sixteenth grid",
-        "architecture": f"LSTM, {layers} layer(s), d_model {d_model}, "
+        "architecture": f"LSTM, {s.layers} layer(s), d_model {s.d_model}, "
         f"{model.n_params()} parameters, weights stored in float16",
         "data": "POP909 (MIT licence): MELODY as the player's part, PIANO split into bass "
         "(lowest note <= E3 per onset) and comping; chord_midi.txt labels",
         "split": {
             "file": "configs/splits/pop909.json",
             "hash": split_hash("pop909"),
-            "train_songs": len(train_songs),
-            "valid_songs": len(valid_songs),
+            "train_songs": n_train,
+            "valid_songs": n_valid,
         },
         "training": {
-            "minutes": minutes,
-            "batch": batch,
-            "seq_len": seq_len,
-            "lr": lr,
-            "seed": seed,
+            "minutes": s.minutes,
+            "batch": s.batch,
+            "seq_len": s.seq_len,
+            "lr": s.lr,
+            "seed": s.seed,
             "steps": result["steps"],
             "tokens": result["tokens"],
             "seconds": round(result["seconds"], 1),
             "augmentation": "random transposition -5..+6 semitones",
-            "machine": f"{platform.machine()} CPU, {threads} threads (shared)",
+            "machine": f"{platform.machine()} CPU, {s.threads} threads (shared)",
         },
         "metrics": {
             "valid_nll_nats_per_token": round(result["valid_nll"], 4),
@@ -324,6 +315,4 @@ def _model_card(
                 else []
             ),
         ],
-        "command": command,
-        "date": datetime.date.today().isoformat(),
     }

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from instrument.accompany.train import train_model
+    from instrument.accompany.train import TrainSettings, train_model
 
     torch.set_num_threads(args.threads)
 
@@ -45,21 +45,20 @@ def run(args: argparse.Namespace) -> int:
         print(msg, flush=True)
 
     out = Path(args.out)
-    result = train_model(
-        out,
-        minutes=args.minutes,
-        threads=args.threads,
-        d_model=args.d_model,
-        layers=args.layers,
-        batch=args.batch,
-        seq_len=args.seq_len,
-        lr=args.lr,
-        limit=args.limit,
-        data=args.data,
-        seed=args.seed,
-        init=args.init,
-        command="instrument train accompany " + " ".join(sys.argv[3:]),
-        log=log,
+    settings = TrainSettings(
+        args.minutes,
+        args.threads,
+        args.d_model,
+        args.layers,
+        args.batch,
+        args.seq_len,
+        args.lr,
+        args.limit,
+        args.data,
+        args.seed,
+        args.init,
     )
+    command = "instrument train accompany " + " ".join(sys.argv[3:])
+    result = train_model(out, settings, command, log)
     log(f"wrote {out} and {out.with_suffix('.json')} (valid NLL {result['valid_nll']:.4f})")
     return 0
