@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from instrument.listen.baselines import (
     madmom_online_beats,
 )
 from instrument.listen.estimate import Estimate, Reference, chord_spans
-from instrument.listen.renders import CACHE, cached_excerpt, variation_for
+from instrument.listen.renders import CACHE, Condition, Variation, cached_excerpt, variation_for
 from instrument.listen.tracker import BeatEvent, ChordEvent, Listener
 from instrument.paths import data_dir
 from instrument.report import markdown_table
@@ -247,7 +248,7 @@ def evaluate_pop909(
         }
         rows.append(row)
         if baseline:
-            b = cached_baseline(sid, s, duration, (cond, variation), audio, sr, librosa_baseline)
+            b = cached_baseline(sid, s, duration, cond, variation, audio, sr, librosa_baseline)
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
         if progress:
             progress(n + 1, len(ids), row)
@@ -264,10 +265,21 @@ def evaluate_pop909(
     return out
 
 
-def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr, run):
-    """The baseline's estimate of one render, from the cache (it never changes)."""
+def cached_baseline(
+    song_id: str,
+    start: float,
+    duration: float,
+    cond: Condition,
+    variation: Variation | None,
+    audio: np.ndarray,
+    sr: int,
+    run: Callable[[np.ndarray, int], Estimate],
+) -> Estimate:
+    """The baseline's estimate of one render, from the cache (it never changes).
 
-    cond, variation = cond if isinstance(cond, tuple) else (cond, None)
+    The render is named by song, excerpt (start, duration s), its condition and variation
+    (None: a seen-SoundFont render); ``run(audio, sr)`` computes it when not cached.
+    """
     what = [song_id, start, duration, asdict(cond)]
     if variation is not None:
         what.append(asdict(variation))
