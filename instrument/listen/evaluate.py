@@ -155,8 +155,13 @@ def score(ref: Reference, est: Estimate) -> dict[str, float]:
     )
     mi, r, e = mir_eval.util.merge_labeled_intervals(ri, rl, ei, el)
     dur = mir_eval.util.intervals_to_durations(mi)
+    compare = {
+        "majmin": mir_eval.chord.majmin,
+        "root": mir_eval.chord.root,
+        "thirds": mir_eval.chord.thirds,
+    }  # CHORD_METRICS, each a mir_eval comparison
     for m in CHORD_METRICS:
-        comp = getattr(mir_eval.chord, m)(r, e)
+        comp = compare[m](r, e)
         valid = comp >= 0
         out[f"_hit_{m}"] = float((comp[valid] * dur[valid]).sum())
         out[f"_dur_{m}"] = float(dur[valid].sum())
