@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from instrument.cli.options import add_band_options, number, resolve_band
+from instrument.cli.options import add_sound_options, number, resolve_band
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arranged", help="also write the arranged multitrack MIDI here")
     p.add_argument("--sample-rate", type=number(int, 8000, 96000), default=None,
                    help="Hz (default: the live sample rate, configs/defaults.toml)")
-    add_band_options(p)
+    add_sound_options(p)
     p.set_defaults(func=run)
 
 
@@ -34,8 +34,8 @@ def check_midi_output(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from instrument.ensemble import load_defaults
+    from instrument.input.midifile import conductor_of, read_midi, write_parts
     from instrument.live.render import limit_peak, render_file
-    from instrument.midifile import conductor_of, read_midi, write_parts
     from instrument.synth import find_soundfont
     from instrument.synth.audiofile import check_audio_output, write_audio
 

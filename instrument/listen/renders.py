@@ -121,7 +121,7 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
     import scipy.signal
 
     from instrument.ensemble import DRUM_CHANNEL
-    from instrument.midifile import read_midi
+    from instrument.input.midifile import read_midi
     from instrument.synth import Synth
     from instrument.synth.fluid import _send
 
