@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from instrument.accompany import DEFAULT_MODEL
 from instrument.accompany.generator import ModelGenerator
 from instrument.accompany.metrics import chord_tone_ratio
 from instrument.accompany.model import Stepper, load_model, sample
 from instrument.accompany.notes import BASS, COMP, MELODY, STEPS_PER_BEAT
 from instrument.accompany.offline import chart_track
+from instrument.accompany.options import DEFAULT_MODEL
 from instrument.accompany.tokens import (
     BEAT,
     DURATIONS,

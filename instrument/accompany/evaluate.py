@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from instrument.accompany import DEFAULT_MODEL
 from instrument.accompany.data import GridSong, load_grid_split
 from instrument.accompany.generator import ModelGenerator
 from instrument.accompany.metrics import all_metrics
 from instrument.accompany.model import load_model
 from instrument.accompany.notes import BASS, COMP, MELODY, STEPS_PER_BEAT, BandNote
 from instrument.accompany.offline import PlayerNote, accompany
+from instrument.accompany.options import DEFAULT_MODEL
 from instrument.accompany.planner import BandPlanner
 from instrument.accompany.styles import STYLES, make_style
 from instrument.accompany.train import encode, evaluate_nll

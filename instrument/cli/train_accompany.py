@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from instrument.accompany import DEFAULT_MODEL
+from instrument.accompany.options import DEFAULT_MODEL
 
 
 def register(subparsers) -> None:
