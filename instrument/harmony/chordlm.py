@@ -153,7 +153,7 @@ def make_billboard_split(data: str | None = None) -> Path:
 # ---------------------------------------------------------------- models
 
 
-class ChordModel(ABC):
+class ChordLM(ABC):
     """A language model over chord-change tokens (``VOCAB``), as ``suggest`` scores with it."""
 
     @abstractmethod
@@ -166,7 +166,7 @@ class ChordModel(ABC):
         return [self.token_logprobs(s) for s in seqs]
 
 
-class UnigramLM(ChordModel):
+class UnigramLM(ChordLM):
     def __init__(self, train: list[list[str]]):
         counts = Counter(t for s in train for t in s + [EOS])
         total = sum(counts.values()) + len(VOCAB) - 1
@@ -176,7 +176,7 @@ class UnigramLM(ChordModel):
         return [self.logp[t] for t in list(seq) + [EOS]]
 
 
-class BigramLM(ChordModel):
+class BigramLM(ChordLM):
     """p(b | a) = lam * count(a, b) / count(a) + (1 - lam) * unigram(b)."""
 
     def __init__(self, train: list[list[str]], lam: float = 0.8):
@@ -209,7 +209,7 @@ class BigramLM(ChordModel):
         return out
 
 
-def perplexity(model: ChordModel, seqs: list[list[str]]) -> float:
+def perplexity(model: ChordLM, seqs: list[list[str]]) -> float:
     """exp of the mean negative log-likelihood per token (each song's end included)."""
     total, n = 0.0, 0
     for s in seqs:
@@ -219,7 +219,7 @@ def perplexity(model: ChordModel, seqs: list[list[str]]) -> float:
     return math.exp(total / n)
 
 
-class ChordGRU(ChordModel):
+class ChordGRU(ChordLM):
     """A GRU chord model; ``torch`` is imported when one is built or loaded."""
 
     def __init__(self, embed: int = 64, hidden: int = 128, dropout: float = 0.2):

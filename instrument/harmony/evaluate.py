@@ -86,7 +86,7 @@ def perplexity_rows(
 
 
 def sampling_rows(
-    model: chordlm.ChordModel, n: int
+    model: chordlm.ChordLM, n: int
 ) -> tuple[list[list[object]], dict[str, dict[str, float]]]:
     """One row (SAMPLING_HEADER) per sampler over every prompt, ``n`` suggestions each, seed 0;
     and per sampler the share of minor-family chords of each prompt's suggestions."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import Chart, chart_from_chords
-from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, ChordModel, token_chord
+from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, ChordLM, token_chord
 from instrument.harmony.chords import PITCH_NAMES, Chord
 
 # word stem -> (valence, energy); stems match the start of a word ("danc" ~ dance, dancing)
@@ -411,7 +411,7 @@ def degree_names(key: str, tonic: int) -> tuple[str, ...]:
 
 def suggest(
     text: str,
-    model: ChordModel,
+    model: ChordLM,
     *,
     key: int = 0,
     mode: str | None = None,
