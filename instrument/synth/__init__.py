@@ -1,6 +1,6 @@
 """Sound: FluidSynth with one channel per part, and where SoundFonts are found."""
 
-from instrument.synth.fluid import Synth, render_midi_file, write_wav
+from instrument.synth.fluid import Synth, write_wav
 from instrument.synth.soundfont import check_soundfont, find_soundfont, list_soundfonts
 
 __all__ = [
@@ -8,6 +8,5 @@ __all__ = [
     "check_soundfont",
     "find_soundfont",
     "list_soundfonts",
-    "render_midi_file",
     "write_wav",
 ]
