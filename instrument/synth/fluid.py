@@ -16,6 +16,7 @@ import numpy as np
 
 from instrument.ensemble import DRUM_CHANNEL, Ensemble
 from instrument.errors import InstrumentError
+from instrument.synth.base import SynthPort
 from instrument.synth.soundfont import check_soundfont
 
 _write_float = fluidsynth.cfunc(
@@ -103,7 +104,7 @@ CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
 N_CHANNELS = 16
 
 
-class Synth:
+class Synth(SynthPort):
     """A FluidSynth instance set up for an ensemble.
 
     sample_rate: Hz. gain: FluidSynth master gain (0.2 is its default; 0.6 suits a few
