@@ -75,7 +75,7 @@ def jack_server():
     open connects to it. Skips if jackd is not installed (fails in CI).
     """
     from instrument.errors import InstrumentError
-    from instrument.jackserver import JackServer
+    from tests.support.jackserver import JackServer
 
     server = JackServer(name=f"instrument-test-{os.getpid()}")
     try:

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from instrument.jackserver import JackServer
 from tests.conftest import wait_for
+from tests.support.jackserver import JackServer
 
 pytestmark = pytest.mark.jack
 
@@ -39,7 +39,7 @@ def _note_sounds(probe, pitch: int = 60) -> bool:
 def _probe_app():
     import jack
 
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     watcher = jack.Client("fault-watch", no_start_server=True)
     assert wait_for(lambda: "instrument:midi_00" in _ports(watcher), 30), "app not up"

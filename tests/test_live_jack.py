@@ -59,7 +59,7 @@ def _left(part_name: str) -> str:
 
 @pytest.fixture
 def probe(app):
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     ensemble = load_ensemble("quartet")
     p = Probe("probe", n_inputs=len(ensemble), seconds=60).activate()
@@ -128,7 +128,7 @@ def test_garbage_and_sysex_do_not_stop_the_loop(probe):
 
 
 def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     keyboard = Probe("usb-keys", n_inputs=0).activate()
     keyboard.connect_to("instrument:midi_00", [])

@@ -80,7 +80,7 @@ def _sounding_pitch(audio: np.ndarray, rate: int) -> int | None:
 def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
     from instrument.arrange.base import Note
     from instrument.arrange.neural import LSTMArranger
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     proc, choir = choir_app
     # offline, the same arranger needs its revisions for these orders: what sounds first

@@ -71,7 +71,7 @@ def _stop_app(proc: subprocess.Popen) -> str:
 
 
 def _keyboard(input_port: str, proc: subprocess.Popen):
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     keys = Probe("keys", n_inputs=0).activate()
     if not wait_for(lambda: keys.client.get_ports(input_port), 30):
@@ -266,7 +266,7 @@ def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
 def test_midi_out_comes_back_with_the_jack_server(jack_server):
     """The server dies and returns (and the synth with it): the parts go out again."""
     from instrument.input.midi import forget_jack_client
-    from instrument.jackserver import JackServer
+    from tests.support.jackserver import JackServer
 
     name = f"midi-out-fault-{os.getpid()}"
     server = JackServer(name=name).start()

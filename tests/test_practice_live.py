@@ -71,7 +71,7 @@ def test_typed_chord_voicing():
 def test_practice_command_under_jack_with_midi_from_a_probe(jack_server, tmp_path):
     import jack
 
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     chart = tmp_path / "two.chart"
     chart.write_text("tempo: 60\n| C G | Am F |\n")  # 2 s a chord after a 4 s count-in

@@ -23,7 +23,7 @@ def _notes_in(path) -> list[int]:
 def test_sigkill_mid_take_loses_at_most_the_last_second(jack_server, tmp_path):
     import jack
 
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
