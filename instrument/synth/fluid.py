@@ -139,6 +139,8 @@ class Synth(SynthPort):
         self._loaded: dict[Path, int] = {self.soundfont.resolve(): self.sfid}  # path -> sfid
         self.ensemble: Ensemble | None = None
         self._driver_started = False
+        self._midi_handler = None  # the JACK MIDI callback, once ``start`` opened the port
+        self._abandoned: list[object] = []  # drivers of dead servers (``abandon_driver``)
 
     # -- set-up (outside the real-time path) -------------------------------------------------
     def set_ensemble(self, ensemble: Ensemble) -> None:
@@ -256,12 +258,7 @@ class Synth(SynthPort):
         handles are small and are kept (never freed) so nothing calls into them again.
         """
         fs = self._fs
-        self._abandoned = [
-            *getattr(self, "_abandoned", []),
-            fs.audio_driver,
-            fs.midi_driver,
-            getattr(self, "_midi_handler", None),
-        ]
+        self._abandoned += [fs.audio_driver, fs.midi_driver, self._midi_handler]
         fs.audio_driver = fs.midi_driver = None
         self._driver_started = False
 

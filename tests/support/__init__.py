@@ -4,5 +4,6 @@
 - ``jackserver``: a private JACK server (dummy driver) for tests and benches;
 - ``jackprobe``: a JACK client that sends MIDI at exact frames and records audio;
 - ``testsignal``: synthetic songs with known beats and chords, for the listener;
-- ``jackclients`` and ``jamlisten``: the JACK and ``jam --listen`` set-ups tests share.
+- ``jackclients``: the app under JACK, started, waited for and stopped;
+- ``hearing``: an ``instrument`` command hearing audio played into its JACK inputs.
 """
