@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from instrument.arrange import make_arranger
 from instrument.ensemble import load_ensemble
 from instrument.errors import InstrumentError
+from instrument.input.midifile import keyboard_events, read_midi
 from instrument.live.performer import Performer
-from instrument.midifile import keyboard_events, read_midi
 from instrument.synth import Synth, find_soundfont
 
 

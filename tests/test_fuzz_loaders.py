@@ -244,7 +244,7 @@ def _midi_bytes(_tmp: Path) -> bytes:
 
 
 def _load_midi(path: Path):
-    from instrument.midifile import keyboard_events, read_midi
+    from instrument.input.midifile import keyboard_events, read_midi
 
     return keyboard_events(read_midi(path))
 

@@ -79,13 +79,13 @@ def test_f12_saves_into_the_screenshots_folder_and_says_where(tmp_path, monkeypa
     monkeypatch.setenv("INSTRUMENT_HOME", str(tmp_path))
     screen = pygame.Surface((320, 200))
     model = StageModel(load_ensemble("quartet"))
-    stage._control_key(pygame.K_F12, None, model, screen, None, {}, [], [])
+    stage._control_key(pygame.K_F12, None, model, screen, None, [], [])
     saved = list((tmp_path / "screenshots").glob("instrument-*.png"))
     assert len(saved) == 1
     assert model.status.message == f"saved {saved[0].resolve()}"
-    stage._control_key(pygame.K_F12, None, model, screen, None, {}, [], [])
+    stage._control_key(pygame.K_F12, None, model, screen, None, [], [])
     assert len(list((tmp_path / "screenshots").glob("*.png"))) == 2  # never overwritten
-    stage._control_key(pygame.K_F10, None, model, screen, None, {}, [], [])
+    stage._control_key(pygame.K_F10, None, model, screen, None, [], [])
     assert model.show_developer
 
 

@@ -15,11 +15,11 @@ import soundfile
 from instrument.arrange import make_arranger
 from instrument.ensemble import load_ensemble
 from instrument.errors import InstrumentError
+from instrument.input.midifile import TickClock, conductor_of, steady_conductor
 from instrument.live.outputs import PartOutputs
 from instrument.live.performer import Performer
 from instrument.live.record import AUDIO_TAIL, Recorder, TakeAudio, write_take
 from instrument.live.render import limit_peak
-from instrument.midifile import TickClock, conductor_of, steady_conductor
 from instrument.synth import Synth
 
 RATE = 48000
@@ -147,7 +147,7 @@ def test_jam_take_tempo_map_follows_the_clock(tmp_path):
     and the MIDI files place the later notes by it."""
     from instrument.accompany.clock import InternalClock
     from instrument.accompany.take import ClockTempoMap
-    from instrument.midifile import steady_conductor
+    from instrument.input.midifile import steady_conductor
 
     now = [100.0]
     clock = InternalClock(60.0, 4)

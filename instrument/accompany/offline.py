@@ -29,7 +29,7 @@ from instrument.accompany.notes import (
 from instrument.accompany.planner import BandPlanner, Sections
 from instrument.ensemble import DRUM_CHANNEL
 from instrument.errors import InstrumentError
-from instrument.midifile import read_midi
+from instrument.input.midifile import read_midi
 
 TICKS = 480
 # Offline channels: the player's own part, then the band.

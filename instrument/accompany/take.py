@@ -21,7 +21,7 @@ import mido
 from instrument.accompany.notes import PART_PROGRAMS
 from instrument.accompany.offline import TRACK_NAMES
 from instrument.errors import InstrumentError
-from instrument.midifile import Conductor, write_parts
+from instrument.input.midifile import Conductor, write_parts
 
 WRITE_EVERY = 1.0  # seconds between rewrites of band.mid
 TEMPO_EVERY = 0.25  # seconds between looks at the clock's tempo

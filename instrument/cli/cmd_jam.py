@@ -184,8 +184,8 @@ def run(args: argparse.Namespace) -> int:
             MpeRouter(session.performer).attach()
         if args.record:
             from instrument.accompany.take import BandTake, ClockTempoMap
+            from instrument.input.midifile import steady_conductor
             from instrument.live.record import Recorder
-            from instrument.midifile import steady_conductor
 
             # The band plays into the session's outputs, so take.wav (rendered from what
             # the outputs are told) holds the band and the player.
@@ -321,7 +321,7 @@ def _bar_line(band, bar: int, bpb: int, tempo: float) -> str:
 def _feed_file(session, path: str) -> None:
     import threading
 
-    from instrument.midifile import keyboard_events, read_midi
+    from instrument.input.midifile import keyboard_events, read_midi
 
     events = keyboard_events(read_midi(path))
 

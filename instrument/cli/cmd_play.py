@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from instrument.ensemble import load_defaults
+    from instrument.input.midifile import read_midi
     from instrument.live.session import LiveSession
-    from instrument.midifile import read_midi
     from instrument.registration import load_registration
     from instrument.synth import find_soundfont
 
@@ -138,8 +138,8 @@ def _recorder(directory: str, session, soundfont, defaults: dict, played, regist
               start: float):
     """A take recorder with the tempo map of the file played in (from ``start``), else of
     the registration's tempo, else 120 BPM; and the take's audio."""
+    from instrument.input.midifile import conductor_of, steady_conductor
     from instrument.live.record import Recorder
-    from instrument.midifile import conductor_of, steady_conductor
 
     recorder = Recorder(directory, session.performer, audio_from=session.outputs,
                         soundfont=soundfont, sample_rate=session.sample_rate,
@@ -156,8 +156,8 @@ def _play_file_in_background(session, midi, start: float) -> None:
     through the same input as a keyboard."""
     import threading
 
-    from instrument.display.stage import LocalKeys
-    from instrument.midifile import keyboard_events
+    from instrument.input.keys import LocalKeys
+    from instrument.input.midifile import keyboard_events
 
     events = keyboard_events(midi)
     keys = LocalKeys(session)

@@ -213,7 +213,7 @@ def _play(args, engine, history, start_session, rounds) -> dict:
 
             heard = ListenStream(None if args.listen == "default" else args.listen)
         if args.play_file:
-            from instrument.display.stage import LocalKeys
+            from instrument.input.keys import LocalKeys
 
             _feed_file(args.play_file, engine, LocalKeys(live).send)
         if not args.no_display:
@@ -274,7 +274,7 @@ def _feed_file(path: str, engine, send) -> None:
     import threading
     import time
 
-    from instrument.midifile import keyboard_events, read_midi
+    from instrument.input.midifile import keyboard_events, read_midi
 
     events = keyboard_events(read_midi(path))  # read now: a bad file is a one-line error
 

@@ -43,8 +43,8 @@ def check_midi_output(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from instrument.ensemble import load_defaults
+    from instrument.input.midifile import conductor_of, read_midi, write_parts
     from instrument.live.render import limit_peak, render_file
-    from instrument.midifile import conductor_of, read_midi, write_parts
     from instrument.synth import find_soundfont
     from instrument.synth.audiofile import check_audio_output, write_audio
 

@@ -15,7 +15,7 @@ import mido
 import numpy as np
 
 from instrument.errors import InstrumentError
-from instrument.midifile import read_midi
+from instrument.input.midifile import read_midi
 
 NOTE_COLUMNS = ("onset", "end", "pitch", "velocity")
 

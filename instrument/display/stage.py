@@ -1,9 +1,8 @@
 """The stage window: the main thread's loop of ``play``, ``jam`` and ``practice``.
 
 Drawing runs here at up to 60 fps while MIDI and audio run in their own threads. The
-computer keyboard is a piano too: its notes go into the app's own MIDI input port (so they
-take exactly the path a keyboard's notes take) or, with no MIDI system, straight to the
-performer, which then has no other caller.
+computer keyboard is a piano too (``instrument.input.keys``): its notes take the path a
+keyboard's notes take.
 
 A command hands the loop its views (``View``): ``play`` has the play view only, ``jam``
 its jam view and the play view, ``practice`` its practice view and the play view. F4
@@ -22,55 +21,7 @@ import pygame
 
 from instrument.display.draw import draw_stage
 from instrument.display.model import StageModel
-
-# Two rows of the computer keyboard as piano keys: semitone offsets from the octave's C.
-LOWER_ROW = {pygame.K_z: 0, pygame.K_s: 1, pygame.K_x: 2, pygame.K_d: 3, pygame.K_c: 4,
-             pygame.K_v: 5, pygame.K_g: 6, pygame.K_b: 7, pygame.K_h: 8, pygame.K_n: 9,
-             pygame.K_j: 10, pygame.K_m: 11, pygame.K_COMMA: 12}
-UPPER_ROW = {pygame.K_q: 12, pygame.K_2: 13, pygame.K_w: 14, pygame.K_3: 15, pygame.K_e: 16,
-             pygame.K_r: 17, pygame.K_5: 18, pygame.K_t: 19, pygame.K_6: 20, pygame.K_y: 21,
-             pygame.K_7: 22, pygame.K_u: 23, pygame.K_i: 24}
-PIANO_KEYS = {**LOWER_ROW, **UPPER_ROW}
-# Ctrl + a number key recalls that registration (the number keys alone are piano keys).
-RECALL_KEYS = {getattr(pygame, f"K_{n}"): n - 1 for n in range(1, 10)}
-
-
-class LocalKeys:
-    """Sends the computer keyboard's notes into the app's MIDI input."""
-
-    def __init__(self, session):
-        self.session = session
-        self._out = None
-        midi = session.midi
-        if midi is None:
-            return
-        import rtmidi
-
-        api = rtmidi.API_UNIX_JACK if midi.api == "jack" else rtmidi.API_LINUX_ALSA
-        try:
-            out = rtmidi.MidiOut(api, "instrument-keys")
-            ports = out.get_ports()
-            target = midi.port_name.split(":")[0]
-            match = [i for i, p in enumerate(ports) if p.startswith(target)]
-            if match:
-                out.open_port(match[0], "out")
-                self._out = out
-            else:
-                out.delete()
-        except Exception:  # noqa: BLE001 - fall back to the direct path below
-            self._out = None
-
-    def send(self, data: list[int]) -> None:
-        if self._out is not None:
-            self._out.send_message(data)
-        elif self.session.midi is None:  # no MIDI thread exists: we are the only caller
-            self.session.handle(data)  # as the MIDI input would: transposed, recalls
-
-    def close(self) -> None:
-        if self._out is not None:
-            self._out.close_port()
-            self._out.delete()
-            self._out = None
+from instrument.input.keys import PIANO_KEYS, RECALL_KEYS, KeyboardPiano, LocalKeys, key_codes
 
 
 def open_window(size: tuple[int, int] = (1280, 720), title: str = "instrument"):
@@ -163,88 +114,118 @@ class CallbackView(View):
         return self.on_key is not None and bool(self.on_key(key))
 
 
-def run_stage(session, duration: float | None = None, screenshot: str | None = None,
-              fps: int = 60, on_frame: Callable[[StageModel, float], None] | None = None,
-              on_key: Callable[[int], bool] | None = None, mode: str = "play",
-              views: list[View] | None = None,
-              band_parts: list[str] | None = None) -> StageModel:
+def run_stage(
+    session,
+    duration: float | None = None,
+    screenshot: str | None = None,
+    fps: int = 60,
+    on_frame: Callable[[StageModel, float], None] | None = None,
+    on_key: Callable[[int], bool] | None = None,
+    mode: str = "play",
+    views: list[View] | None = None,
+    band_parts: list[str] | None = None,
+) -> StageModel:
     """The window's loop until quit (Ctrl+Q or closing the window) or ``duration`` seconds.
 
     views: the modes this command offers, the first shown first (F4 cycles). Without them,
     one view from on_frame(model, now) and on_key(key) (True when it used the key).
     band_parts: the legend's band (jam). screenshot: a PNG of the last frame.
     """
-    from instrument.arrange import ARRANGERS
-    from instrument.ensemble import available_ensembles
-
-    if not views:
-        views = [PlayView()] if on_frame is None and on_key is None and mode == "play" \
-            else [CallbackView(mode, on_frame, on_key)]
+    views = views or _views_from(on_frame, on_key, mode)
     model = StageModel(session.performer.setup.ensemble, mode=views[0].name)
     model.band_parts = list(band_parts or [])
     session.performer.add_listener(model.on_note)
-    current = 0
-    views[current].enter(model)
+    views[0].enter(model)
     screen = open_window()
     keys = LocalKeys(session)
-    held_keys: dict[int, int] = {}  # pygame key -> pitch it started
+    stage = _Stage(session, model, views, screen, KeyboardPiano(keys.send, key_codes(PIANO_KEYS)))
     clock = pygame.time.Clock()
     end = time.monotonic() + duration if duration else float("inf")
-    next_health = 0.0
     try:
         for view in views:  # now that the window is up (a practice count-in starts here)
             view.attach(model)
-        running = True
-        while running and time.monotonic() < end:
-            now = time.monotonic()
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT:
-                    running = False
-                elif event.type == pygame.KEYDOWN:
-                    mods = pygame.key.get_mods()
-                    if event.key == pygame.K_q and mods & pygame.KMOD_CTRL:
-                        running = False
-                    elif event.key in RECALL_KEYS and event.mod & pygame.KMOD_CTRL:
-                        model.status.message = _recall(session, model, RECALL_KEYS[event.key])
-                    elif event.key == pygame.K_F4:
-                        current = _next_view(views, current, model)
-                    elif any(v.key(event.key, model, now) for v in _shown_first(views, current)):
-                        pass
-                    elif event.key in PIANO_KEYS:
-                        pitch = 12 * (model.octave + 1) + PIANO_KEYS[event.key]
-                        if 0 <= pitch <= 127 and event.key not in held_keys:
-                            held_keys[event.key] = pitch
-                            keys.send([0x90, pitch, model.velocity])
-                    else:
-                        _control_key(event.key, session, model, screen, keys, held_keys,
-                                     available_ensembles(), list(ARRANGERS))
-                        if event.key == pygame.K_ESCAPE:
-                            for view in views:
-                                view.panic(model, now)
-                elif event.type == pygame.KEYUP and event.key in held_keys:
-                    keys.send([0x80, held_keys.pop(event.key), 0])
-            if now >= next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
-                _update_status(model, session)
-                next_health = now + 0.25
-            model.update(now)
-            for k, view in enumerate(views):
-                if k == current:
-                    view.frame(model, now)
-                else:
-                    view.idle(model, now)
-            draw_stage(screen, model, now)
-            pygame.display.flip()
+        while stage.running and time.monotonic() < end:
+            stage.frame(time.monotonic())
             clock.tick(fps)
         if screenshot:
             save_screenshot(screen, screenshot)
     finally:
-        for pitch in held_keys.values():
-            keys.send([0x80, pitch, 0])
+        stage.piano.release_all()
         keys.close()
         for view in views:
             view.close()
         pygame.display.quit()
     return model
+
+
+def _views_from(on_frame, on_key, mode: str) -> list[View]:
+    """A command's one view when it names none: the play view, or one of two callbacks."""
+    if on_frame is None and on_key is None and mode == "play":
+        return [PlayView()]
+    return [CallbackView(mode, on_frame, on_key)]
+
+
+class _Stage:
+    """The window's state from frame to frame: the views, the one shown, the keys held.
+
+    Runs in the main thread only."""
+
+    def __init__(
+        self,
+        session,
+        model: StageModel,
+        views: list[View],
+        screen: pygame.Surface,
+        piano: KeyboardPiano,
+    ):
+        self.session, self.model, self.views, self.screen = session, model, views, screen
+        self.piano = piano
+        self.recall_keys = key_codes(RECALL_KEYS)  # the window is open: key names resolve
+        self.current = 0  # the view shown
+        self.running = True  # until quit
+        self._next_health = 0.0
+
+    def frame(self, now: float) -> None:
+        """The events since the last frame, the status (4 Hz), the views, the drawing."""
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.running = False
+            elif event.type == pygame.KEYDOWN:
+                self._key_down(event, now)
+            elif event.type == pygame.KEYUP:
+                self.piano.release(event.key)
+        if now >= self._next_health:  # the health poll touches the MIDI system: 4 Hz is plenty
+            _update_status(self.model, self.session)
+            self._next_health = now + 0.25
+        self.model.update(now)
+        for k, view in enumerate(self.views):
+            if k == self.current:
+                view.frame(self.model, now)
+            else:
+                view.idle(self.model, now)
+        draw_stage(self.screen, self.model, now)
+        pygame.display.flip()
+
+    def _key_down(self, event: pygame.event.Event, now: float) -> None:
+        """Ctrl+Q, Ctrl+N and F4 first, then the views' keys, the piano keys, the rest."""
+        from instrument.arrange import ARRANGERS
+        from instrument.ensemble import available_ensembles
+
+        key, model = event.key, self.model
+        if key == pygame.K_q and pygame.key.get_mods() & pygame.KMOD_CTRL:
+            self.running = False
+        elif key in self.recall_keys and event.mod & pygame.KMOD_CTRL:
+            model.status.message = _recall(self.session, model, self.recall_keys[key])
+        elif key == pygame.K_F4:
+            self.current = _next_view(self.views, self.current, model)
+        elif any(v.key(key, model, now) for v in _shown_first(self.views, self.current)):
+            pass  # a view used it
+        elif not self.piano.press(key, model.octave, model.velocity):
+            ensembles, arrangers = available_ensembles(), list(ARRANGERS)
+            _control_key(key, self.session, model, self.screen, self.piano, ensembles, arrangers)
+            if key == pygame.K_ESCAPE:
+                for view in self.views:
+                    view.panic(model, now)
 
 
 def _recall(session, model: StageModel, index: int) -> str:
@@ -260,13 +241,14 @@ def _recall(session, model: StageModel, index: int) -> str:
 
 
 def _shown_first(views: list[View], current: int) -> list[View]:
-    return [views[current]] + views[:current] + views[current + 1:]
+    return [views[current]] + views[:current] + views[current + 1 :]
 
 
 def _next_view(views: list[View], current: int, model: StageModel) -> int:
     if len(views) == 1:
-        model.status.message = "play only here: jam is `instrument jam`, practice " \
-            "`instrument practice CHART`"
+        model.status.message = (
+            "play only here: jam is `instrument jam`, practice `instrument practice CHART`"
+        )
         return current
     current = (current + 1) % len(views)
     views[current].enter(model)
@@ -292,21 +274,29 @@ def _update_status(model: StageModel, session) -> None:
         s.message = h.messages[-1]
         model.ensemble = session.performer.setup.ensemble
     s.midi_state, s.midi_port, s.audio = h.midi.state, h.midi.port, h.audio
-    s.latency_ms, s.xruns, s.cpu_load, s.over_budget = (h.latency_ms, h.xruns, h.cpu_load,
-                                                        h.over_budget)
+    s.latency_ms, s.xruns = h.latency_ms, h.xruns
+    s.cpu_load, s.over_budget = h.cpu_load, h.over_budget
     s.arranger = session.performer.setup.arranger.name
     s.decide_p99_ms = session.performer.counters.decision_percentiles()[1]
     if h.midi.state == "lost":
         model.release_all(time.monotonic())
 
 
-def _control_key(key, session, model, screen, keys, held_keys, ensembles, arrangers) -> None:
+def _control_key(
+    key: int,
+    session,
+    model: StageModel,
+    screen: pygame.Surface,
+    piano: KeyboardPiano,
+    ensembles: list[str],
+    arrangers: list[str],
+) -> None:
+    """The keys that are neither a view's nor the piano's: panic, octave and velocity,
+    help, the next ensemble or arranger, a screenshot."""
     from instrument.errors import InstrumentError
 
     if key == pygame.K_ESCAPE:
-        for pitch in held_keys.values():
-            keys.send([0x80, pitch, 0])
-        held_keys.clear()
+        piano.release_all()
         session.performer.panic()
         model.release_all(time.monotonic())
         model.status.message = "panic: all notes off"
@@ -330,10 +320,14 @@ def _control_key(key, session, model, screen, keys, held_keys, ensembles, arrang
                 i = names.index(current.ensemble.name) if current.ensemble.name in names else -1
                 ensemble = session.switch_ensemble(names[(i + 1) % len(names)])
             else:
-                i = arrangers.index(current.arranger.name) if current.arranger.name in arrangers \
+                i = (
+                    arrangers.index(current.arranger.name)
+                    if current.arranger.name in arrangers
                     else -1
-                ensemble = session.switch_ensemble(current.ensemble.name,
-                                                   arrangers[(i + 1) % len(arrangers)])
+                )
+                ensemble = session.switch_ensemble(
+                    current.ensemble.name, arrangers[(i + 1) % len(arrangers)]
+                )
             model.ensemble = ensemble
             model.status.message = f"{ensemble.title}, {session.performer.setup.arranger.name}"
         except InstrumentError as e:

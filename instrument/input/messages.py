@@ -2,18 +2,23 @@
 
 Keyboards, drivers and fuzzers can deliver anything: running status, SysEx, real-time
 bytes between data bytes, truncated messages, data bytes above 127. ``parse`` accepts one
-complete message (as rtmidi delivers them); ``StreamParser`` reassembles a raw byte stream.
-Neither ever raises: what cannot be used is dropped and counted by the caller.
+complete message (as rtmidi and the JACK port deliver them) and never raises: what cannot
+be used is dropped and counted by the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import NamedTuple
 
-NOTE_OFF, NOTE_ON, POLY_AFTERTOUCH, CONTROL, PROGRAM, CHANNEL_PRESSURE, PITCH_BEND = (
-    0x80, 0x90, 0xA0, 0xB0, 0xC0, 0xD0, 0xE0,
-)  # fmt: skip
+# Channel-message kinds: the status byte's high nibble.
+NOTE_OFF = 0x80
+NOTE_ON = 0x90
+POLY_AFTERTOUCH = 0xA0
+CONTROL = 0xB0
+PROGRAM = 0xC0
+CHANNEL_PRESSURE = 0xD0
+PITCH_BEND = 0xE0
 
 # Data bytes that follow each channel-message status (by high nibble).
 _DATA_LENGTH = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
@@ -88,53 +93,3 @@ def parse(data: Iterable[int]) -> Message | None:
     if kind == NOTE_ON and data2 == 0:
         kind = NOTE_OFF
     return Message(kind, status & 0x0F, data1, data2)
-
-
-class StreamParser:
-    """Reassembles channel messages from a raw byte stream (running status included).
-
-    ``feed(bytes)`` yields every complete Message; ``dropped`` counts bytes that could not
-    belong to one (SysEx contents, stray data bytes, undefined statuses).
-    """
-
-    def __init__(self) -> None:
-        self.running: int | None = None
-        self.pending: list[int] = []
-        self.in_sysex = False
-        self.dropped = 0
-
-    def reset(self) -> None:
-        self.__init__()
-
-    def feed(self, data: Iterable[int]) -> Iterator[Message]:
-        for byte in data:
-            if not isinstance(byte, int) or not 0 <= byte <= 255:
-                self.dropped += 1
-                continue
-            if byte >= 0xF8:
-                continue  # real-time bytes may appear anywhere and do not cancel status
-            if byte == 0xF0:
-                self.in_sysex, self.running = True, None
-                self.dropped += len(self.pending)
-                self.pending = []
-                continue
-            if byte == 0xF7:
-                self.in_sysex = False
-                continue
-            if byte >= 0xF1:
-                self.running = None  # system common cancels running status
-                self.in_sysex = False
-                continue
-            if byte >= 0x80:
-                self.dropped += len(self.pending)
-                self.running, self.pending, self.in_sysex = byte, [], False
-                continue
-            if self.in_sysex or self.running is None:
-                self.dropped += 1
-                continue
-            self.pending.append(byte)
-            if len(self.pending) == _DATA_LENGTH[self.running & 0xF0]:
-                msg = parse([self.running, *self.pending])
-                self.pending = []
-                if msg is not None:
-                    yield msg

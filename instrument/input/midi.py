@@ -53,8 +53,9 @@ def quiet_audio_libraries() -> None:
     try:
         import ctypes
 
-        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                                        ctypes.c_int, ctypes.c_char_p)
+        handler_type = ctypes.CFUNCTYPE(
+            None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+        )
         global _alsa_handler  # must outlive the call
         _alsa_handler = handler_type(lambda *_: None)
         ctypes.CDLL("libasound.so.2").snd_lib_error_set_handler(_alsa_handler)
@@ -148,8 +149,14 @@ class MidiInput:
     return quickly and never block.
     """
 
-    def __init__(self, on_message: MessageCallback, port: str | None = None, api: str = "auto",
-                 on_lost: Callable[[], None] | None = None, jack_port: str | None = None):
+    def __init__(
+        self,
+        on_message: MessageCallback,
+        port: str | None = None,
+        api: str = "auto",
+        on_lost: Callable[[], None] | None = None,
+        jack_port: str | None = None,
+    ):
         self.on_message = on_message
         self.jack_port = jack_port
         self.on_lost = on_lost or (lambda: None)
@@ -203,8 +210,9 @@ class MidiInput:
         if self.jack_port:
             self._port_name = self.jack_port
         else:
-            ours = self._jack.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
-                                        is_input=True)
+            ours = self._jack.get_ports(
+                f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True, is_input=True
+            )
             self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
         # A patchbay (QjackCtl, a2j, a session manager) may have connected a keyboard the
         # moment our port appeared: such a connection counts as ours.
@@ -267,22 +275,26 @@ class MidiInput:
                 self._poll_alsa()
         except Exception as e:  # noqa: BLE001 - the audio server may be gone; report, don't die
             if self.status.state != "lost":
-                self.status = InputStatus("lost", f"{self.status.port} ({e})", self.api,
-                                          self.status.reconnects)
+                self.status = InputStatus(
+                    "lost", f"{self.status.port} ({e})", self.api, self.status.reconnects
+                )
                 self.on_lost()
         return self.status
 
-    def _on_connect(self, a, b, connected: bool) -> None:
-        if connected and b.name == self._port_name:
-            self._sources.add(a.name)
+    def _on_connect(self, source, destination, connected: bool) -> None:
+        """JACK's port-connect callback (its notification thread): jack.Port source and
+        destination of a connection made or broken."""
+        if connected and destination.name == self._port_name:
+            self._sources.add(source.name)
 
     def _poll_jack(self) -> None:
         connected = {p.name for p in self._jack.get_all_connections(self.port_name)}
         gone = self._sources - connected
         self._sources |= connected  # remember sources others connected, to restore them
         if gone and self.status.state != "lost":
-            self.status = InputStatus("lost", ", ".join(sorted(gone)), "jack",
-                                      self.status.reconnects)
+            self.status = InputStatus(
+                "lost", ", ".join(sorted(gone)), "jack", self.status.reconnects
+            )
             self.on_lost()
         if self.status.state == "lost":
             present = {p.name for p in self._jack.get_ports(is_midi=True, is_output=True)}
@@ -290,11 +302,16 @@ class MidiInput:
             for s in back:
                 self._connect(s)
             if back and len(back) == len(gone):
-                self.status = InputStatus("connected", ", ".join(sorted(self._sources)), "jack",
-                                          self.status.reconnects + 1)
+                self.status = InputStatus(
+                    "connected",
+                    ", ".join(sorted(self._sources)),
+                    "jack",
+                    self.status.reconnects + 1,
+                )
         elif connected and self.status.state == "virtual":
-            self.status = InputStatus("connected", ", ".join(sorted(connected)), "jack",
-                                      self.status.reconnects)
+            self.status = InputStatus(
+                "connected", ", ".join(sorted(connected)), "jack", self.status.reconnects
+            )
 
     def _poll_alsa(self) -> None:
         ports = self._midi.get_ports()
@@ -306,8 +323,12 @@ class MidiInput:
         elif present and self.status.state == "lost":
             self._midi.close_port()
             self._midi.open_port(names.index(self._alsa_source), PORT_NAME)
-            self.status = InputStatus("connected", ports[names.index(self._alsa_source)], "alsa",
-                                      self.status.reconnects + 1)
+            self.status = InputStatus(
+                "connected",
+                ports[names.index(self._alsa_source)],
+                "alsa",
+                self.status.reconnects + 1,
+            )
 
     def abandon(self) -> None:
         """Let go of a MIDI system that died (its server is gone): nothing is called on it."""

@@ -132,7 +132,7 @@ def render_excerpt(
     Returns float32 (frames, 2), clipped to [-1, 1] as a converter would.
     """
     from instrument.ensemble import DRUM_CHANNEL
-    from instrument.midifile import read_midi
+    from instrument.input.midifile import read_midi
     from instrument.synth import Synth
     from instrument.synth.offline import play_message, render_events
 

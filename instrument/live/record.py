@@ -34,9 +34,9 @@ import numpy as np
 
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError, untrusted
+from instrument.input.midifile import Conductor, TickClock, conductor_track, write_parts
 from instrument.live.outputs import PartOutputs
 from instrument.live.performer import NoteEvent, Performer
-from instrument.midifile import Conductor, TickClock, conductor_track, write_parts
 from instrument.synth.base import SynthPort
 from instrument.synth.fluid import Synth
 

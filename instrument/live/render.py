@@ -16,8 +16,8 @@ import numpy as np
 
 from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import Ensemble
+from instrument.input.midifile import keyboard_events, read_midi
 from instrument.live.performer import NoteEvent, Performer
-from instrument.midifile import keyboard_events, read_midi
 from instrument.synth.fluid import Synth
 from instrument.synth.offline import render_events
 

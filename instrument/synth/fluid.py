@@ -50,10 +50,6 @@ _noteoff = _held_gil("fluid_synth_noteoff", _P, _I, _I)
 _cc = _held_gil("fluid_synth_cc", _P, _I, _I, _I)
 _pitch_bend = _held_gil("fluid_synth_pitch_bend", _P, _I, _I)
 _program_select = _held_gil("fluid_synth_program_select", _P, _I, _I, _I, _I)
-_event_type = _held_gil("fluid_midi_event_get_type", _P)
-_event_channel = _held_gil("fluid_midi_event_get_channel", _P)
-_event_key = _held_gil("fluid_midi_event_get_key", _P)
-_event_value = _held_gil("fluid_midi_event_get_value", _P)
 
 _LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 _set_log_function = fluidsynth.cfunc(
@@ -212,33 +208,10 @@ class Synth(SynthPort):
             self._open_jack_midi(client_name, midi_callback)
 
     def _open_jack_midi(self, client_name: str, on_message: Callable[[list[int]], None]) -> None:
-        fs = self._fs
-        fs.setting("midi.driver", "jack")
-        fs.setting("midi.jack.id", client_name)  # same id as the audio: one shared client
-        fs.setting("midi.autoconnect", 0)
+        from instrument.input.jack import open_jack_midi
 
-        def handle(_data: int, event: int) -> int:
-            try:
-                kind = _event_type(event)
-                ch = _event_channel(event)
-                if kind == 0xE0:  # FluidSynth keeps the 14-bit bend in param 1
-                    value = _event_key(event)
-                    on_message([kind | ch, value & 0x7F, value >> 7])
-                elif kind in (0xC0, 0xD0):
-                    on_message([kind | ch, _event_key(event)])
-                else:
-                    on_message([kind | ch, _event_key(event), _event_value(event)])
-            except Exception:  # noqa: BLE001 - never let an exception into the audio thread
-                pass
-            return 0
-
-        self._midi_handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(
-            handle
-        )  # kept referenced: FluidSynth calls it for as long as the driver lives
-        drv = fluidsynth.new_fluid_midi_driver(fs.settings, self._midi_handler, None)
-        if not drv:
-            raise InstrumentError("could not open FluidSynth's JACK MIDI input")
-        fs.midi_driver = drv
+        # the handler is kept referenced: FluidSynth calls it for as long as the driver lives
+        self._fs.midi_driver, self._midi_handler = open_jack_midi(self._fs, client_name, on_message)
 
     def stop_driver(self) -> None:
         """Close the audio (and MIDI) driver but keep the synth: to reopen after a server loss."""

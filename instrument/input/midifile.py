@@ -16,8 +16,9 @@ def read_midi(path: str | os.PathLike) -> mido.MidiFile:
     if not 0 < midi.ticks_per_beat < 0x8000:
         # 0 would divide by zero; the high bit means SMPTE time code, which mido reads as
         # negative ticks per beat and so as negative times.
-        raise InstrumentError(f"MIDI file has an unusable time division "
-                              f"({midi.ticks_per_beat}): {path}")
+        raise InstrumentError(
+            f"MIDI file has an unusable time division ({midi.ticks_per_beat}): {path}"
+        )
     if midi.type == 2:
         raise InstrumentError(f"MIDI type 2 (independent sequences) is not supported: {path}")
     if not any(m.type == "note_on" and m.velocity for t in midi.tracks for m in t):
@@ -69,8 +70,10 @@ def conductor_of(midi: mido.MidiFile, shift: float = 0.0) -> Conductor:
 
 def steady_conductor(bpm: float, beats_per_bar: int = 4) -> Conductor:
     """One tempo and one meter from the start: a clock's bar grid."""
-    return [(0.0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))),
-            (0.0, mido.MetaMessage("time_signature", numerator=beats_per_bar, denominator=4))]
+    return [
+        (0.0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))),
+        (0.0, mido.MetaMessage("time_signature", numerator=beats_per_bar, denominator=4)),
+    ]
 
 
 class TickClock:
@@ -109,10 +112,16 @@ def conductor_track(conductor: Conductor, clock: TickClock) -> mido.MidiTrack:
     return track
 
 
-def write_parts(path: str | os.PathLike, part_names: list[str], programs: list[int],
-                channels: list[int], notes: list[tuple[float, float, int, int, int]],
-                ticks_per_beat: int = 480, tempo_bpm: float = 120.0,
-                conductor: Conductor | None = None) -> None:
+def write_parts(
+    path: str | os.PathLike,
+    part_names: list[str],
+    programs: list[int],
+    channels: list[int],
+    notes: list[tuple[float, float, int, int, int]],
+    ticks_per_beat: int = 480,
+    tempo_bpm: float = 120.0,
+    conductor: Conductor | None = None,
+) -> None:
     """Write a multitrack MIDI file, one named track per part.
 
     notes: (onset s, end s, pitch, velocity, part index). conductor: the tempo map (and
@@ -136,8 +145,9 @@ def write_parts(path: str | os.PathLike, part_names: list[str], programs: list[i
         for sec, is_on, pitch, vel in timed:
             tick = clock.ticks(sec)
             kind = "note_on" if is_on else "note_off"
-            track.append(mido.Message(kind, channel=channels[k], note=pitch, velocity=vel,
-                                      time=tick - last))
+            track.append(
+                mido.Message(kind, channel=channels[k], note=pitch, velocity=vel, time=tick - last)
+            )
             last = tick
         out.tracks.append(track)
     try:
