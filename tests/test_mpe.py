@@ -94,18 +94,8 @@ def test_play_and_jam_take_mpe(tmp_path, capsys):
         tr.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=200))
     path = tmp_path / "mpe.mid"
     mid.save(path)
-    common = [
-        "--mpe",
-        "--midi-in",
-        "none",
-        "--audio",
-        "none",
-        "--no-display",
-        "--duration",
-        "1.5",
-        "--play-file",
-        str(path),
-    ]
+    flags = "--mpe --midi-in none --audio none --no-display --duration 1.5".split()
+    common = [*flags, "--play-file", str(path)]
     assert main(["play", *common]) == 0
     assert main(["jam", "--style", "block", *common]) == 0
     assert "Traceback" not in capsys.readouterr().err

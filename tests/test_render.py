@@ -15,6 +15,8 @@ from instrument.ensemble import load_ensemble
 from instrument.live.render import render_file
 from instrument.synth import find_soundfont
 
+RENDER = [sys.executable, "-m", "instrument", "render"]
+
 
 def make_piece(path, seed: int = 3) -> list[tuple[float, int]]:
     """A small four-voice piece; returns (onset seconds, pitch) of every note."""
@@ -39,22 +41,9 @@ def test_render_writes_wav_and_arranged_midi_note_by_note(tmp_path):
     src = tmp_path / "piece.mid"
     notes = make_piece(src)
     wav, arranged = tmp_path / "out.wav", tmp_path / "out.mid"
+    outputs = ["-o", str(wav), "--arranged", str(arranged)]
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "instrument",
-            "render",
-            str(src),
-            "-o",
-            str(wav),
-            "--arranged",
-            str(arranged),
-            "--ensemble",
-            "quartet",
-            "--arranger",
-            "closest",
-        ],
+        [*RENDER, str(src), *outputs, "--ensemble", "quartet", "--arranger", "closest"],
         capture_output=True,
         text=True,
     )

@@ -36,10 +36,19 @@ def soundfont():
         pytest.skip(str(e))
 
 
+RENDER = [sys.executable, "-m", "instrument", "render"]
+
+
 def headless_play(soundfont, *args: str) -> list[str]:
     """The command line of ``play`` with no display, audio device or MIDI input."""
     flags = "play --no-display --audio none --midi-in none".split()
     return [sys.executable, "-m", "instrument", *flags, "--soundfont", str(soundfont), *args]
+
+
+def play_recording(soundfont, src, takes, seconds: float) -> list[str]:
+    """Headless ``play`` of the file ``src`` with the zone arranger, recorded under ``takes``."""
+    args = ["--arranger", "zone", "--play-file", str(src), "--record", str(takes)]
+    return headless_play(soundfont, *args, "--duration", str(seconds))
 
 
 def tempos(mid: mido.MidiFile) -> list[int]:
@@ -216,27 +225,10 @@ def test_render_does_not_clip_and_keeps_the_tempo_map(tmp_path, soundfont):
     mid.tracks += [conductor, notes]
     mid.save(src)
     wav, arranged = tmp_path / "out.wav", tmp_path / "out.mid"
+    outputs = ["-o", str(wav), "--arranged", str(arranged)]
+    band = ["--ensemble", "pop909", "--arranger", "zone", "--soundfont", str(soundfont)]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "instrument",
-            "render",
-            str(src),
-            "-o",
-            str(wav),
-            "--arranged",
-            str(arranged),
-            "--ensemble",
-            "pop909",
-            "--arranger",
-            "zone",
-            "--soundfont",
-            str(soundfont),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [*RENDER, str(src), *outputs, *band], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     audio, rate = soundfile.read(wav, dtype="float32")
@@ -286,17 +278,7 @@ def test_play_record_writes_wav_and_the_played_file_tempo_map(tmp_path, soundfon
     mid.save(src)
     takes = tmp_path / "takes"
     done = subprocess.run(
-        headless_play(
-            soundfont,
-            "--arranger",
-            "zone",
-            "--play-file",
-            str(src),
-            "--record",
-            str(takes),
-            "--duration",
-            "3",
-        ),
+        play_recording(soundfont, src, takes, seconds=3),
         capture_output=True,
         text=True,
         timeout=120,
@@ -326,17 +308,7 @@ def test_sigkill_mid_take_leaves_a_readable_wav(tmp_path, soundfont):
     mid.save(src)
     takes = tmp_path / "takes"
     proc = subprocess.Popen(
-        headless_play(
-            soundfont,
-            "--arranger",
-            "zone",
-            "--play-file",
-            str(src),
-            "--record",
-            str(takes),
-            "--duration",
-            "60",
-        ),
+        play_recording(soundfont, src, takes, seconds=60),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -83,14 +83,9 @@ class Recorder:
         if audio_from is not None:
             if soundfont is None:
                 raise InstrumentError("recording audio needs the SoundFont it is played with")
+            wav = self.take / "take.wav"
             self.audio = TakeAudio(
-                self.take / "take.wav",
-                soundfont,
-                sample_rate,
-                gain,
-                self.ensemble,
-                self._t0,
-                performer.clock,
+                wav, soundfont, sample_rate, gain, self.ensemble, self._t0, performer.clock
             )
         self._queue: deque[tuple] = deque()
         self._raw: list[tuple[float, list[int]]] = []
