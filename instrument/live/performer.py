@@ -101,7 +101,8 @@ class Counters:
 
 
 class Performer:
-    """MIDI in -> arranger -> FluidSynth, one channel per part.
+    """MIDI in -> arranger -> ``synth`` (a ``SynthPort``: FluidSynth, or the fan-out to
+    it, a MIDI out and the take's audio), one channel per part.
 
     reset_after: seconds of silence (no key held) after which the arranger starts a new
     phrase, so a stateful model does not carry a previous song into the next one.
