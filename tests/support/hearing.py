@@ -3,14 +3,14 @@ test's JACK client playing into the audio inputs it opens, in real time."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 
 import numpy as np
 import pytest
+
+from tests.support.jackclients import start_app
 
 
 def run_hearing(args: list[str], audio: np.ndarray, play_for: float, timeout: float) -> str:
@@ -18,14 +18,7 @@ def run_hearing(args: list[str], audio: np.ndarray, play_for: float, timeout: fl
     plays into its JACK inputs; returns what it printed. The playback must end within
     ``play_for`` s, the app ``timeout`` s after; it must exit 0 (else its stderr fails it).
     """
-    app = subprocess.Popen(
-        [sys.executable, "-m", "instrument", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
+    app = start_app(*args, stdin=subprocess.DEVNULL)
     try:
         play_into_app(app, audio, play_for)
         out, err = app.communicate(timeout=timeout)

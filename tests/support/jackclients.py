@@ -13,11 +13,16 @@ import pytest
 
 
 def start_app(
-    *args: str, env: dict[str, str] | None = None, stdout: int = subprocess.PIPE
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdout: int = subprocess.PIPE,
+    stdin: int | None = None,
 ) -> subprocess.Popen:
-    """``python -m instrument ARGS`` with its stderr (and by default stdout) piped, as text."""
+    """``python -m instrument ARGS`` with its stderr (and by default stdout) piped, as text;
+    ``stdin``: the test's own unless given (``subprocess.DEVNULL``: no terminal to read)."""
     return subprocess.Popen(
         [sys.executable, "-m", "instrument", *args],
+        stdin=stdin,
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
