@@ -31,8 +31,8 @@ import time
 import numpy as np
 import torch
 
+from instrument.arrange import DATASET_ENSEMBLE, make_arranger, neural
 from instrument.arrange import features as F
-from instrument.arrange import make_arranger, neural
 from instrument.arrange import model as M
 from instrument.arrange.base import Note
 from instrument.arrange.fast import FastLSTM
@@ -40,7 +40,7 @@ from instrument.arrange.neural import model_path
 from instrument.ensemble import load_ensemble
 from instrument.report import markdown_table, write_section
 
-DATASET = {"choir": "bach", "quartet": "quartet", "pop909": "pop909", "pop": "pop"}
+DATASET = {ensemble: dataset for dataset, ensemble in DATASET_ENSEMBLE.items()}
 
 
 def stats(ns: np.ndarray) -> list[object]:
@@ -67,25 +67,14 @@ def numpy_reference_step(weights, x, h, c):
     return inp
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ensemble", default="choir")
-    ap.add_argument("--notes", type=int, default=20000)
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    torch.set_num_threads(1)
-
-    from instrument.datasets.corpus import load_pieces
-
-    ens = load_ensemble(args.ensemble)
-    pieces = load_pieces(DATASET[args.ensemble], "test")
+def performance_notes(pieces, count: int) -> list[Note]:
+    """``count`` notes of performances of ``pieces`` (random order, seeded), one after
+    another with 10 s between performances."""
     from instrument.arrange.performance import perform
 
     notes: list[Note] = []
     offset, k = 0.0, 0
-    while len(notes) < args.notes:  # performances of the test pieces until enough notes
+    while len(notes) < count:  # performances of the test pieces until enough notes
         for p in pieces:
             perf = perform(p, np.random.default_rng([0, k]), "random")
             k += 1
@@ -94,10 +83,12 @@ def main() -> int:
                 for a, v, t in zip(perf.pitch, perf.velocity, perf.time, strict=True)
             ]
             offset = notes[-1].time + 10.0
-    notes = notes[: args.notes]
-    rows = []
+    return notes[:count]
 
-    arranger = make_arranger("lstm", ens)
+
+def time_arranger(arranger, notes: list[Note], size: str) -> list[list[object]]:
+    """Rows for ``assign`` and ``revisions`` as the MIDI thread calls them, wall clock and
+    thread CPU time."""
     times = np.empty(len(notes), np.int64)
     cpu = np.empty(len(notes), np.int64)
     rev = np.empty(len(notes), np.int64)
@@ -113,27 +104,31 @@ def main() -> int:
         rev_cpu[i] = time.thread_time_ns() - c1
         times[i] = t1 - t0
         cpu[i] = c1 - c0
-    card = arranger.card["hyperparameters"]
-    size = f"{card['layers']} x {card['hidden']}"
-    rows.append([f"assign (numba), {size}: wall clock", *stats(times)])
-    rows.append([f"assign (numba), {size}: thread CPU time", *stats(cpu)])
-    rows.append([f"revisions, {size}: wall clock", *stats(rev)])
-    rows.append([f"revisions, {size}: thread CPU time", *stats(rev_cpu)])
-    rows.append([f"assign + revisions (before the note sounds), {size}: wall clock",
-                 *stats(times + rev)])  # fmt: skip
-    fallbacks = arranger.fallbacks
+    return [
+        [f"assign (numba), {size}: wall clock", *stats(times)],
+        [f"assign (numba), {size}: thread CPU time", *stats(cpu)],
+        [f"revisions, {size}: wall clock", *stats(rev)],
+        [f"revisions, {size}: thread CPU time", *stats(rev_cpu)],
+        [f"assign + revisions (before the note sounds), {size}: wall clock", *stats(times + rev)],
+    ]
 
+
+def time_torch(ens, notes: list[Note], size: str) -> list[object]:
+    """The shipped model in torch, one step with carried state (features given)."""
     model, _, _ = M.load(model_path(ens, "lstm"), "lstm", len(ens))
     feats = np.zeros((1, 1, model.n_features), np.float32)
     state = None
-    times_t = np.empty(min(len(notes), 5000), np.int64)
+    times = np.empty(min(len(notes), 5000), np.int64)
     with torch.no_grad():
-        for i in range(len(times_t)):
+        for i in range(len(times)):
             t0 = time.perf_counter_ns()
             _, state = model(torch.tensor([[notes[i].pitch]]), torch.from_numpy(feats), state)
-            times_t[i] = time.perf_counter_ns() - t0
-    rows.append([f"torch step, {size}", *stats(times_t)])
+            times[i] = time.perf_counter_ns() - t0
+    return [f"torch step, {size}", *stats(times)]
 
+
+def time_numpy_reference(ens, count: int) -> list[object]:
+    """A plain numpy LSTM step of the paper's size (3 x 128, random weights)."""
     rng = np.random.default_rng(0)
     nin, hid = 16 + F.n_online_features(len(ens)), 128
     ref_w = [
@@ -147,56 +142,88 @@ def main() -> int:
     h = np.zeros((3, hid), np.float32)
     c = np.zeros((3, hid), np.float32)
     x = rng.normal(size=nin).astype(np.float32)
-    times_n = np.empty(min(len(notes), 5000), np.int64)
-    for i in range(len(times_n)):
+    times = np.empty(min(count, 5000), np.int64)
+    for i in range(len(times)):
         t0 = time.perf_counter_ns()
         numpy_reference_step(ref_w, x, h, c)
-        times_n[i] = time.perf_counter_ns() - t0
-    rows.append(["numpy reference, 3 x 128 (paper size)", *stats(times_n)])
+        times[i] = time.perf_counter_ns() - t0
+    return ["numpy reference, 3 x 128 (paper size)", *stats(times)]
 
+
+def time_paper_size(ens, notes: list[Note]) -> list[object]:
+    """Our numba step alone with the paper's 3 x 128 LSTM (random weights)."""
     paper = M.OnlineLSTM(len(ens), hidden=128, layers=3, embed=16)
     fast = FastLSTM(M.numpy_weights(paper), len(ens), paper.n_features)
     fast.step(60)
-    times_p = np.empty(len(notes), np.int64)
+    times = np.empty(len(notes), np.int64)
     for i, n in enumerate(notes):
         t0 = time.perf_counter_ns()
         fast.step(n.pitch)
-        times_p[i] = time.perf_counter_ns() - t0
-    rows.append(["numba step only, 3 x 128 (paper size)", *stats(times_p)])
+        times[i] = time.perf_counter_ns() - t0
+    return ["numba step only, 3 x 128 (paper size)", *stats(times)]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ensemble", default="choir")
+    ap.add_argument("--notes", type=int, default=20000)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    torch.set_num_threads(1)
+
+    from instrument.datasets.corpus import load_pieces
+
+    ens = load_ensemble(args.ensemble)
+    notes = performance_notes(load_pieces(DATASET[args.ensemble], "test"), args.notes)
+    arranger = make_arranger("lstm", ens)
+    card = arranger.card["hyperparameters"]
+    size = f"{card['layers']} x {card['hidden']}"
+    rows = time_arranger(arranger, notes, size)
+    fallbacks = arranger.stats().fallbacks
+    rows.append(time_torch(ens, notes, size))
+    rows.append(time_numpy_reference(ens, len(notes)))
+    rows.append(time_paper_size(ens, notes))
 
     header = ["per note", "p50 µs", "p90 µs", "p99 µs", "max µs", "notes"]
     table = markdown_table(header, rows)
     print(table)
     print(f"budget-guard fallbacks during the run: {fallbacks} of {len(notes)} notes")
     if not args.no_write:
-        text = "\n".join(
-            [
-                "## Online LSTM arranger: cost per note",
-                "",
-                f"Ensemble `{ens.name}`, performances of the test split (random arrival order, "
-                "seeded) fed one note at a time, process "
-                "pinned to one CPU core. Target: p99 ≤ 100 µs for `assign`. Wall clock "
-                "includes any time the OS gave the core to other processes; thread CPU time "
-                "(CLOCK_THREAD_CPUTIME_ID) is the work of the call itself. Load average "
-                f"during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
-                "Torch and numpy rows time the LSTM step only (no features). No GPU here: "
-                "at ~40 µs a note on the CPU, a GPU step (kernel launches and transfers "
-                "for every note) is not expected to be faster; not measured. Revisions: "
-                "the chord so far decided again before the note sounds (the performer "
-                "asks for them at once: no waiting for more notes, only this work).",
-                "",
-                table,
-                "",
-                f"Budget-guard fallbacks (zone decision because the previous step overran "
-                f"{neural.DEFAULT_BUDGET_S * 1e3:g} ms): {fallbacks} of {len(notes)} notes.",
-                "",
-                f"Command: `.venv/bin/python bench/bench_arrange_step.py --ensemble {ens.name}`; "
-                f"{datetime.date.today().isoformat()}; {platform.machine()} 2-core CPU VM "
-                "(shared with other jobs), no GPU.",
-            ]
-        )
-        write_section("benchmarks.md", "arrange-step", text)
+        write_section("benchmarks.md", "arrange-step", section(ens, table, fallbacks, len(notes)))
     return 0
+
+
+def section(ens, table: str, fallbacks: int, n_notes: int) -> str:
+    """The docs/benchmarks.md section: what was measured, the table, the guard's
+    fallbacks and the command."""
+    return "\n".join(
+        [
+            "## Online LSTM arranger: cost per note",
+            "",
+            f"Ensemble `{ens.name}`, performances of the test split (random arrival order, "
+            "seeded) fed one note at a time, process "
+            "pinned to one CPU core. Target: p99 ≤ 100 µs for `assign`. Wall clock "
+            "includes any time the OS gave the core to other processes; thread CPU time "
+            "(CLOCK_THREAD_CPUTIME_ID) is the work of the call itself. Load average "
+            f"during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
+            "Torch and numpy rows time the LSTM step only (no features). No GPU here: "
+            "at ~40 µs a note on the CPU, a GPU step (kernel launches and transfers "
+            "for every note) is not expected to be faster; not measured. Revisions: "
+            "the chord so far decided again before the note sounds (the performer "
+            "asks for them at once: no waiting for more notes, only this work).",
+            "",
+            table,
+            "",
+            f"Budget-guard fallbacks (zone decision because the previous step overran "
+            f"{neural.DEFAULT_BUDGET_S * 1e3:g} ms): {fallbacks} of {n_notes} notes.",
+            "",
+            f"Command: `.venv/bin/python bench/bench_arrange_step.py --ensemble {ens.name}`; "
+            f"{datetime.date.today().isoformat()}; {platform.machine()} 2-core CPU VM "
+            "(shared with other jobs), no GPU.",
+        ]
+    )
 
 
 if __name__ == "__main__":

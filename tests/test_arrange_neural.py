@@ -103,7 +103,7 @@ def test_live_arranger_matches_the_batch_kernel(tmp_path):
     # ... and the whole list in one numba call give the same first and final parts
     first_b, final_b = arranger.perform_all(notes)
     assert first.tolist() == first_b.tolist() and final.tolist() == final_b.tolist()
-    assert arranger.fallbacks == 0
+    assert arranger.stats().fallbacks == 0
     assert (first != final).any()  # the revisions did something on this untrained model
 
 
@@ -114,9 +114,11 @@ def test_a_chord_in_any_arrival_order_gets_the_same_final_parts(tmp_path):
 
     _, _, path = trained_toy_model(tmp_path, steps=30)
     arranger = LSTMArranger(load_ensemble("choir"), path=path, budget_s=10.0)
-    context = [Note(p, 64, 0.5 * g + 0.003 * k, None, 0.5 * g + 0.45)
-               for g, chord in enumerate([(48, 57, 64, 72), (50, 57, 65, 74)])
-               for k, p in enumerate(chord)]  # fmt: skip
+    context = [
+        Note(p, 64, 0.5 * g + 0.003 * k, None, 0.5 * g + 0.45)
+        for g, chord in enumerate([(48, 57, 64, 72), (50, 57, 65, 74)])
+        for k, p in enumerate(chord)
+    ]
     chord = (47, 55, 62, 74)
     times = [1.0, 1.008, 1.015, 1.03]  # spread over 30 ms, within one onset group
     finals = set()
@@ -148,7 +150,8 @@ def test_budget_guard_falls_back_to_zone_and_counts(tmp_path):
     arranger = LSTMArranger(load_ensemble("choir"), path=path, budget_s=0.0)
     parts = [arranger.assign(Note(60 + i, 64, 0.5 * i)) for i in range(10)]
     # every step overruns a zero budget, so every other note takes the zone decision
-    assert arranger.fallbacks == 5 and arranger.steps == 5
+    stats = arranger.stats()
+    assert stats.fallbacks == 5 and stats.steps == 5
     zone = make_arranger("zone", load_ensemble("choir"))
     assert all(parts[i] == zone.assign(Note(60 + i, 64, 0.0)) for i in range(1, 10, 2))
 
@@ -251,3 +254,40 @@ def test_bilstm_plan_is_replayed_note_by_note(tmp_path):
     # the replay hands out the planned parts even when notes of a chord arrive reordered
     replay = [arranger.assign(n) for n in notes[:4][::-1]] + [arranger.assign(n) for n in notes[4:]]
     assert replay == planned[:4][::-1] + planned[4:]
+
+
+def test_zone_part_of_is_its_table_and_its_decision():
+    from instrument.arrange.zone import ZoneArranger
+
+    zone = ZoneArranger(load_ensemble("choir"), boundaries=[67, 60, 52])
+    assert zone.table.shape == (128,) and zone.table.dtype == np.int64
+    assert [zone.part_of(p) for p in (80, 67, 66, 60, 59, 52, 51, 30)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert all(zone.part_of(p) == zone.assign(Note(p, 64, 0.0)) for p in range(128))
+
+
+def test_schedule_stops_early_and_then_trains_on_own_histories():
+    said = []
+    schedule = T.Schedule.of("lstm", {"dagger_epochs": 2}, 10, 2, 60.0)
+    steps = []
+    while schedule.next_epoch():
+        # the score improves only in the first epoch of each phase
+        improved = schedule.epoch in (1, 4)
+        steps.append(schedule.after(improved, 0.1 * schedule.epoch, 0.1, said.append))
+        if steps[-1] == "stop":
+            break
+    # two epochs without progress end teacher forcing; two more on the model's own
+    # histories, then the phase's limit
+    assert steps == ["go", "go", "own history", "go", "go"]
+    assert schedule.own_history and schedule.epoch == 5
+    assert any("early stop" in s for s in said)
+
+
+def test_schedule_stops_before_an_epoch_past_the_budget():
+    said = []
+    schedule = T.Schedule.of("lstm", {"dagger_epochs": 2}, 10, 5, 1.0)
+    assert schedule.next_epoch()
+    # 0.6 min in, an epoch of 0.6 min would end past the 1-minute budget: no second phase
+    assert schedule.after(True, 0.6, 0.6, said.append) == "stop"
+    assert said == ["stopping: time budget of 1.0 min reached"]
+    bilstm = T.Schedule.of("bilstm", {"dagger_epochs": 2}, 3, 5, 60.0)
+    assert bilstm.dagger_left == 0 and bilstm.limit == 3

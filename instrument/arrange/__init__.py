@@ -24,6 +24,9 @@ def _bilstm(ensemble: Ensemble) -> Arranger:
     return BiLSTMArranger(ensemble)
 
 
+# built-in data set -> the ensemble its parts are arranged for (training and evaluation)
+DATASET_ENSEMBLE = {"bach": "choir", "quartet": "quartet", "pop909": "pop909", "pop": "pop"}
+
 # name -> factory(ensemble). "lstm"/"bilstm" need models/<ensemble>-<name>.pt.
 ARRANGERS: dict[str, Callable[[Ensemble], Arranger]] = {
     "zone": ZoneArranger,
@@ -49,4 +52,11 @@ def default_arranger_name(ensemble: Ensemble) -> str:
     return "zone"
 
 
-__all__ = ["ARRANGERS", "Arranger", "Note", "default_arranger_name", "make_arranger"]
+__all__ = [
+    "ARRANGERS",
+    "DATASET_ENSEMBLE",
+    "Arranger",
+    "Note",
+    "default_arranger_name",
+    "make_arranger",
+]

@@ -4,26 +4,117 @@ Live, one note costs one LSTM step with carried state. Two things make it cheap:
 the pitch embedding times the first layer's input weights is folded into a (128, 4H)
 table (one row per pitch, biases included), and each deeper layer does one matrix-vector
 product over ``[h_below, h_own]``. Everything runs in one compiled call that allocates
-nothing; the buffers live in ``FastLSTM``.
+nothing; the buffers live in ``FastLSTM`` and the arranger.
+
+The kernels take their arrays grouped in small named tuples (numba types them, and a
+field reads as an array): ``Net`` (one model's weights and step scratch), ``History``
+(what the model has heard: feature state and LSTM state), ``Chord`` (the onset group so
+far) and ``Rules`` (the ensemble's constraints and their counters).
 
 Gate order follows torch.nn.LSTM: input, forget, cell, output.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from instrument.arrange import features as F
 
+GROUP_CAP = 16  # notes of one onset group the revision keeps (more: decided once)
+
+
+class Net(NamedTuple):
+    """One trained LSTM as the kernels take it: float32 weights and the scratch of a step.
+
+    layers: L. table: (128, 4H) embedding x W_ih (pitch columns) + both biases of layer
+    0. wx: (4H, n_features). whh0: (4H, H). wcat: (max(L-1, 1), 4H, 2H), bcat:
+    (max(L-1, 1), 4H): the deeper layers' [W_ih | W_hh] and biases. wout: (P, H), bout:
+    (P,). Scratch, overwritten by every step: buf (2H,), gates (4H,), logits (P,).
+    """
+
+    layers: int
+    table: np.ndarray
+    wx: np.ndarray
+    whh0: np.ndarray
+    wcat: np.ndarray
+    bcat: np.ndarray
+    wout: np.ndarray
+    bout: np.ndarray
+    buf: np.ndarray
+    gates: np.ndarray
+    logits: np.ndarray
+
+
+class History(NamedTuple):
+    """What a model has heard so far: s, the feature state (``features.new_state``,
+    float64); h, c: (L, H) float32 LSTM state."""
+
+    s: np.ndarray
+    h: np.ndarray
+    c: np.ndarray
+
+
+class Chord(NamedTuple):
+    """The onset group struck so far, in arrival order (at most ``GROUP_CAP`` notes).
+
+    notes: (G, 2) int64 pitch and velocity. time: (G,) onsets in seconds. part: (G,) int64
+    the part of each (first decision, then revised). size: (1,) int64 notes held.
+    feats: (G, F) float32 the features each note's revision was decided on.
+    """
+
+    notes: np.ndarray
+    time: np.ndarray
+    part: np.ndarray
+    size: np.ndarray
+    feats: np.ndarray
+
+
+class Rules(NamedTuple):
+    """The ensemble's constraints on a decision. penalty: (128, P) float32 added to the
+    logits (the parts' ranges, soft). polyphony: (P,) int64 notes a part may take in one
+    onset group while another part still has room. binds: (2,) int64 counters, [0] the
+    range changed the choice, [1] a full part was passed over."""
+
+    penalty: np.ndarray
+    polyphony: np.ndarray
+    binds: np.ndarray
+
+
+class Run(NamedTuple):
+    """What ``perform_run`` returns for n notes. first, final: (n,) parts at the first
+    decision and after the last revision. binds: (2,) as ``Rules.binds``. feats, feats_r:
+    (n, F) features of the first and of the final decision of each note (no rows unless
+    asked for). groups: (n,) onset group of each note. onset: (n,) the part after the
+    revision the note's own arrival made (what a performer that revises before sounding
+    plays at the note-on)."""
+
+    first: np.ndarray
+    final: np.ndarray
+    binds: np.ndarray
+    feats: np.ndarray
+    feats_r: np.ndarray
+    groups: np.ndarray
+    onset: np.ndarray
+
+
+@njit(cache=True)
+def new_chord(n_features):
+    """An empty ``Chord`` of notes with ``n_features`` features."""
+    return Chord(
+        np.zeros((GROUP_CAP, 2), np.int64),
+        np.zeros(GROUP_CAP),
+        np.zeros(GROUP_CAP, np.int64),
+        np.zeros(1, np.int64),
+        np.zeros((GROUP_CAP, n_features), np.float32),
+    )
+
 
 class FastLSTM:
-    """Weights of a trained ``OnlineLSTM`` as float32 numpy arrays, plus the live state.
-
-    table: (128, 4H) embedding x W_ih (pitch columns) + both biases of layer 0.
-    wx: (4H, n_features). whh0: (4H, H). wcat: (L-1, 4H, 2H), bcat: (L-1, 4H).
-    wout: (P, H), bout: (P,). h, c: (L, H).
-    """
+    """Weights of a trained ``OnlineLSTM`` as float32 numpy arrays (``net``), plus the live
+    state: h, c (L, H) and x (n_features,), the next note's features."""
 
     def __init__(self, weights: dict[str, np.ndarray], n_parts: int, n_features: int):
         f32 = np.float32
@@ -31,29 +122,28 @@ class FastLSTM:
         e = emb.shape[1]
         w0 = weights["lstm.weight_ih_l0"].astype(np.float64)
         b0 = weights["lstm.bias_ih_l0"] + weights["lstm.bias_hh_l0"]
-        self.table = np.ascontiguousarray((emb @ w0[:, :e].T + b0).astype(f32))
-        self.wx = np.ascontiguousarray(w0[:, e:].astype(f32))
-        self.whh0 = np.ascontiguousarray(weights["lstm.weight_hh_l0"].astype(f32))
-        hidden = self.whh0.shape[1]
+        table = np.ascontiguousarray((emb @ w0[:, :e].T + b0).astype(f32))
+        wx = np.ascontiguousarray(w0[:, e:].astype(f32))
+        whh0 = np.ascontiguousarray(weights["lstm.weight_hh_l0"].astype(f32))
+        hidden = whh0.shape[1]
         layers = 1
         while f"lstm.weight_ih_l{layers}" in weights:
             layers += 1
-        self.wcat = np.zeros((max(layers - 1, 1), 4 * hidden, 2 * hidden), f32)
-        self.bcat = np.zeros((max(layers - 1, 1), 4 * hidden), f32)
+        wcat = np.zeros((max(layers - 1, 1), 4 * hidden, 2 * hidden), f32)
+        bcat = np.zeros((max(layers - 1, 1), 4 * hidden), f32)
         for k in range(1, layers):
-            self.wcat[k - 1, :, :hidden] = weights[f"lstm.weight_ih_l{k}"]
-            self.wcat[k - 1, :, hidden:] = weights[f"lstm.weight_hh_l{k}"]
-            self.bcat[k - 1] = weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]
-        self.wout = np.ascontiguousarray(weights["out.weight"].astype(f32))
-        self.bout = np.ascontiguousarray(weights["out.bias"].astype(f32))
-        if self.wout.shape[0] != n_parts or self.wx.shape[1] != n_features:
+            wcat[k - 1, :, :hidden] = weights[f"lstm.weight_ih_l{k}"]
+            wcat[k - 1, :, hidden:] = weights[f"lstm.weight_hh_l{k}"]
+            bcat[k - 1] = weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]
+        wout = np.ascontiguousarray(weights["out.weight"].astype(f32))
+        bout = np.ascontiguousarray(weights["out.bias"].astype(f32))
+        if wout.shape[0] != n_parts or wx.shape[1] != n_features:
             raise ValueError("weights do not match the ensemble's parts or the features")
         self.layers, self.hidden, self.n_parts = layers, hidden, n_parts
+        scratch = (np.zeros(2 * hidden, f32), np.zeros(4 * hidden, f32), np.zeros(n_parts, f32))
+        self.net = Net(layers, table, wx, whh0, wcat, bcat, wout, bout, *scratch)
         self.h = np.zeros((layers, hidden), f32)
         self.c = np.zeros((layers, hidden), f32)
-        self.buf = np.zeros(2 * hidden, f32)
-        self.gates = np.zeros(4 * hidden, f32)
-        self.logits = np.zeros(n_parts, f32)
         self.x = np.zeros(n_features, f32)
 
     def reset(self) -> None:
@@ -62,26 +152,8 @@ class FastLSTM:
 
     def step(self, pitch: int) -> np.ndarray:
         """One step on ``self.x`` (the note's features, filled by the caller); the logits."""
-        lstm_step(
-            pitch,
-            self.x,
-            self.table,
-            self.wx,
-            self.whh0,
-            self.wcat,
-            self.bcat,
-            self.wout,
-            self.bout,
-            self.h,
-            self.c,
-            self.buf,
-            self.gates,
-            self.logits,
-        )
-        return self.logits
-
-    def args(self) -> tuple:
-        return (self.table, self.wx, self.whh0, self.wcat, self.bcat, self.wout, self.bout)
+        lstm_step(self.net, pitch, self.x, self.h, self.c)
+        return self.net.logits
 
 
 @njit(cache=True, fastmath=True, inline="always")
@@ -102,10 +174,12 @@ def _cell(gates, h, c, hidden):
 
 
 @njit(cache=True, fastmath=True)
-def lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits):
-    """One LSTM step in place: h, c (L, H) advance; logits (P,) written."""
+def lstm_step(net, pitch, x, h, c):
+    """One LSTM step of ``net`` in place: h, c (L, H) advance; ``net.logits`` (P,) written."""
     layers, hidden = h.shape
     nf = x.shape[0]
+    table, wx, whh0 = net.table, net.wx, net.whh0
+    buf, gates, logits = net.buf, net.gates, net.logits
     for j in range(4 * hidden):
         acc = table[pitch, j]
         for i in range(nf):
@@ -118,8 +192,8 @@ def lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gate
         for i in range(hidden):
             buf[i] = h[layer - 1, i]
             buf[hidden + i] = h[layer, i]
-        w = wcat[layer - 1]
-        b = bcat[layer - 1]
+        w = net.wcat[layer - 1]
+        b = net.bcat[layer - 1]
         for j in range(4 * hidden):
             acc = b[j]
             for i in range(2 * hidden):
@@ -127,28 +201,20 @@ def lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gate
             gates[j] = acc
         _cell(gates, h[layer], c[layer], hidden)
     for p in range(logits.shape[0]):
-        acc = bout[p]
+        acc = net.bout[p]
         for i in range(hidden):
-            acc += wout[p, i] * h[layers - 1, i]
+            acc += net.wout[p, i] * h[layers - 1, i]
         logits[p] = acc
 
 
-GROUP_CAP = 16  # notes of one onset group the revision keeps (more: decided once)
-
-
 @njit(cache=True)
-def decide(s, pitch, time, velocity, use_velocity, x, table, wx, whh0, wcat, bcat, wout,
-           bout, h, c, buf, gates, logits, penalty, polyphony, binds):  # fmt: skip
-    """Features, one LSTM step and the part of one note under the ensemble's constraints;
-    commits it to the feature state ``s`` and returns it.
-
-    penalty: (128, P) float32 added to the logits (the parts' ranges, soft). polyphony:
-    (P,) notes a part may take in one onset group while another part still has room.
-    binds: int64 counters, [0] the range changed the choice, [1] a full part was passed
-    over.
-    """
+def decide(net, rules, heard, pitch, time, velocity, use_velocity, x):
+    """Features (into ``x``), one LSTM step and the part of one note under the ensemble's
+    ``rules``; commits it to the history ``heard`` and returns it."""
+    s = heard.s
     F.online_features(s, pitch, time, velocity, use_velocity, x)
-    lstm_step(pitch, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf, gates, logits)
+    lstm_step(net, pitch, x, heard.h, heard.c)
+    logits, penalty, polyphony = net.logits, rules.penalty, rules.polyphony
     n_parts = logits.shape[0]
     room = False
     for p in range(n_parts):
@@ -168,159 +234,169 @@ def decide(s, pitch, time, velocity, use_velocity, x, table, wx, whh0, wcat, bca
         if plain < 0 or logits[p] > logits[plain]:
             plain = p
     if plain != best:
-        binds[0] += 1
+        rules.binds[0] += 1
     if free != best:
-        binds[1] += 1
+        rules.binds[1] += 1
     F.commit(s, pitch, time, best)
     return best
 
 
 @njit(cache=True)
-def live_assign(s, s0, h0, c0, sr, hr, cr, revise, group, gtime, gpart, ng, pitch, time,
-                velocity, use_velocity, x, table, wx, whh0, wcat, bcat, wout, bout, h, c, buf,
-                gates, logits, penalty, polyphony, binds):  # fmt: skip
-    """The first decision of a note (what sounds at once), from the arrival state
-    ``s, h, c``: every note so far in the order it came, on the part it first got.
+def live_assign(
+    net, rules, arrival, before, revised, chord, revise, pitch, time, velocity, use_velocity, x
+):
+    """The first decision of a note (what sounds at once), from the ``arrival`` history:
+    every note so far in the order it came, on the part it first got.
 
-    Two histories run side by side: the arrival one, and the revised one (``sr, hr,
-    cr``: every chord decided low to high, ``live_revise``). Measured on the Bach valid
-    split, first decisions are better from the arrival history (the order they are
-    trained in) than from the revised one. A note that starts a new onset group
-    checkpoints the revised history (``s0, h0, c0``) for this group's revisions; the note
-    joins the group's buffers (``group`` (G, 2) pitch and velocity, ``gtime``, ``gpart``;
-    ``ng[0]`` notes)."""
-    if F.is_new_group(s, time) or ng[0] >= GROUP_CAP:
+    Two histories run side by side: the arrival one, and the ``revised`` one (every chord
+    decided low to high, ``live_revise``). Measured on the Bach valid split, first
+    decisions are better from the arrival history (the order they are trained in) than
+    from the revised one. A note that starts a new onset group checkpoints the revised
+    history into ``before`` for this group's revisions; the note joins ``chord``."""
+    if F.is_new_group(arrival.s, time) or chord.size[0] >= GROUP_CAP:
         if revise:  # the revisions go on from the previous chords as revised
-            s0[:] = sr
-            h0[:] = hr
-            c0[:] = cr
-        ng[0] = 0
-    part = decide(s, pitch, time, velocity, use_velocity, x, table, wx, whh0, wcat, bcat,
-                  wout, bout, h, c, buf, gates, logits, penalty, polyphony, binds)  # fmt: skip
-    k = ng[0]
-    group[k, 0] = pitch
-    group[k, 1] = velocity
-    gtime[k] = time
-    gpart[k] = part
-    ng[0] = k + 1
+            before.s[:] = revised.s
+            before.h[:] = revised.h
+            before.c[:] = revised.c
+        chord.size[0] = 0
+    part = decide(net, rules, arrival, pitch, time, velocity, use_velocity, x)
+    k = chord.size[0]
+    chord.notes[k, 0] = pitch
+    chord.notes[k, 1] = velocity
+    chord.time[k] = time
+    chord.part[k] = part
+    chord.size[0] = k + 1
     return part
 
 
 @njit(cache=True)
-def live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, x, table, wx,
-                whh0, wcat, bcat, wout, bout, buf, gates, logits, penalty, polyphony,
-                binds, gfeat):  # fmt: skip
-    """Decide the onset group's notes struck so far again, together: from the state before
-    the group (``s0, h0, c0``), low to high (the arrival times kept in order), so that the
-    result does not depend on the order the fingers landed in. ``gpart`` gets the revised
-    parts and ``gfeat`` (G, F) the features each note was decided on; ``sr, hr, cr`` end
-    as if the chord had arrived low to high (the next group starts from there). Returns
-    the group's size."""
-    m = ng[0]
-    sr[:] = s0
-    hr[:] = h0
-    cr[:] = c0
+def live_revise(net, rules, before, revised, chord, use_velocity, x):
+    """Decide the ``chord``'s notes struck so far again, together: from the history
+    ``before`` the chord, low to high (the arrival times kept in order), so that the
+    result does not depend on the order the fingers landed in. ``chord.part`` gets the
+    revised parts and ``chord.feats`` the features each note was decided on; ``revised``
+    ends as if the chord had arrived low to high (the next chord starts from there).
+    Returns the chord's size."""
+    m = chord.size[0]
+    revised.s[:] = before.s
+    revised.h[:] = before.h
+    revised.c[:] = before.c
+    notes = chord.notes
     order = np.arange(m)
     for a in range(1, m):  # insertion sort by pitch (a few notes)
         j = a
-        while j > 0 and group[order[j - 1], 0] > group[order[j], 0]:
+        while j > 0 and notes[order[j - 1], 0] > notes[order[j], 0]:
             order[j - 1], order[j] = order[j], order[j - 1]
             j -= 1
-    times = np.sort(gtime[:m])
+    times = np.sort(chord.time[:m])
     for j in range(m):
         i = order[j]
-        gpart[i] = decide(sr, group[i, 0], times[j], group[i, 1], use_velocity, x, table, wx,
-                          whh0, wcat, bcat, wout, bout, hr, cr, buf, gates, logits, penalty,
-                          polyphony, binds)  # fmt: skip
-        gfeat[i] = x
+        chord.part[i] = decide(
+            net, rules, revised, notes[i, 0], times[j], notes[i, 1], use_velocity, x
+        )
+        chord.feats[i] = x
     return m
 
 
 @njit(cache=True)
-def perform_run(pitch, time, end, velocity, n_parts, use_velocity, layers, table, wx, whh0,
-                wcat, bcat, wout, bout, layers_r, table_r, wx_r, whh0_r, wcat_r, bcat_r,
-                wout_r, bout_r, penalty, polyphony, revise, record_features):  # fmt: skip
-    """Arrange a whole performance note by note as live: first decisions with the first
-    model (``layers, table, ...``), and with ``revise`` each onset group re-decided as its
-    notes arrive (``live_revise``) with the revising model (``layers_r, table_r, ...``;
-    the same weights when one model does both).
+def new_history(n_parts, layers, hidden):
+    """A fresh ``History`` for ``n_parts`` parts and an L x H LSTM: features reset, state 0."""
+    s = np.zeros(F.S_GLOBAL + F.S_PER_PART * n_parts)
+    F.reset_state(s)
+    return History(
+        s, np.zeros((layers, hidden), np.float32), np.zeros((layers, hidden), np.float32)
+    )
 
-    Releases reach the note's part (its latest revision) at the note's end. Returns
-    (first parts, final parts, binds (2,), features of the first decisions (n, F),
-    features of the final revision of each note (n, F), onset group of each note (n,),
-    the part of each note after the revision its own arrival made (n,): with revisions
-    on, what a performer that revises before sounding plays at the note-on); the
+
+@njit(cache=True)
+def _release_ended(arrival, before, revised, ends, final, pending, now, group_start):
+    """Notes ``pending`` onwards whose key came up by ``now`` leave their (latest) part in
+    every history (``before`` only for notes older than the current chord); their ``ends``
+    become -1. Returns the first note still pending."""
+    for j in range(pending, len(ends)):
+        if ends[j] >= 0.0 and ends[j] <= now:
+            F.release(arrival.s, final[j])
+            F.release(revised.s, final[j])
+            if j < group_start:
+                F.release(before.s, final[j])
+            ends[j] = -1.0
+    while pending < len(ends) and ends[pending] < 0.0:
+        pending += 1
+    return pending
+
+
+@njit(cache=True)
+def perform_run(
+    pitch, time, end, velocity, first, revising, constraints, use_velocity, revise, record_features
+):
+    """Arrange a whole performance note by note as live: first decisions with the ``first``
+    net, and with ``revise`` each onset group re-decided as its notes arrive
+    (``live_revise``) with the ``revising`` net (the same one when one model does both).
+
+    pitch, time, end, velocity: (n,) the notes in arrival order (seconds). constraints:
+    ``Rules`` whose penalty and polyphony apply (this run counts its own binds). Releases
+    reach the note's part (its latest revision) at the note's end. Returns a ``Run``; its
     feature arrays have no rows unless ``record_features``.
     """
     n = pitch.shape[0]
-    hidden = whh0.shape[1]
-    hidden_r = whh0_r.shape[1]
-    nf = wx.shape[1]
-    h = np.zeros((layers, hidden), np.float32)
-    c = np.zeros((layers, hidden), np.float32)
-    h0 = np.zeros((layers_r, hidden_r), np.float32)
-    c0 = h0.copy()
-    hr = h0.copy()
-    cr = h0.copy()
-    buf = np.zeros(2 * hidden, np.float32)
-    gates = np.zeros(4 * hidden, np.float32)
-    buf_r = np.zeros(2 * hidden_r, np.float32)
-    gates_r = np.zeros(4 * hidden_r, np.float32)
-    logits = np.zeros(n_parts, np.float32)
+    n_parts = first.logits.shape[0]
+    nf = first.wx.shape[1]
+    rules = Rules(constraints.penalty, constraints.polyphony, np.zeros(2, np.int64))
+    arrival = new_history(n_parts, first.layers, first.whh0.shape[1])
+    hidden_r = revising.whh0.shape[1]
+    before = new_history(n_parts, revising.layers, hidden_r)
+    revised = new_history(n_parts, revising.layers, hidden_r)
+    chord = new_chord(nf)
     x = np.zeros(nf, np.float32)
     xr = np.zeros(nf, np.float32)
-    s = np.zeros(F.S_GLOBAL + F.S_PER_PART * n_parts)
-    F.reset_state(s)
-    s0 = s.copy()
-    sr = s.copy()
-    group = np.zeros((GROUP_CAP, 2), np.int64)
-    gtime = np.zeros(GROUP_CAP)
-    gpart = np.zeros(GROUP_CAP, np.int64)
-    gidx = np.zeros(GROUP_CAP, np.int64)
-    ng = np.zeros(1, np.int64)
-    binds = np.zeros(2, np.int64)
+    members = np.zeros(GROUP_CAP, np.int64)  # the chord's notes as indices into the run
     ends = np.zeros(n)
-    first = np.zeros(n, np.int64)
-    final = np.zeros(n, np.int64)
-    feats = np.zeros((n if record_features else 0, nf), np.float32)
-    feats_r = np.zeros((n if record_features else 0, nf), np.float32)
-    gfeat = np.zeros((GROUP_CAP, nf), np.float32)
-    groups = np.zeros(n, np.int64)
-    onset = np.zeros(n, np.int64)
+    rows = n if record_features else 0
+    run = Run(
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int64),
+        rules.binds,
+        np.zeros((rows, nf), np.float32),
+        np.zeros((rows, nf), np.float32),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int64),
+    )
     n_groups = 0
     pending = 0
     group_start = 0
     for i in range(n):
-        for j in range(pending, i):
-            if ends[j] >= 0.0 and ends[j] <= time[i]:
-                F.release(s, final[j])
-                F.release(sr, final[j])
-                if j < group_start:
-                    F.release(s0, final[j])
-                ends[j] = -1.0
-        while pending < i and ends[pending] < 0.0:
-            pending += 1
-        part = live_assign(s, s0, h0, c0, sr, hr, cr, revise, group, gtime, gpart, ng,
-                           pitch[i], time[i], velocity[i], use_velocity, x, table, wx, whh0,
-                           wcat, bcat, wout, bout, h, c, buf, gates, logits, penalty,
-                           polyphony, binds)  # fmt: skip
-        if ng[0] == 1:
+        pending = _release_ended(
+            arrival, before, revised, ends[:i], run.final, pending, time[i], group_start
+        )
+        part = live_assign(
+            first,
+            rules,
+            arrival,
+            before,
+            revised,
+            chord,
+            revise,
+            pitch[i],
+            time[i],
+            velocity[i],
+            use_velocity,
+            x,
+        )
+        if chord.size[0] == 1:
             group_start = i
             n_groups += 1
-        groups[i] = n_groups - 1
-        gidx[ng[0] - 1] = i
+        run.groups[i] = n_groups - 1
+        members[chord.size[0] - 1] = i
         if record_features:
-            feats[i] = x
-        first[i] = part
-        final[i] = part
+            run.feats[i] = x
+        run.first[i] = part
+        run.final[i] = part
         ends[i] = end[i]
         if revise:
-            m = live_revise(s0, h0, c0, sr, hr, cr, group, gtime, gpart, ng, use_velocity, xr,
-                            table_r, wx_r, whh0_r, wcat_r, bcat_r, wout_r, bout_r, buf_r,
-                            gates_r, logits, penalty, polyphony, binds, gfeat)  # fmt: skip
+            m = live_revise(revising, rules, before, revised, chord, use_velocity, xr)
             for k in range(m):
-                final[gidx[k]] = gpart[k]
+                run.final[members[k]] = chord.part[k]
                 if record_features:
-                    feats_r[gidx[k]] = gfeat[k]
-        onset[i] = final[i]
-    return first, final, binds, feats, feats_r, groups, onset
+                    run.feats_r[members[k]] = chord.feats[k]
+        run.onset[i] = run.final[i]
+    return run

@@ -19,7 +19,16 @@ import numpy as np
 
 from instrument.arrange import features as F
 from instrument.arrange.base import Arranger, ArrangerStats, Note
-from instrument.arrange.fast import GROUP_CAP, FastLSTM, live_assign, live_revise, perform_run
+from instrument.arrange.fast import (
+    GROUP_CAP,
+    FastLSTM,
+    History,
+    Rules,
+    live_assign,
+    live_revise,
+    new_chord,
+    perform_run,
+)
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
@@ -111,22 +120,17 @@ class LSTMArranger(Arranger):
         self.zone = ZoneArranger(ensemble)
         self.revise = revise
         self.budget_ns = int(budget_s * 1e9)
-        self.penalty = range_penalty(ensemble)
-        self.polyphony = polyphony(ensemble)
         self.binds = np.zeros(2, np.int64)  # [range, polyphony] changed a choice
-        self.state = F.new_state(self.n_parts)
-        self.state0 = self.state.copy()  # before the current chord
-        self.h0 = self.fast.h.copy()
-        self.c0 = self.fast.c.copy()
-        self.state_r = self.state.copy()  # after the current chord as revised
-        self.hr = self.fast.h.copy()
-        self.cr = self.fast.c.copy()
-        self.xr = self.fast.x.copy()
-        self.gfeat = np.zeros((GROUP_CAP, nf), np.float32)
-        self.group = np.zeros((GROUP_CAP, 2), np.int64)
-        self.gtime = np.zeros(GROUP_CAP)
-        self.gpart = np.zeros(GROUP_CAP, np.int64)
-        self.ng = np.zeros(1, np.int64)
+        self.rules = Rules(range_penalty(ensemble), polyphony(ensemble), self.binds)
+        state = F.new_state(self.n_parts)
+        # every note so far in arrival order on its first part (the first model's state)
+        self.arrival = History(state, self.first.h, self.first.c)
+        fast = self.fast
+        # the revised history: before the current chord, and after it as revised
+        self.before = History(state.copy(), fast.h.copy(), fast.c.copy())
+        self.as_revised = History(state.copy(), fast.h.copy(), fast.c.copy())
+        self.xr = fast.x.copy()  # the features a revision decides on
+        self.chord = new_chord(nf)  # the onset group so far
         self.fallbacks = 0
         self.steps = 0
         self.revised = 0  # notes whose part a revision changed
@@ -159,70 +163,83 @@ class LSTMArranger(Arranger):
         return ArrangerStats(self.steps, self.fallbacks, self.revised, budget)
 
     def reset(self) -> None:
-        F.reset_state(self.state)
-        F.reset_state(self.state_r)
+        F.reset_state(self.arrival.s)
+        F.reset_state(self.as_revised.s)
         self.first.reset()
-        self.hr[:] = 0.0
-        self.cr[:] = 0.0
-        self.ng[0] = 0
+        self.as_revised.h[:] = 0.0
+        self.as_revised.c[:] = 0.0
+        self.chord.size[0] = 0
         self._over = False
-
-    def _kernel_args(self) -> tuple:
-        f = self.first
-        return (*f.args(), f.h, f.c, f.buf, f.gates, f.logits, self.penalty, self.polyphony,
-                self.binds)  # fmt: skip
 
     def assign(self, note: Note) -> int:
         t0 = time.perf_counter_ns()
         self._t0 = t0
-        pitch = note.pitch
         if self._over:
             # the last note's work was late: keep this note on time with the zone split;
             # it joins its chord, so the next note's revision decides it with the others
             self._over = False
             self._skip = True
-            part = int(self.zone._table[pitch])
-            if F.is_new_group(self.state, note.time) or self.ng[0] >= GROUP_CAP:
-                self.state0[:] = self.state_r
-                self.h0[:] = self.hr
-                self.c0[:] = self.cr
-                self.ng[0] = 0
-            F.online_features(
-                self.state, pitch, note.time, note.velocity, self.use_velocity, self.first.x
-            )
-            F.commit(self.state, pitch, note.time, part)
-            k = self.ng[0]
-            self.group[k] = (pitch, note.velocity)
-            self.gtime[k] = note.time
-            self.gpart[k] = part
-            self.ng[0] = k + 1
             self.fallbacks += 1
-            return part
+            return self._zone_joins_chord(note)
         self._skip = False
         part = live_assign(
-            self.state, self.state0, self.h0, self.c0, self.state_r, self.hr, self.cr,
-            self.revise, self.group, self.gtime, self.gpart, self.ng, pitch, note.time,
-            note.velocity, self.use_velocity, self.first.x, *self._kernel_args(),
-        )  # fmt: skip
+            self.first.net,
+            self.rules,
+            self.arrival,
+            self.before,
+            self.as_revised,
+            self.chord,
+            self.revise,
+            note.pitch,
+            note.time,
+            note.velocity,
+            self.use_velocity,
+            self.first.x,
+        )
         self.steps += 1
         self.last_step_ns = time.perf_counter_ns() - t0
         self._over = self.last_step_ns > self.budget_ns
         return int(part)
 
+    def _zone_joins_chord(self, note: Note) -> int:
+        """The guard's decision: the zone split's part for ``note``, entered into the
+        arrival history and the chord as a model decision would be (no LSTM step)."""
+        part = self.zone.part_of(note.pitch)
+        chord, state = self.chord, self.arrival.s
+        if F.is_new_group(state, note.time) or chord.size[0] >= GROUP_CAP:
+            self.before.s[:] = self.as_revised.s
+            self.before.h[:] = self.as_revised.h
+            self.before.c[:] = self.as_revised.c
+            chord.size[0] = 0
+        F.online_features(
+            state, note.pitch, note.time, note.velocity, self.use_velocity, self.first.x
+        )
+        F.commit(state, note.pitch, note.time, part)
+        k = chord.size[0]
+        chord.notes[k] = (note.pitch, note.velocity)
+        chord.time[k] = note.time
+        chord.part[k] = part
+        chord.size[0] = k + 1
+        return part
+
     def revisions(self) -> list[tuple[int, int, int]]:
-        if not self.revise or self._skip or self.ng[0] < 1:
+        chord = self.chord
+        if not self.revise or self._skip or chord.size[0] < 1:
             return []
-        before = self.gpart[: self.ng[0]].copy()
-        f = self.fast
+        before = chord.part[: chord.size[0]].copy()
         m = live_revise(
-            self.state0, self.h0, self.c0, self.state_r, self.hr, self.cr, self.group,
-            self.gtime, self.gpart, self.ng, self.use_velocity, self.xr, *f.args(), f.buf,
-            f.gates, f.logits, self.penalty, self.polyphony, self.binds, self.gfeat,
-        )  # fmt: skip
+            self.fast.net,
+            self.rules,
+            self.before,
+            self.as_revised,
+            chord,
+            self.use_velocity,
+            self.xr,
+        )
         changed = [
-            (int(self.group[k, 0]), int(before[k]), int(self.gpart[k]))
+            (int(chord.notes[k, 0]), int(before[k]), int(chord.part[k]))
             for k in range(m)
-            if before[k] != self.gpart[k]
+            if before[k] != chord.part[k]
         ]
         self.revised += len(changed)
         # the guard counts the whole work done before the note sounds
@@ -232,12 +249,12 @@ class LSTMArranger(Arranger):
 
     def release(self, pitch: int, part: int, time: float) -> None:
         if 0 <= part < self.n_parts:
-            F.release(self.state, part)
-            F.release(self.state_r, part)
-            held = range(min(int(self.ng[0]), GROUP_CAP))
-            in_group = any(int(self.group[k, 0]) == pitch for k in held)
+            F.release(self.arrival.s, part)
+            F.release(self.as_revised.s, part)
+            held = range(min(int(self.chord.size[0]), GROUP_CAP))
+            in_group = any(int(self.chord.notes[k, 0]) == pitch for k in held)
             if not in_group:  # a note from before the chord: the revision's start knows it
-                F.release(self.state0, part)
+                F.release(self.before.s, part)
 
     def perform_all(self, notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
         """(parts at the note-on, final parts) of a whole note list, as live (one numba
@@ -249,15 +266,12 @@ class LSTMArranger(Arranger):
         t = np.array([n.time for n in notes], dtype=np.float64)
         e = np.array([n.end if n.end is not None else np.inf for n in notes])
         v = np.array([n.velocity for n in notes], dtype=np.int64)
-        first, final, binds, _, _, _, onset = perform_run(
-            pitch, t, e, v, self.n_parts, self.use_velocity, self.first.layers,
-            *self.first.args(), self.fast.layers, *self.fast.args(), self.penalty,
-            self.polyphony, self.revise, False,
-        )  # fmt: skip
-        self.binds += binds
+        nets = self.first.net, self.fast.net
+        run = perform_run(pitch, t, e, v, *nets, self.rules, self.use_velocity, self.revise, False)
+        self.binds += run.binds
         # what sounds at the note-on: the part after the revision the note's own arrival
         # made (the performer revises before it sounds the note)
-        return (onset if self.revise else first), final
+        return (run.onset if self.revise else run.first), run.final
 
 
 class BiLSTMArranger(Arranger):

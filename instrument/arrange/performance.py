@@ -135,7 +135,11 @@ def tempo_warp(
 
 
 def perform(piece, rng: np.random.Generator, order: str = "random") -> Performance:
-    """One performance of ``piece`` (a ``datasets.corpus.Piece``) with arrival ``order``."""
+    """One performance of ``piece`` (a ``datasets.corpus.Piece``) with arrival ``order``.
+
+    The steps draw from ``rng`` in this order: tempo, unisons, chord onsets, releases,
+    velocities, pedal (so a seed fixes the performance).
+    """
     if order not in ORDERS:
         raise ValueError(f"unknown arrival order {order!r} (known: {', '.join(ORDERS)})")
     n = len(piece)
@@ -150,8 +154,50 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
     g_time, g_factor = tempo_warp(onsets, rng, performed)
     n_groups = len(first)
     g_next = np.r_[g_time[1:], g_time[-1] + 1.0]
+    idx, part, alt, score_end = strike_unisons(piece, gid, rng)
+    # the struck notes of chord g: idx[bounds[g]:bounds[g + 1]] (idx is sorted by chord)
+    bounds = np.searchsorted(gid[idx], np.arange(n_groups + 1))
+    onset, chord_shift = chord_onsets(piece, idx, bounds, g_time, g_next, order, rng)
+    end = releases(onsets, score_end, g_time, g_factor, onset, rng)
+    velocity = velocities(piece, gid, idx, bounds, n_groups, rng)
 
-    # unisons: one pitch twice in one chord is struck once; the note keeps both voices
+    # arrival order, then: a key struck again must first come up
+    order_idx = idx[np.lexsort((piece.pitch[idx], onset[idx]))]
+    t, e = onset[order_idx], end[order_idx]
+    t = np.maximum(t, 0.0)
+    pitch = piece.pitch[order_idx]
+    last_of_pitch: dict[int, int] = {}
+    for k in range(len(order_idx)):
+        p = int(pitch[k])
+        j = last_of_pitch.get(p)
+        if j is not None and e[j] > t[k] - 0.001:
+            e[j] = max(t[k] - 0.001, t[j] + 0.001)
+        last_of_pitch[p] = k
+    e = np.maximum(e, t + 0.001)
+
+    return Performance(
+        time=t,
+        end=e,
+        pitch=pitch.astype(np.int64),
+        velocity=velocity[order_idx],
+        part=part[order_idx],
+        alt_part=alt[order_idx],
+        source=order_idx.astype(np.int64),
+        pedal=sustain_pedal(onsets, g_time + chord_shift, float(e.max()), rng),
+        order=order,
+    )
+
+
+def strike_unisons(
+    piece, gid: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pitch twice in one chord is struck once; the note keeps both voices.
+
+    Returns (idx: the struck notes' indices into the piece, sorted; part: (n,) the voice
+    each note is scored in, either voice of a unison drawn at random; alt: (n,) the other
+    voice of a unison, -1 if none; score_end: (n,) the end of the longer of its notes).
+    """
+    n = len(piece)
     keep = np.ones(n, dtype=bool)
     alt = np.full(n, -1, dtype=np.int64)
     part = piece.part.copy()
@@ -169,9 +215,23 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
             score_end[j] = max(score_end[j], piece.end[i])
         else:
             seen[key] = i
-    idx = np.flatnonzero(keep)
+    return np.flatnonzero(keep), part, alt, score_end
 
-    # onsets: the chord's performed time plus its asynchrony
+
+def chord_onsets(
+    piece,
+    idx: np.ndarray,
+    bounds: np.ndarray,
+    g_time: np.ndarray,
+    g_next: np.ndarray,
+    order: str,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The onsets of the struck notes ``idx``: each chord's performed time (``g_time``,
+    the next chord's ``g_next``) plus its timing noise and its asynchrony in arrival
+    ``order``. Returns (onset: (n,) seconds, 0 for notes not struck; chord_shift: the
+    noise of each chord)."""
+    n_groups = len(g_time)
     chord_shift = rng.normal(0.0, CHORD_JITTER_S, n_groups)
     spread = np.minimum(
         SPREAD_MEDIAN_S * np.exp(rng.normal(0.0, SPREAD_SIGMA, n_groups)), SPREAD_MAX_S
@@ -179,9 +239,7 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
     spread = np.minimum(spread, 0.4 * (g_next - g_time))
     lead = np.maximum(rng.normal(*MELODY_LEAD_S, n_groups), 0.0)
     lead = np.minimum(lead, 0.4 * (g_next - g_time))
-    onset = np.zeros(n)  # dropped unison notes keep 0 (never sent)
-    # the struck notes of chord g: idx[bounds[g]:bounds[g + 1]] (idx is sorted by chord)
-    bounds = np.searchsorted(gid[idx], np.arange(n_groups + 1))
+    onset = np.zeros(len(piece))  # dropped unison notes keep 0 (never sent)
     for g in range(n_groups):
         members = idx[bounds[g] : bounds[g + 1]]
         m = len(members)
@@ -199,8 +257,22 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
             arrival = by_pitch[::-1]
             offsets[1:] = lead[g] + offsets[1:] * 0.5
         onset[arrival] = g_time[g] + chord_shift[g] + offsets
+    return onset, chord_shift
 
-    # releases: the score end through the tempo map, then legato or detached
+
+def releases(
+    onsets: np.ndarray,
+    score_end: np.ndarray,
+    g_time: np.ndarray,
+    g_factor: np.ndarray,
+    onset: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Key-up times: the score end through the tempo map (the chords' score ``onsets``,
+    performed times ``g_time`` and tempo factors), then legato (held 5-60 ms past) or
+    detached (released after 50-90% of the value), the mix drawn per piece."""
+    n_groups = len(onsets)
+    n = len(score_end)
     g_of_end = np.clip(np.searchsorted(onsets, score_end, side="right") - 1, 0, n_groups - 1)
     end_perf = g_time[g_of_end] + (score_end - onsets[g_of_end]) * g_factor[g_of_end]
     legato_share = float(rng.uniform(0.3, 0.9))
@@ -210,10 +282,21 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
         end_perf + rng.uniform(0.005, 0.06, n),
         onset + np.maximum(end_perf - onset, 0.02) * rng.uniform(0.5, 0.9, n),
     )
-    end = np.maximum(end, onset + 0.02)
+    return np.maximum(end, onset + 0.02)
 
-    # velocities
-    if performed:
+
+def velocities(
+    piece,
+    gid: np.ndarray,
+    idx: np.ndarray,
+    bounds: np.ndarray,
+    n_groups: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """(n,) int64 velocities 1-127: the data's own plus noise, or for scores a per-piece
+    level with a slow drift that returns, the top note of a chord ~8 louder, noise."""
+    n = len(piece)
+    if piece.has_velocity:
         vel = piece.velocity.astype(np.float64) + rng.normal(0.0, 6.0, n)
     else:
         level = float(rng.uniform(50, 90))
@@ -226,50 +309,30 @@ def perform(piece, rng: np.random.Generator, order: str = "random") -> Performan
             if len(members) > 1:
                 top[members[np.argmax(piece.pitch[members])]] = True
         vel = vel + 8.0 * top
-    velocity = np.clip(np.round(vel), 1, 127).astype(np.int64)
+    return np.clip(np.round(vel), 1, 127).astype(np.int64)
 
-    # arrival order, then: a key struck again must first come up
-    order_idx = idx[np.lexsort((piece.pitch[idx], onset[idx]))]
-    t, e = onset[order_idx], end[order_idx]
-    t = np.maximum(t, 0.0)
-    pitch = piece.pitch[order_idx]
-    last_of_pitch: dict[int, int] = {}
-    for k in range(len(order_idx)):
-        p = int(pitch[k])
-        j = last_of_pitch.get(p)
-        if j is not None and e[j] > t[k] - 0.001:
-            e[j] = max(t[k] - 0.001, t[j] + 0.001)
-        last_of_pitch[p] = k
-    e = np.maximum(e, t + 0.001)
 
-    # sustain pedal: changes every one or two beats, at chord onsets
+def sustain_pedal(
+    onsets: np.ndarray, chord_time: np.ndarray, last_end: float, rng: np.random.Generator
+) -> np.ndarray:
+    """In about half the pieces, pedal changes every one or two beats at chord onsets (up
+    just before the chord's performed ``chord_time``, down ``PEDAL_OFFSET_S`` after it),
+    released after ``last_end``; (m, 2) rows of (time, CC64 value)."""
     pedal_rows: list[tuple[float, int]] = []
     if rng.random() < 0.5:
         every = int(rng.integers(1, 3))
         beat_s = 60.0 / SCORE_BPM
         last_beat = -1e9
-        for g in range(n_groups):
+        for g in range(len(onsets)):
             if onsets[g] / beat_s - last_beat >= every - 1e-6:
                 last_beat = onsets[g] / beat_s
-                at = g_time[g] + chord_shift[g]
+                at = chord_time[g]
                 if pedal_rows:
                     pedal_rows.append((max(at - 0.01, 0.0), 0))
                 pedal_rows.append((at + PEDAL_OFFSET_S, 127))
         if pedal_rows:
-            pedal_rows.append((float(e.max()) + 0.05, 0))
-    pedal = np.array(pedal_rows, dtype=np.float64).reshape(-1, 2)
-
-    return Performance(
-        time=t,
-        end=e,
-        pitch=pitch.astype(np.int64),
-        velocity=velocity[order_idx],
-        part=part[order_idx],
-        alt_part=alt[order_idx],
-        source=order_idx.astype(np.int64),
-        pedal=pedal,
-        order=order,
-    )
+            pedal_rows.append((last_end + 0.05, 0))
+    return np.array(pedal_rows, dtype=np.float64).reshape(-1, 2)
 
 
 def score_performance(piece) -> Performance:

@@ -1,6 +1,10 @@
-"""Training the neural arrangers: windows of notes, transposition and performance
-augmentation, Adam, early stopping on the validation split's accuracy measured as it will
-be used.
+"""Training the neural arrangers, end to end: config, data, loop, selection, checkpoint.
+
+Read top to bottom: the hyperparameters (``DEFAULTS``, ``make_config``); the data (the
+pieces of a data set or a MIDI folder, ``load_data``; windows of notes with
+transposition and performance augmentation, ``make_sequences``, ``batch``); the loop
+(Adam, ``train``); model selection (``Validation``); and the checkpoint with its model
+card and the learned zone split (``run``, which ``instrument train arrange`` calls).
 
 Augmentation: each training piece is played by the performance model
 (``arrange.performance``) several times, mostly with chord notes in random order, also
@@ -16,21 +20,56 @@ Validation always runs the model as live on fixed performances of the validation
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
+import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from instrument.arrange import DATASET_ENSEMBLE
 from instrument.arrange import features as F
 from instrument.arrange import model as M
 from instrument.arrange import performance as P
-from instrument.arrange.fast import FastLSTM, perform_run
+from instrument.arrange.fast import FastLSTM, Rules, Run, perform_run
 from instrument.datasets.corpus import Piece
+from instrument.ensemble import Ensemble
+from instrument.errors import InstrumentError
 
+# -- config ----------------------------------------------------------------------------------
+DEFAULTS = {
+    # small: it must train on two shared CPU cores and revise a chord within the budget
+    "lstm": dict(
+        hidden=64,
+        layers=2,
+        embed=16,
+        lr=2e-3,
+        batch=16,
+        window=250,
+        variants=4,
+        steps=0,
+        dagger_epochs=4,
+    ),
+    "bilstm": dict(
+        hidden=128,
+        layers=2,
+        embed=16,
+        lr=1e-3,
+        batch=16,
+        window=250,
+        variants=3,
+        steps=0,
+        dagger_epochs=0,
+        decode="groups",
+    ),
+}
+# POP909 has ten times the notes of the chorales: fewer, sampled steps per epoch
+POP_STEPS = 120
 TRANSPOSE = (-5, 6)  # inclusive range of semitones, as in the paper
 
 
@@ -42,6 +81,92 @@ class Seq:
 
 
 TRAIN_ORDERS = ("random", "random", "low-high", "high-low")  # drawn for each variant
+
+
+def make_config(
+    model: str,
+    dataset: str | None,
+    overrides: dict,
+    orders: str | None = None,
+    select: str | None = None,
+) -> dict:
+    """The hyperparameters of a run: ``DEFAULTS[model]`` (POP909 and pop: ``POP_STEPS``
+    steps per epoch), then the ``overrides`` that are not None; ``orders`` (comma-separated
+    arrival orders) and ``select`` (the validation score) when given."""
+    config = dict(DEFAULTS[model])
+    if dataset in ("pop909", "pop"):
+        config["steps"] = POP_STEPS
+    for key in config:
+        if overrides.get(key) is not None:
+            config[key] = overrides[key]
+    if orders:
+        chosen = [o.strip() for o in orders.split(",")]
+        if not all(o in P.ORDERS for o in chosen):
+            raise InstrumentError(f"--orders: each of {', '.join(P.ORDERS)}, got {orders!r}")
+        config["orders"] = chosen
+    if select:
+        config["select"] = select
+    return config
+
+
+# -- data ------------------------------------------------------------------------------------
+@dataclass
+class Data:
+    """The pieces a run trains, selects and tests on, and where they come from.
+
+    ensemble: its name. train, valid, test: the pieces of each split. split: how the split
+    was made, for the model card. dataset: the built-in data set, or "midi".
+    """
+
+    ensemble: str
+    train: list[Piece]
+    valid: list[Piece]
+    test: list[Piece]
+    split: dict
+    dataset: str
+
+
+def load_data(
+    dataset: str | None,
+    midi_dir: str | None = None,
+    ensemble: str | None = None,
+    data: str | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+) -> Data:
+    """A built-in ``dataset``'s committed splits, or a folder of multitrack MIDI files
+    (``midi_dir``, tracks = the parts of ``ensemble``) split 8:1:1 by file; the first
+    ``limit`` pieces of each split."""
+    from instrument.datasets import corpus
+    from instrument.datasets.splits import make_split, split_hash
+
+    if midi_dir:
+        if not ensemble:
+            raise InstrumentError("--midi-dir needs --ensemble (the parts the tracks map to)")
+        from instrument.ensemble import load_ensemble
+
+        ens = load_ensemble(ensemble)
+        pieces = corpus.midi_pieces(midi_dir, n_parts=len(ens))
+        by_id = {p.id: p for p in pieces}
+        split = make_split({i: [i] for i in by_id})
+        sets = [[by_id[i] for i in split[s]][:limit] for s in ("train", "valid", "test")]
+        if not sets[0] or not sets[1]:
+            raise InstrumentError(f"{midi_dir}: too few usable files for a split")
+        info = {
+            "source": "midi folder",
+            "split": "8:1:1 by file, numpy default_rng(0)",
+            "files": len(pieces),
+        }
+        return Data(ens.name, *sets, info, dataset or "midi")
+    if not dataset:
+        raise InstrumentError("give --dataset or --midi-dir")
+    sets = [
+        corpus.load_pieces(dataset, s, data, limit, progress=progress)
+        for s in ("train", "valid", "test")
+    ]
+    name = corpus.split_name(dataset)
+    info = {"file": f"configs/splits/{name}.json", "hash": split_hash(name)}
+    return Data(ensemble or DATASET_ENSEMBLE[dataset], *sets, info, dataset)
 
 
 def performances(piece: Piece, n: int, rng: np.random.Generator, orders=TRAIN_ORDERS):
@@ -64,10 +189,8 @@ def make_sequences(
     for p in pieces:
         for perf in performances(p, variants, rng, orders):
             if kind == "lstm":
-                feats = F.teacher_forced_features(
-                    perf.pitch, perf.time, perf.end, perf.velocity, perf.part, n_parts,
-                    p.has_velocity,
-                )  # fmt: skip
+                notes = perf.pitch, perf.time, perf.end, perf.velocity, perf.part
+                feats = F.teacher_forced_features(*notes, n_parts, p.has_velocity)
                 out.append(Seq(perf.pitch, feats, perf.part))
             else:  # offline: chords listed low to high, as the BiLSTM arranger lists them
                 order = np.lexsort((perf.pitch, F.group_ids(perf.time)))
@@ -105,18 +228,26 @@ def batch(seqs: list[Seq], size: int, window: int, rng: np.random.Generator):
     )
 
 
+# -- loop ------------------------------------------------------------------------------------
 def fast_of(model: M.OnlineLSTM) -> FastLSTM:
     return FastLSTM(M.numpy_weights(model), model.n_parts, model.n_features)
 
 
-def run_performance(fast: FastLSTM, perf: P.Performance, use_velocity: bool, penalty,
-                    polyphony, revise: bool = True, record: bool = False):  # fmt: skip
-    """``fast.perform_run`` of the online model playing ``perf`` as live."""
-    return perform_run(
-        perf.pitch, perf.time, perf.end, perf.velocity, fast.n_parts, use_velocity,
-        fast.layers, *fast.args(), fast.layers, *fast.args(), penalty, polyphony, revise,
-        record,
-    )  # fmt: skip
+def run_performance(
+    fast: FastLSTM,
+    perf: P.Performance,
+    use_velocity: bool,
+    penalty: np.ndarray,
+    polyphony: np.ndarray,
+    revise: bool = True,
+    record: bool = False,
+) -> Run:
+    """``fast.perform_run`` of the online model playing ``perf`` as live (one model makes
+    the first decisions and the revisions), under the range ``penalty`` (128, P) and the
+    ``polyphony`` (P,) rule."""
+    rules = Rules(penalty, polyphony, np.zeros(2, np.int64))
+    notes = perf.pitch, perf.time, perf.end, perf.velocity
+    return perform_run(*notes, fast.net, fast.net, rules, use_velocity, revise, record)
 
 
 def offline_predict(model: M.OfflineBiLSTM, perf: P.Performance):
@@ -126,6 +257,7 @@ def offline_predict(model: M.OfflineBiLSTM, perf: P.Performance):
     return parts
 
 
+# -- selection -------------------------------------------------------------------------------
 @dataclass
 class Validation:
     """Fixed performances of the validation pieces (random order, seeded) and the
@@ -149,9 +281,8 @@ class Validation:
         for perf in self.perfs:
             if fast is not None:
                 # what sounds at the note-on: the part after the note's own revision
-                *_, b, _, _, _, _, a = run_performance(
-                    fast, perf, self.use_velocity, self.penalty, self.polyphony
-                )
+                run = run_performance(fast, perf, self.use_velocity, self.penalty, self.polyphony)
+                a, b = run.onset, run.final
             else:
                 a = b = offline_predict(model, perf)
             first += int(perf.right(a).sum())
@@ -161,8 +292,13 @@ class Validation:
 
     def score(self, kind: str, model: nn.Module, select: str = "mean") -> float:
         """What selection maximises: "mean" of first and final, or either alone."""
-        first, final = self.accuracies(kind, model)
-        return {"mean": (first + final) / 2, "first": first, "final": final}[select]
+        return selection_score(*self.accuracies(kind, model), select)
+
+
+def selection_score(first: float, final: float, select: str = "mean") -> float:
+    """The validation score from the first-decision and final accuracy: their "mean", or
+    "first" or "final" alone."""
+    return {"mean": (first + final) / 2, "first": first, "final": final}[select]
 
 
 def train(
@@ -186,8 +322,6 @@ def train(
     ("mean", "first" or "final": what the validation score is).
     constraints: the ensemble's (range penalty, polyphony) as the live arranger applies
     them (``neural.range_penalty``, ``neural.polyphony``); None: unconstrained."""
-    from tqdm import tqdm
-
     if constraints is None:
         constraints = (np.zeros((128, n_parts), np.float32), np.full(n_parts, 1 << 20))
     val = Validation.of(valid_pieces, *constraints)
@@ -208,96 +342,400 @@ def train(
         f"{len(train_pieces)} training pieces, {notes} notes over {config['variants']} "
         f"timing variants; {steps} steps per epoch"
     )
-    best, best_acc, bad, history = None, -1.0, 0, []
-    dagger_left = config.get("dagger_epochs", 0) if kind == "lstm" else 0
-    # epochs=0 with dagger epochs: go straight to training on the model's own histories
-    own_history = kind == "lstm" and epochs == 0 and dagger_left > 0
-    epoch, limit = 0, dagger_left if own_history else epochs
+    best, best_acc, history = None, -1.0, []
+    schedule = Schedule.of(kind, config, epochs, patience, max_minutes)
     if init is not None:  # the earlier model is the one to beat
         model.eval()
         best_acc = val.score(kind, model, select)
         best = {k: v.clone() for k, v in model.state_dict().items()}
         log(f"initial model: valid accuracy {best_acc:.4f}")
-    while epoch < limit:
-        epoch += 1
+    while schedule.next_epoch():
+        epoch, own_history = schedule.epoch, schedule.own_history
         epoch_seqs = seqs
         if own_history:
-            # features recorded while the model arranges the training pieces itself
-            fast = fast_of(model)
-            own = []
-            for p in train_pieces:
-                perf = P.perform(p, rng, str(rng.choice(orders)))
-                _, _, _, feats, feats_r, groups, _ = run_performance(
-                    fast, perf, p.has_velocity, *constraints, revise=True, record=True
-                )
-                # what the first decisions saw, in arrival order ...
-                own.append(Seq(perf.pitch, feats, perf.part))
-                # ... and what the revisions saw: each chord low to high, its own history
-                k = np.lexsort((perf.pitch, groups))
-                own.append(Seq(perf.pitch[k], feats_r[k], perf.part[k]))
-            epoch_seqs = seqs + own
-        model.train()
-        losses = []
-        bar = tqdm(range(steps), desc=f"epoch {epoch}", leave=False, disable=not progress)
-        for _ in bar:
-            pitch, feats, part, mask = batch(epoch_seqs, config["batch"], config["window"], rng)
-            logits, _ = model(pitch, feats)
-            loss = nn.functional.cross_entropy(logits[mask], part[mask])
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            epoch_seqs = seqs + own_histories(model, train_pieces, rng, orders, constraints)
+        desc = f"epoch {epoch}"
+        losses = fit_epoch(model, opt, epoch_seqs, steps, config, rng, desc, progress)
         model.eval()
         first_acc, final_acc = val.accuracies(kind, model)
-        acc = {"mean": (first_acc + final_acc) / 2, "first": first_acc, "final": final_acc}[
-            select
-        ]
+        acc = selection_score(first_acc, final_acc, select)
         minutes = (time.monotonic() - t0) / 60
-        history.append(
-            {
-                "epoch": epoch,
-                "loss": float(np.mean(losses)),
-                "valid": acc,
-                "valid_first": first_acc,
-                "valid_final": final_acc,
-                "own_history": own_history,
-                "minutes": round(minutes, 2),
-            }
-        )
-        log(
-            f"epoch {epoch}{' (own history)' if own_history else ''}: loss "
-            f"{np.mean(losses):.4f}  valid first {first_acc:.4f} final {final_acc:.4f}  "
-            f"({minutes:.1f} min)"
-        )
-        if acc > best_acc:
-            best_acc, bad = acc, 0
+        history.append(epoch_entry(epoch, losses, first_acc, final_acc, acc, own_history, minutes))
+        log(epoch_line(history[-1], minutes))
+        improved = acc > best_acc
+        if improved:
+            best_acc = acc
             best = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-        # stop before an epoch that would end past the budget
         epoch_minutes = minutes - (history[-2]["minutes"] if len(history) > 1 else 0.0)
-        out_of_time = minutes + epoch_minutes > max_minutes
-        if out_of_time:
-            log(f"stopping: time budget of {max_minutes} min reached")
-        if not own_history:
-            # the teacher-forced phase leaves a quarter of the budget to the second phase
-            teacher_done = minutes > max_minutes * (0.75 if dagger_left else 1.0)
-            if bad >= patience:
-                log(f"early stop: no better validation accuracy for {patience} epochs")
-            if bad >= patience or epoch == limit or teacher_done or out_of_time:
-                if not dagger_left or out_of_time:
-                    break
-                log(f"continuing up to {dagger_left} epochs on the model's own histories")
-                model.load_state_dict(best)
-                own_history, bad, limit = True, 0, epoch + dagger_left
-        elif bad >= patience or out_of_time:
+        step = schedule.after(improved, minutes, epoch_minutes, log)
+        if step == "stop":
             break
+        if step == "own history":  # the second phase starts from the best model
+            model.load_state_dict(best)
     model.load_state_dict(best)
     model.eval()
     return model, history
 
 
-def describe(config: dict) -> str:
-    return json.dumps(config, sort_keys=True)
+@dataclass
+class Schedule:
+    """When training stops: early stopping on the validation score (``patience``
+    epochs), the time budget, and the switch from teacher forcing to ``dagger_left``
+    epochs on the model's own histories.
+
+    epoch: the current epoch (1-based). limit: the last epoch of the current phase. bad:
+    epochs since the validation score last improved.
+    """
+
+    limit: int
+    patience: int
+    max_minutes: float
+    dagger_left: int
+    own_history: bool
+    epoch: int = 0
+    bad: int = 0
+
+    @classmethod
+    def of(cls, kind: str, config: dict, epochs: int, patience: int, max_minutes: float):
+        dagger_left = config.get("dagger_epochs", 0) if kind == "lstm" else 0
+        # epochs=0 with dagger epochs: go straight to training on the model's own histories
+        own_history = kind == "lstm" and epochs == 0 and dagger_left > 0
+        limit = dagger_left if own_history else epochs
+        return cls(limit, patience, max_minutes, dagger_left, own_history)
+
+    def next_epoch(self) -> bool:
+        """Start the next epoch, or False when the phase has none left."""
+        if self.epoch >= self.limit:
+            return False
+        self.epoch += 1
+        return True
+
+    def after(self, improved: bool, minutes: float, epoch_minutes: float, log) -> str:
+        """After an epoch that ended ``minutes`` into training and took ``epoch_minutes``:
+        "stop", "own history" (the teacher-forced phase is over: go on with the model's
+        own histories) or "go"."""
+        self.bad = 0 if improved else self.bad + 1
+        # stop before an epoch that would end past the budget
+        out_of_time = minutes + epoch_minutes > self.max_minutes
+        if out_of_time:
+            log(f"stopping: time budget of {self.max_minutes} min reached")
+        if self.own_history:
+            return "stop" if self.bad >= self.patience or out_of_time else "go"
+        # the teacher-forced phase leaves a quarter of the budget to the second phase
+        teacher_done = minutes > self.max_minutes * (0.75 if self.dagger_left else 1.0)
+        if self.bad >= self.patience:
+            log(f"early stop: no better validation accuracy for {self.patience} epochs")
+        if self.bad >= self.patience or self.epoch == self.limit or teacher_done or out_of_time:
+            if not self.dagger_left or out_of_time:
+                return "stop"
+            log(f"continuing up to {self.dagger_left} epochs on the model's own histories")
+            self.own_history, self.bad = True, 0
+            self.limit = self.epoch + self.dagger_left
+            return "own history"
+        return "go"
+
+
+def epoch_entry(
+    epoch: int,
+    losses: list[float],
+    first: float,
+    final: float,
+    score: float,
+    own_history: bool,
+    minutes: float,
+) -> dict:
+    """An epoch in the training history (and the model card): its mean loss, validation
+    score and accuracies, whether it trained on the model's own histories, and the
+    minutes since training began."""
+    return {
+        "epoch": epoch,
+        "loss": float(np.mean(losses)),
+        "valid": score,
+        "valid_first": first,
+        "valid_final": final,
+        "own_history": own_history,
+        "minutes": round(minutes, 2),
+    }
+
+
+def epoch_line(entry: dict, minutes: float) -> str:
+    """The log line of an epoch's ``history`` entry."""
+    return (
+        f"epoch {entry['epoch']}{' (own history)' if entry['own_history'] else ''}: loss "
+        f"{entry['loss']:.4f}  valid first {entry['valid_first']:.4f} final "
+        f"{entry['valid_final']:.4f}  ({minutes:.1f} min)"
+    )
+
+
+def own_histories(
+    model: M.OnlineLSTM,
+    pieces: list[Piece],
+    rng: np.random.Generator,
+    orders,
+    constraints: tuple[np.ndarray, np.ndarray],
+) -> list[Seq]:
+    """Features recorded while ``model`` arranges a performance of each piece itself, as
+    live with its revisions: two sequences a piece."""
+    fast = fast_of(model)
+    own = []
+    for p in pieces:
+        perf = P.perform(p, rng, str(rng.choice(orders)))
+        run = run_performance(fast, perf, p.has_velocity, *constraints, revise=True, record=True)
+        # what the first decisions saw, in arrival order ...
+        own.append(Seq(perf.pitch, run.feats, perf.part))
+        # ... and what the revisions saw: each chord low to high, its own history
+        k = np.lexsort((perf.pitch, run.groups))
+        own.append(Seq(perf.pitch[k], run.feats_r[k], perf.part[k]))
+    return own
+
+
+def fit_epoch(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    seqs: list[Seq],
+    steps: int,
+    config: dict,
+    rng: np.random.Generator,
+    desc: str,
+    progress: bool,
+) -> list[float]:
+    """``steps`` Adam steps on random windows of ``seqs``; the loss of each."""
+    from tqdm import tqdm
+
+    model.train()
+    losses = []
+    bar = tqdm(range(steps), desc=desc, leave=False, disable=not progress)
+    for _ in bar:
+        pitch, feats, part, mask = batch(seqs, config["batch"], config["window"], rng)
+        logits, _ = model(pitch, feats)
+        loss = nn.functional.cross_entropy(logits[mask], part[mask])
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    return losses
+
+
+# -- checkpoint and model card ---------------------------------------------------------------
+@dataclass
+class Job:
+    """One run of ``instrument train arrange``, as its options give it.
+
+    model: "lstm", "bilstm" or "zone" (only fit the zone split). dataset / midi_dir,
+    ensemble, data, limit: see ``load_data``. overrides: hyperparameters given (None:
+    the default, ``make_config``), with orders and select. out: the checkpoint (default
+    ``models/<ensemble>-<model>.pt``). init: a checkpoint to go on training. command: the
+    command line that repeats the run, for the card. threads: torch CPU threads.
+    """
+
+    model: str = "lstm"
+    dataset: str | None = None
+    midi_dir: str | None = None
+    ensemble: str | None = None
+    data: str | None = None
+    seed: int = 0
+    epochs: int = 40
+    patience: int = 4
+    max_minutes: float = 14.0
+    threads: int = 2
+    limit: int | None = None
+    out: str | None = None
+    init: str | None = None
+    progress: bool = True
+    overrides: dict = field(default_factory=dict)
+    orders: str | None = None
+    select: str | None = None
+    command: str = ""
+
+
+@dataclass
+class Outcome:
+    """What a run wrote: the checkpoint (None when only the zone split was fitted; its
+    card beside it, ``.json``), the zone table (None when ``--out`` kept it), and the
+    minutes spent training."""
+
+    checkpoint: Path | None
+    zone: Path | None
+    train_minutes: float = 0.0
+
+
+def run(job: Job, log=print) -> Outcome:
+    """Load the data, train (``train``), measure the test split once for the card, write
+    the checkpoint and its model card, and fit the zone split on the same training notes
+    (unless ``job.out`` names another checkpoint)."""
+    from instrument.arrange.neural import polyphony, range_penalty
+    from instrument.ensemble import load_ensemble
+    from instrument.paths import MODELS
+
+    torch.set_num_threads(max(1, job.threads))
+    t0 = time.monotonic()
+    cpu0 = time.process_time()
+    data = load_data(job.dataset, job.midi_dir, job.ensemble, job.data, job.limit, job.progress)
+    ensemble = load_ensemble(data.ensemble)
+    if job.model == "zone":
+        return Outcome(None, write_zone(ensemble, data.train, data.dataset, data.split))
+    if data.train and len(data.train[0].parts) != len(ensemble):
+        raise InstrumentError(
+            f"the data has {len(data.train[0].parts)} parts, ensemble "
+            f"{ensemble.name!r} has {len(ensemble)}"
+        )
+    config = make_config(job.model, job.dataset, job.overrides, job.orders, job.select)
+    init, init_card = None, None
+    if job.init:
+        prior, prior_config, init_card = M.load(Path(job.init), job.model, len(ensemble))
+        config.update({k: prior_config[k] for k in ("hidden", "layers", "embed")})
+        init = prior.state_dict()
+    log(
+        f"training {job.model} for {ensemble.name!r} ({len(ensemble)} parts): "
+        f"{len(data.train)}/{len(data.valid)}/{len(data.test)} pieces, config "
+        f"{json.dumps(config)}"
+    )
+    load_minutes = (time.monotonic() - t0) / 60
+    constraints = (range_penalty(ensemble), polyphony(ensemble))
+    model, history = train(
+        job.model,
+        data.train,
+        data.valid,
+        len(ensemble),
+        config,
+        seed=job.seed,
+        epochs=job.epochs,
+        patience=job.patience,
+        max_minutes=job.max_minutes,
+        progress=job.progress,
+        log=log,
+        init=init,
+        constraints=constraints,
+    )
+    train_minutes = (time.monotonic() - t0) / 60 - load_minutes
+    cpu_minutes = (time.process_time() - cpu0) / 60
+    best_epoch = max(history, key=lambda h: h["valid"])
+    test_first = test_final = None
+    if data.test:  # once, for the card; the table comes from instrument eval arrange
+        validation = Validation.of(data.test, *constraints)
+        test_first, test_final = validation.accuracies(job.model, model)
+    log(
+        f"valid score {best_epoch['valid']:.4f}"
+        + (f", test first {test_first:.4f} final {test_final:.4f}" if data.test else "")
+    )
+    out = Path(job.out) if job.out else MODELS / f"{ensemble.name}-{job.model}.pt"
+    minutes = (train_minutes, cpu_minutes, load_minutes)
+    card = model_card(job, ensemble, data, config, history, (test_first, test_final), minutes)
+    if init_card is not None:
+        card["initialised_from"] = {k: init_card.get(k) for k in INIT_CARD_KEYS if k in init_card}
+    M.save(out, job.model, model, config, card)
+    zone = None if job.out else write_zone(ensemble, data.train, data.dataset, data.split)
+    return Outcome(out, zone, train_minutes)
+
+
+# what a card keeps of the card of the checkpoint its run went on training
+INIT_CARD_KEYS = (
+    "command",
+    "train_minutes",
+    "train_cpu_minutes",
+    "history",
+    "date",
+    "initialised_from",  # the whole chain back to the first run
+)
+POP_NOTE = (
+    "No five-part pop data set exists here: labels derived from POP909 by a fixed "
+    "rule (melody->Brass, bridge->Strings, piano: lowest note of each onset group "
+    "below MIDI 55->Bass, other piano notes >= MIDI 60->Guitar, the rest->Piano; "
+    "instrument.datasets.corpus.pop_band_parts). The model learns that rule plus "
+    "the melody/bridge/accompaniment roles of POP909."
+)
+
+
+def model_card(
+    job: Job,
+    ensemble: Ensemble,
+    data: Data,
+    config: dict,
+    history: list[dict],
+    test: tuple[float | None, float | None],
+    minutes: tuple[float, float, float],
+) -> dict:
+    """What the checkpoint is: the data and its augmentation, the features, the
+    hyperparameters, the training history, how the epoch was selected, its scores
+    (``test``: first-decision and final accuracy on the test split, None without one),
+    what the run cost (``minutes``: training wall clock, training CPU, loading) and how
+    to repeat it."""
+    best_epoch = max(history, key=lambda h: h["valid"])
+    train_p = data.train
+    selection = {
+        "mean": "mean of first-decision and final (revised) accuracy",
+        "first": "first-decision accuracy",
+        "final": "final (revised) accuracy",
+    }[config.get("select", "mean")]
+    card = {
+        "ensemble": ensemble.name,
+        "model": job.model,
+        "parts": list(ensemble.part_names),
+        "data": {
+            "dataset": data.dataset,
+            "source_parts": list(train_p[0].parts),
+            "pieces": {"train": len(train_p), "valid": len(data.valid), "test": len(data.test)},
+            "notes_train": int(sum(len(p) for p in train_p)),
+            "split": data.split,
+            "timing": "scores at 90 quarter notes per minute; POP909 and MIDI at file time",
+            "augmentation": f"{config['variants'] - 1} performances per piece and epoch set "
+            "(instrument.arrange.performance: chord notes in random order, or low to "
+            "high, or melody first; spreads ~15 ms, melody lead ~25 ms; tempo 60-140 BPM "
+            "with rubato, sudden changes, fermatas; legato/detached; pedal) + the score's "
+            "own timing; transposition -5..+6",
+        },
+        "use_velocity": bool(train_p[0].has_velocity) if job.model == "lstm" else False,
+        "features": "online, true in any arrival order: timing, onset group, pitch, the "
+        "chord struck so far (lowest/highest pitch, notes above/below), velocity (MIDI "
+        "data only), per-part history incl. pitch before the chord (see "
+        "instrument/arrange/features.py); no beat or duration; no 'first note is lowest'"
+        if job.model == "lstm"
+        else "offline: onset groups, chord rank, gaps, duration, pitch; decoding: "
+        + config.get("decode", "argmax"),
+        "hyperparameters": config,
+        "seed": job.seed,
+        "history": history,
+        "selection": "the epoch with the best validation score ("
+        + selection
+        + "), the model playing as live one seeded performance of each validation piece "
+        "(random arrival order), with the ensemble's range and polyphony constraints",
+        "metrics": {
+            "valid_score": best_epoch["valid"],
+            "valid_first": best_epoch.get("valid_first"),
+            "valid_final": best_epoch.get("valid_final"),
+            "test_first": test[0],
+            "test_final": test[1],
+        },
+        "train_minutes": round(minutes[0], 2),
+        "train_cpu_minutes": round(minutes[1], 2),
+        "load_minutes": round(minutes[2], 2),
+        "threads": job.threads,
+        "command": job.command,
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
+        "torch": str(torch.__version__),
+    }
+    if job.dataset == "pop":
+        card["data"]["note"] = POP_NOTE
+    return card
+
+
+def write_zone(ensemble: Ensemble, train_pieces: list[Piece], dataset: str, split: dict) -> Path:
+    """Fit the zone split on the training notes; write ``models/<ensemble>-zone.json``."""
+    from instrument.arrange.zone import fit_boundaries, zone_path
+
+    pitches = np.concatenate([p.pitch for p in train_pieces])
+    parts = np.concatenate([p.part for p in train_pieces])
+    boundaries = fit_boundaries(pitches, parts, len(ensemble))
+    path = zone_path(ensemble)
+    data = {
+        "ensemble": ensemble.name,
+        "boundaries": boundaries,
+        "data": dataset,
+        "split": split,
+        "method": "instrument.arrange.zone.fit_boundaries on the train split",
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path

@@ -58,7 +58,11 @@ def fit_boundaries(pitches: Sequence[int], parts: Sequence[int], n_parts: int) -
 
 
 class ZoneArranger(Arranger):
-    """Keyboard split: a note goes to the part whose zone contains its pitch."""
+    """Keyboard split: a note goes to the part whose zone contains its pitch.
+
+    table: (128,) int64, the part of each MIDI pitch (``part_of``), so a decision is one
+    index; built once from ``boundaries`` (n_parts - 1 descending split pitches).
+    """
 
     name = "zone"
 
@@ -71,8 +75,7 @@ class ZoneArranger(Arranger):
                 f"zone arranger for {ensemble.name!r} needs {self.n_parts - 1} boundaries"
             )
         self.boundaries = list(boundaries)
-        # Lookup table: pitch -> part, so a decision is one index.
-        self._table = np.array([self._zone(p) for p in range(128)], dtype=np.int64)
+        self.table = np.array([self._zone(p) for p in range(128)], dtype=np.int64)
 
     def _zone(self, pitch: int) -> int:
         for k, b in enumerate(self.boundaries):
@@ -83,8 +86,12 @@ class ZoneArranger(Arranger):
     def reset(self) -> None:
         pass
 
+    def part_of(self, pitch: int) -> int:
+        """The part whose zone holds MIDI ``pitch`` (0-127); no state, any thread."""
+        return int(self.table[pitch])
+
     def assign(self, note: Note) -> int:
-        return int(self._table[note.pitch])
+        return self.part_of(note.pitch)
 
 
 def zone_path(ensemble: Ensemble) -> Path:

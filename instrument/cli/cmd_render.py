@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from instrument.cli.options import add_band_options, number, resolve_band
+from instrument.cli.options import add_sound_options, number, resolve_band
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="Hz (default: the live sample rate, configs/defaults.toml)",
     )
-    add_band_options(p)
+    add_sound_options(p)
     p.set_defaults(func=run)
 
 
