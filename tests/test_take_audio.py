@@ -51,6 +51,14 @@ def play_recording(soundfont, src, takes, seconds: float) -> list[str]:
     return headless_play(soundfont, *args, "--duration", str(seconds))
 
 
+def run_until_done(command: list[str]) -> None:
+    """Run a headless ``play`` to its end (no terminal to read); it must succeed."""
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def tempos(mid: mido.MidiFile) -> list[int]:
     """The file's tempo events (microseconds a beat), in track order."""
     return [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"]
@@ -277,14 +285,7 @@ def test_play_record_writes_wav_and_the_played_file_tempo_map(tmp_path, soundfon
     mid.tracks.append(track)
     mid.save(src)
     takes = tmp_path / "takes"
-    done = subprocess.run(
-        play_recording(soundfont, src, takes, seconds=3),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr
+    run_until_done(play_recording(soundfont, src, takes, seconds=3))
     (take,) = takes.glob("take-*")
     audio, rate = soundfile.read(take / "take.wav", dtype="float32")
     assert rate == 48000 and np.abs(audio).max() > 0.01
@@ -360,14 +361,9 @@ def test_the_journal_keeps_the_tempo_map_for_a_recovery(tmp_path, soundfont):
 
 def test_play_record_with_a_registration_keeps_its_tempo(tmp_path, soundfont):
     takes = tmp_path / "takes"
-    done = subprocess.run(
-        headless_play(soundfont, "-r", "pop-band", "--record", str(takes), "--duration", "1"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
+    run_until_done(
+        headless_play(soundfont, "-r", "pop-band", "--record", str(takes), "--duration", "1")
     )
-    assert done.returncode == 0, done.stderr
     (take,) = takes.glob("take-*")
     mid = mido.MidiFile(take / "arranged.mid")
     assert tempos(mid) == [mido.bpm2tempo(100)]
