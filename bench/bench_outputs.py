@@ -98,7 +98,7 @@ def build(soundfont, quartet) -> tuple[list[Performer], list, list[TakeAudio]]:
             outputs.add(take)
             takes.append(take)
             closers.insert(
-                0, lambda take=take: (take.finish(time.monotonic()), os.unlink(take._wav.path))
+                0, lambda take=take: (take.finish(time.monotonic()), os.unlink(take.path))
             )
     return bands, closers, takes
 
