@@ -167,6 +167,8 @@ def score_piece(score, piece_id: str, part_names: tuple[str, ...]) -> Piece:
     grace notes are skipped; repeats are not expanded. InstrumentError if the part count
     differs or there are no notes.
     """
+    from music21.chord import ChordBase  # music21 loads only when a score is read
+
     parts = list(score.parts)
     if len(parts) != len(part_names):
         raise InstrumentError(f"{piece_id}: needs {len(part_names)} parts, found {len(parts)}")
@@ -178,12 +180,13 @@ def score_piece(score, piece_id: str, part_names: tuple[str, ...]) -> Piece:
             if ql <= 0:
                 continue
             onset = float(n.offset)
-            for p in getattr(n, "pitches", ()):
+            for p in n.pitches:
                 midi = int(p.midi)
-                tie = n.tie if not hasattr(n, "notes") else None
-                if tie is None and hasattr(n, "notes"):
+                if isinstance(n, ChordBase):  # a chord's ties are its notes'
                     sub = [x for x in n.notes if x.pitch.midi == midi]
                     tie = sub[0].tie if sub else None
+                else:
+                    tie = n.tie
                 kind = tie.type if tie is not None else None
                 if kind in ("stop", "continue") and midi in open_ties:
                     i = open_ties[midi]
@@ -377,12 +380,6 @@ def midi_pieces(folder: str | os.PathLike, n_parts: int | None = None) -> list[P
 # ---------------------------------------------------------------- data sets
 
 DATASETS = ("bach", "quartet", "pop909", "pop")
-
-
-def dataset_parts(dataset: str) -> tuple[str, ...]:
-    return {"bach": BACH_PARTS, "quartet": QUARTET_PARTS, "pop909": POP909_PARTS, "pop": POP_PARTS}[
-        dataset
-    ]
 
 
 def sources(dataset: str, data: str | os.PathLike | None = None) -> dict[str, Path | None]:
