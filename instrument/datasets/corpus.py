@@ -6,7 +6,8 @@ Data sets (``DATASETS``):
 - ``quartet``: string-quartet movements from the music21 corpus and the When in Rome
   quartet scores (``<data>/when-in-rome/Corpus/Quartets/*/*/*/score.mxl``).
 - ``pop909``: POP909 songs, parts MELODY, BRIDGE, PIANO.
-- ``pop``: POP909 re-labelled for the five-part pop band (see ``pop_band_parts``).
+- ``pop``: POP909 for the pop band: Lead, Strings, Piano and the piano's bass line split
+  off as Bass (``popband.pop_band_parts``).
 - any folder of multitrack MIDI files (``midi_pieces``), one part per track.
 
 Scores have no performance timing: their onsets in seconds are the score's quarter notes
@@ -35,7 +36,7 @@ CACHE_VERSION = 1
 BACH_PARTS = ("Soprano", "Alto", "Tenor", "Bass")
 QUARTET_PARTS = ("Violin I", "Violin II", "Viola", "Cello")
 POP909_PARTS = ("Melody", "Bridge", "Piano")
-POP_PARTS = ("Brass", "Strings", "Guitar", "Piano", "Bass")
+POP_PARTS = ("Lead", "Strings", "Piano", "Bass")  # labelled by popband.pop_band_parts
 
 
 @dataclass
@@ -337,38 +338,6 @@ def pop909_piece(song_id: str, data: str | os.PathLike | None = None) -> Piece:
     return piece
 
 
-def pop_band_parts(piece: Piece) -> Piece:
-    """POP909 re-labelled for the five-part pop band (Brass, Strings, Guitar, Piano, Bass).
-
-    POP909 has no five-part arrangements, so the labels are derived by a fixed rule: the
-    sung melody goes to Brass, the secondary melody to Strings; in the piano part the
-    lowest note of each onset group (notes within 30 ms) below MIDI 55 goes to Bass,
-    remaining piano notes at or above MIDI 60 to Guitar, the rest to Piano.
-    """
-    part = np.empty(len(piece), dtype=np.int64)
-    part[piece.part == 0] = 0
-    part[piece.part == 1] = 1
-    piano = np.flatnonzero(piece.part == 2)
-    t = piece.time[piano]
-    group_start = np.concatenate([[True], np.diff(t) > 0.03])
-    gid = np.cumsum(group_start) - 1
-    first = np.zeros(len(piano), dtype=bool)
-    first[np.unique(gid, return_index=True)[1]] = True  # sorted low to high: first is lowest
-    p = piece.pitch[piano]
-    part[piano] = np.where(first & (p < 55), 4, np.where(p >= 60, 2, 3))
-    return Piece(
-        piece.id,
-        POP_PARTS,
-        piece.time,
-        piece.end,
-        piece.pitch,
-        piece.velocity,
-        part,
-        piece.beat,
-        piece.has_velocity,
-    )
-
-
 def midi_piece(path: str | os.PathLike, n_parts: int | None = None) -> Piece:
     """A multitrack MIDI file as a piece: each track with notes is a part, in file order.
 
@@ -435,6 +404,8 @@ def load_piece(dataset: str, piece_id: str, data: str | os.PathLike | None = Non
     if dataset == "pop909":
         return pop909_piece(piece_id, data)
     if dataset == "pop":
+        from instrument.datasets.popband import pop_band_parts
+
         return pop_band_parts(pop909_piece(piece_id, data))
     src = sources(dataset, data)
     if piece_id not in src:
