@@ -26,6 +26,7 @@ import platform
 import sys
 import time
 
+import _root  # noqa: F401 - the repository root on sys.path, for tests.support
 import numpy as np
 import torch
 
@@ -36,14 +37,15 @@ from instrument.accompany.evaluate import player_of
 from instrument.accompany.generator import ModelGenerator
 from instrument.accompany.model import load_model
 from instrument.accompany.notes import ChordTrack
+from instrument.accompany.options import DEFAULT_MODEL
 from instrument.accompany.planner import BandPlanner
 from instrument.accompany.styles import STYLES, make_style
-from instrument.cli.train_accompany import DEFAULT_MODEL
 from instrument.live.realtime import set_switch_interval
 from instrument.report import markdown_table, write_section
+from tests.support.fakes import SilentSynth
 
 
-class CountingSynth:
+class CountingSynth(SilentSynth):
     """Stands in for FluidSynth (no audio device on the benchmark machine): counts calls."""
 
     def __init__(self) -> None:

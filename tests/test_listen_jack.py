@@ -9,16 +9,14 @@ time, while the app prints its JSON lines. Nothing is mocked.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from instrument.listen.evaluate import Estimate, _spans, run_listener, score
+from instrument.listen.estimate import Estimate, chord_spans
+from instrument.listen.evaluate import run_listener, score
 from tests.conftest import EXCERPT_SECONDS as SECONDS
-from tests.conftest import play_into_app
+from tests.support.hearing import run_hearing
 
 SR = 48000
 
@@ -35,13 +33,17 @@ def _offset(live_beats: np.ndarray, changes: list, offline: Estimate) -> float:
     """
     cands = (live_beats[:, None] - offline.beats[None, :]).ravel()
     cands = cands[(cands > -0.5) & (cands < 10.0)]
-    counts = np.array([(np.abs((live_beats[:, None] - d) - offline.beats[None, :]).min(axis=1)
-                        < 0.03).sum() for d in cands])  # fmt: skip
+    counts = np.array(
+        [
+            (np.abs((live_beats[:, None] - d) - offline.beats[None, :]).min(axis=1) < 0.03).sum()
+            for d in cands
+        ]
+    )
     grid = np.arange(1.0, SECONDS - 1.0, 0.05)
     off_labels = _label_at(offline.chord_intervals, offline.chord_labels, grid)
     best, best_agree = 0.0, -1.0
     for d in np.unique(np.round(cands[counts >= 0.7 * counts.max()], 3)):
-        iv, labels = _spans([(t - d, c) for t, c in changes if t - d > 0], SECONDS)
+        iv, labels = chord_spans([(t - d, c) for t, c in changes if t - d > 0], SECONDS)
         agree = float(np.mean(_label_at(iv, labels, grid) == off_labels))
         if agree > best_agree:
             best, best_agree = float(d), agree
@@ -55,18 +57,9 @@ def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
     offline = run_listener(audio, SR)
     off_score = score(ref, offline)
 
-    app = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "listen", "--json", "--duration", str(SECONDS + 8)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        play_into_app(app, audio, SECONDS + 10)
-        out, err = app.communicate(timeout=30)
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
-    assert app.returncode == 0, err
+    out = run_hearing(
+        ["listen", "--json", "--duration", str(SECONDS + 8)], audio, SECONDS + 10, timeout=30
+    )
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     beats = np.array([r["t"] for r in rows if "beat" in r])
     bpms = [r["bpm"] for r in rows if "beat" in r]
@@ -78,7 +71,7 @@ def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
     assert live_bpm == pytest.approx(ref.bpm, rel=0.02)
     # Chords: live spans moved onto the song's clock, scored like the offline run.
     changes = [(r["t"] - d, r["chord"]) for r in rows if "chord" in r and r["t"] - d > 0]
-    iv, labels = _spans(changes, SECONDS)
+    iv, labels = chord_spans(changes, SECONDS)
     downs = np.array([r["t"] for r in rows if r.get("beat") == 1]) - d
     live = Estimate(beats - d, downs, live_bpm, iv, labels)
     live_score = score(ref, live)
