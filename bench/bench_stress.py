@@ -51,12 +51,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _root import ROOT  # the repository root, also put on sys.path: for tests.support
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from instrument.jackprobe import Probe, onset_latencies  # noqa: E402
-from instrument.jackserver import JackServer  # noqa: E402
+from tests.support.jackprobe import Probe, onset_latencies
+from tests.support.jackserver import JackServer
 
 RATE = 48000
 PROBE_PITCH, PROBE_VELOCITY, PROBE_HOLD = 104, 110, 0.06  # s held
@@ -338,7 +336,7 @@ def write_song(path: Path) -> Path:
     """The listener's file: a band-like test song with known beats (100 BPM, 16 bars)."""
     from scipy.io import wavfile
 
-    from instrument.listen.testsignal import make_song
+    from tests.support.testsignal import make_song
 
     wavfile.write(path, RATE, make_song(bpm=100.0, bars=16, sample_rate=RATE).audio)
     return path
