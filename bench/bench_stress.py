@@ -42,6 +42,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -696,14 +697,21 @@ METHOD = (
 )
 
 
-def markdown(results: list[Result], command: str, loads: list[float]) -> str:
+def markdown(results: list[Result], command: str, loads: list[float], note: str = "") -> str:
     from instrument.report import markdown_table
 
     loaded = under_load(loads)
     title = "## Stress: the app with everything running vs plain FluidSynth"
     if loaded:
         title += " (under load: figures from a shared machine)"
-    lines = [title, "", METHOD, "", markdown_table(HEADER, [row_cells(r) for r in results]), ""]
+    lines = [
+        title,
+        "",
+        METHOD + (f" {note}" if note else ""),
+        "",
+        markdown_table(HEADER, [row_cells(r) for r in results]),
+        "",
+    ]
     lines += [f"- {verdict_text(v)}" for v in verdicts(results)]
     load = " / ".join(f"{x:.1f}" for x in loads)
     lines += [
@@ -729,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated, from {', '.join(TARGETS)} (default plain,app)",
     )
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--note", default="", help="a line for the report (what was measured)")
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     args = ap.parse_args(argv)
     names = [n.strip() for n in args.targets.split(",") if n.strip()]
@@ -762,8 +771,8 @@ def main(argv: list[str] | None = None) -> int:
         from instrument.report import write_section
 
         given = argv if argv is not None else sys.argv[1:]
-        command = " ".join(["python bench/bench_stress.py", *given])
-        write_section("benchmarks.md", "stress", markdown(results, command, loads))
+        command = shlex.join(["python", "bench/bench_stress.py", *given])
+        write_section("benchmarks.md", "stress", markdown(results, command, loads, args.note))
     target = [v for v in verdicts(results) if v.period == 64 and v.target == "app"]
     return 0 if all(v.passed for v in target) else 1
 
