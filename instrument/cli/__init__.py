@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if hog_threads():  # the stress benchmark's GIL hog (instrument/gil_hog.py); off by default
-            print(f"instrument: {ENV} set: {hog_threads()} GIL hog thread(s) spinning",
-                  file=sys.stderr)
+        if hog_threads():  # the stress bench's GIL hog (instrument/gil_hog.py), default off
+            say = f"instrument: {ENV} set: {hog_threads()} GIL hog thread(s) spinning"
+            print(say, file=sys.stderr)
             start_from_environment()
         return int(args.func(args) or 0)
     except InstrumentError as e:
