@@ -354,9 +354,9 @@ class Result:
     notes: int  # dense and probe note-ons sent
     probes: int  # probe notes measured
     masked: int  # probe notes left out: their part was sounding already
-    # probe notes with no onset on the probe part: lost (MIDI sent in a period the target
-    # missed never reaches it) or given to another part; the app's own take of one such run
-    # showed both (of 3 missed: 2 never arrived, 1 went to Violin II)
+    # probe notes with no onset on the probe part: lost on the way in (likely sent in a
+    # period the target missed) or given to another part; the app's own take of one such
+    # run showed both (of 3 missed: 2 never reached its input, 1 went to Violin II)
     missed: int
     p50: float
     p99: float
@@ -695,8 +695,8 @@ METHOD = (
     "Latency: frames from the probe note-on leaving the sending client to the first sample "
     "above 0.005 on the probe part's own output, read by a second client (no feedback loop "
     "in the graph). Left out: the probe part was not silent before the note; missed: no "
-    "onset on the probe part, the note lost (MIDI sent in a period the target missed never "
-    "reaches it) or given to another part. Xruns: the server's, over each target's dense "
+    "onset on the probe part, the note lost on its way in (likely sent in a period the "
+    "target missed) or given to another part. Xruns: the server's, over each target's dense "
     "phase. Targets (issue 13), "
     "at 64 frames, `app` against `plain`: median within 0.1 ms, p99 within one period, xruns "
     "at most plain's + 10 %."
