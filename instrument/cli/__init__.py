@@ -14,6 +14,7 @@ import pkgutil
 import sys
 
 from instrument.errors import InstrumentError, one_line
+from instrument.gil_hog import ENV, hog_threads, start_from_environment
 
 
 def _modules(prefix: str) -> list[str]:
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if hog_threads():  # the stress bench's GIL hog (instrument/gil_hog.py), default off
+            say = f"instrument: {ENV} set: {hog_threads()} GIL hog thread(s) spinning"
+            print(say, file=sys.stderr)
+            start_from_environment()
         return int(args.func(args) or 0)
     except InstrumentError as e:
         print(f"instrument: error: {one_line(e)}", file=sys.stderr)

@@ -75,6 +75,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--audio", default="auto", help="auto, jack, pulseaudio, alsa, sounddevice or none"
     )
+    p.add_argument("--multi-out", action="store_true",
+                   help="JACK only: one stereo output per part, named after it (violin-i_l); "
+                   "the band's channels keep FluidSynth's names (ch-NN_l, drums_l)")
     p.add_argument("--duration", type=number(float, 0.01, 1e6), default=None,
                    help="stop after this many seconds (default: until you quit)")
     p.add_argument("--no-display", action="store_true",
@@ -160,6 +163,7 @@ def _jam_session(args: argparse.Namespace, chart, loops: int | None, registratio
         midi_api=args.midi_api,
         mpe=args.mpe,
         transpose=registration.transpose if registration is not None else 0,
+        multi_out=args.multi_out,
     )
     return JamSession(live, band_options(args), chart, loops, tempo=args.tempo,
                       meter=args.meter, split=args.split, heard=heard, record=args.record)
