@@ -93,5 +93,5 @@ def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(
     events = [json.loads(line) for line in out.splitlines()]
     ons = [e for e in events if e[0]]
     assert len([e for e in ons if not e[4]]) == 12
-    for on, pitch, part, channel, _ in ons:
+    for _on, _pitch, part, channel, _revision in ons:
         assert channel == choir.parts[part].channel
