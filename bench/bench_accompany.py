@@ -39,6 +39,7 @@ from instrument.accompany.notes import ChordTrack
 from instrument.accompany.planner import BandPlanner
 from instrument.accompany.styles import STYLES, make_style
 from instrument.cli.train_accompany import DEFAULT_MODEL
+from instrument.live.realtime import set_switch_interval
 from instrument.report import markdown_table, write_section
 
 
@@ -186,22 +187,8 @@ def realtime(songs, model, seconds: float, tempo: float = 120.0) -> dict:
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=str(DEFAULT_MODEL))
-    ap.add_argument("--beats", type=int, default=600, help="beats timed per system")
-    ap.add_argument("--minutes", type=float, default=10.0, help="simulated jam length")
-    ap.add_argument("--realtime", type=float, default=30.0, help="seconds of real-time run")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    sys.setswitchinterval(0.0005)  # as instrument jam does
-    model = load_model(args.model)
-    songs = load_grid_split("test", limit=12)
-    load = os.getloadavg()[0]
-
-    times, cpu = per_beat_times(songs, model, args.beats)
+def beat_table(times: dict, cpu: dict) -> tuple[list[str], list[list]]:
+    """The header and rows of the per-beat planning times (ms), one row per planner."""
     rows = [
         [
             name,
@@ -223,8 +210,11 @@ def main() -> int:
         "CPU p50 ms",
         "CPU p99 ms",
     ]
-    print(markdown_table(beat_header, rows), flush=True)
-    sims = [simulate(songs, model, tempo, args.minutes) for tempo in (120.0, 180.0)]
+    return beat_header, rows
+
+
+def sim_table(sims: list[dict]) -> tuple[list[str], list[list]]:
+    """The header and rows of the simulated jams, one row per tempo."""
     sim_rows = [
         [
             f"{s['tempo']:g}",
@@ -250,6 +240,57 @@ def main() -> int:
         "plan p99 ms",
         "plan max ms",
     ]
+    return sim_header, sim_rows
+
+
+def realtime_section(rt: dict | None) -> list[str]:
+    """The markdown lines of the real-time run's table (none without a run)."""
+    if not rt:
+        return []
+    header = [
+        "notes",
+        "late plans",
+        "late notes",
+        "dispatch p50 ms",
+        "dispatch p99 ms",
+        "dispatch max ms",
+    ]
+    row = [
+        rt["notes"],
+        rt["late_plans"],
+        rt["late_notes"],
+        rt["dispatch_p50_ms"],
+        rt["dispatch_p99_ms"],
+        rt["dispatch_max_ms"],
+    ]
+    return [
+        f"### Real-time run ({rt['seconds']:g} s at {rt['tempo']:g} BPM, threads)",
+        "",
+        markdown_table(header, [row]),
+        "",
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=str(DEFAULT_MODEL))
+    ap.add_argument("--beats", type=int, default=600, help="beats timed per system")
+    ap.add_argument("--minutes", type=float, default=10.0, help="simulated jam length")
+    ap.add_argument("--realtime", type=float, default=30.0, help="seconds of real-time run")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    set_switch_interval()  # as instrument jam does (live.realtime)
+    model = load_model(args.model)
+    songs = load_grid_split("test", limit=12)
+    load = os.getloadavg()[0]
+
+    times, cpu = per_beat_times(songs, model, args.beats)
+    beat_header, rows = beat_table(times, cpu)
+    print(markdown_table(beat_header, rows), flush=True)
+    sims = [simulate(songs, model, tempo, args.minutes) for tempo in (120.0, 180.0)]
+    sim_header, sim_rows = sim_table(sims)
     print(markdown_table(sim_header, sim_rows), flush=True)
     rt = realtime(songs, model, args.realtime) if args.realtime > 0 else None
     if rt:
@@ -282,35 +323,7 @@ def main() -> int:
             "replaced by the rule-based beat (late plan), and a note already due when its plan "
             "is ready is dropped (late note).",
             "",
-            *(
-                [
-                    f"### Real-time run ({rt['seconds']:g} s at {rt['tempo']:g} BPM, threads)",
-                    "",
-                    markdown_table(
-                        [
-                            "notes",
-                            "late plans",
-                            "late notes",
-                            "dispatch p50 ms",
-                            "dispatch p99 ms",
-                            "dispatch max ms",
-                        ],
-                        [
-                            [
-                                rt["notes"],
-                                rt["late_plans"],
-                                rt["late_notes"],
-                                rt["dispatch_p50_ms"],
-                                rt["dispatch_p99_ms"],
-                                rt["dispatch_max_ms"],
-                            ]
-                        ],
-                    ),
-                    "",
-                ]
-                if rt
-                else []
-            ),
+            *realtime_section(rt),
             "Command: `python bench/bench_accompany.py"
             + (f" --minutes {args.minutes:g}" if args.minutes != 10 else "")
             + (f" --realtime {args.realtime:g}" if args.realtime != 30 else "")

@@ -24,27 +24,20 @@ import mido
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from instrument.input.feeder import write_keyboard_file  # noqa: E402
+
 CHORDS = [[48, 52, 55], [45, 48, 52], [41, 45, 48], [43, 47, 50]]  # C Am F G, left hand
 
 
 def chords_file(path: Path, bars: int, tempo: float, lead: float = 1.0) -> Path:
     spb = 60.0 / tempo
-    events = []
+    notes = []
     for k in range(bars):
         t = lead + 4 * spb * k
-        for p in CHORDS[k % 4]:
-            events += [(t, "note_on", p, 90), (t + 3.5 * spb, "note_off", p, 0)]
-    events.sort(key=lambda e: (e[0], e[1] == "note_on"))
-    mid = mido.MidiFile(ticks_per_beat=480)
-    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)])
-    mid.tracks.append(track)
-    last = 0
-    for t, kind, p, v in events:
-        tick = round(t * 960)
-        track.append(mido.Message(kind, note=p, velocity=v, time=tick - last))
-        last = tick
-    mid.save(path)
-    return path
+        notes += [(t, t + 3.5 * spb, p, 90) for p in CHORDS[k % 4]]
+    return write_keyboard_file(path, notes)
 
 
 def onsets(path: Path) -> list[float]:
@@ -66,10 +59,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         played = chords_file(tmp / "chords.mid", args.bars, args.tempo)
-        cmd = [sys.executable, "-m", "instrument", "jam", "--style", "block", "--audio", "none",
-               "--midi-in", "none", "--no-display", "--tempo", f"{args.tempo:g}",
-               "--continue-beats", "0", "--play-file", str(played), "--record", str(tmp),
-               "--duration", f"{1.5 + args.bars * 4 * spb:.2f}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "instrument",
+            "jam",
+            "--style",
+            "block",
+            "--audio",
+            "none",
+            "--midi-in",
+            "none",
+            "--no-display",
+            "--tempo",
+            f"{args.tempo:g}",
+            "--continue-beats",
+            "0",
+            "--play-file",
+            str(played),
+            "--record",
+            str(tmp),
+            "--duration",
+            f"{1.5 + args.bars * 4 * spb:.2f}",
+        ]
         subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         take = next(tmp.glob("take-*"))
         player = onsets(take / "input.mid")
@@ -84,11 +96,16 @@ def main() -> None:
     late = offsets[~grid] * 1e3
     print(f"chords: {args.bars} bars at {args.tempo:g} BPM; band note-ons {len(band)}")
     print(f"sync start: first band note {start_ms:.1f} ms after the player's first chord")
-    print(f"on the beat: {grid.mean():.1%} of later band note-ons within 2 ms of the player's "
-          f"grid (median |offset| {np.median(dev[grid]):.2f} ms, max {dev[grid].max():.2f} ms)")
+    print(
+        f"on the beat: {grid.mean():.1%} of later band note-ons within 2 ms of the player's "
+        f"grid (median |offset| {np.median(dev[grid]):.2f} ms, max {dev[grid].max():.2f} ms)"
+    )
     if len(late):
-        print(f"the rest ({len(late)}): bass and comping restruck for a new chord, "
-              f"median {np.median(late):+.1f} ms after its beat (the chord is read then)")
+        print(
+            f"the rest ({len(late)}): bass and comping restruck for a new chord, "
+            f"median {np.median(late):+.1f} ms after its beat (the chord is read then)"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """Soak: an hour of dense playing through the whole app in one process, fast-forwarded.
 
-What runs, all real and wired as ``instrument play`` / ``instrument jam`` wire them:
+What runs is the real jam session (``live.jam.JamSession`` on a ``LiveSession``, as
+``instrument jam --listen`` builds it), with no audio or MIDI device:
 
 * a seeded performance: chords and runs at ~20 notes/s, sustain pedal, pitch-bend
   gestures, a short rest every few minutes (so the arranger's phrase reset runs too);
@@ -11,13 +12,15 @@ What runs, all real and wired as ``instrument play`` / ``instrument jam`` wire t
 * the jam ``Band`` (model style) on that stream's beat clock and the listener's chords
   (as with ``jam --listen``, the band waits until a beat is heard).
 
-Time is the audio clock: block k starts at k x 128 / 48000 s. MIDI messages due by the
-start of a block are handled just before it is rendered, as FluidSynth's JACK MIDI port
-does in its process callback. The band's worker runs every 5 ms of audio time; inside a
-worker pass its clock also advances by the real time the pass takes, so a slow plan is
-late exactly as it would be live. Nothing waits for the wall clock: an hour takes
-minutes. Everything runs in one thread, so the figures leave out what threads would add
-(GIL hand-over, scheduling); per-block times are wall clock on a shared machine.
+Time is the audio clock: block k starts at k x 128 / 48000 s. The session is started
+``stepped``: instead of its threads, this loop steps the band and feeds the listener.
+MIDI messages due by the start of a block are handed to the session just before it is
+rendered, as FluidSynth's JACK MIDI port does in its process callback. The band's worker
+runs every 5 ms of audio time; inside a worker pass its clock also advances by the real
+time the pass takes, so a slow plan is late exactly as it would be live. Nothing waits
+for the wall clock: an hour takes minutes. Everything runs in one thread, so the figures
+leave out what threads would add (GIL hand-over, scheduling); per-block times are wall
+clock on a shared machine.
 
 Measured per segment: resident memory, note latency (MIDI message handed to the
 performer -> the synth's note-on call returned), per-block processing time (the
@@ -248,9 +251,14 @@ def check_log(path: Path) -> NoteCheck:
     since: dict[tuple[int, int], int] = {}  # block of the first note-on still sounding
     pedal = [False] * 16
     marked = False
-    for blk, kind, ch, a, b in zip(log["block"].tolist(), log["kind"].tolist(),
-                                   log["ch"].tolist(), log["a"].tolist(), log["b"].tolist(),
-                                   strict=True):  # fmt: skip
+    for blk, kind, ch, a, b in zip(
+        log["block"].tolist(),
+        log["kind"].tolist(),
+        log["ch"].tolist(),
+        log["a"].tolist(),
+        log["b"].tolist(),
+        strict=True,
+    ):
         if kind == ON and b > 0:
             c.note_ons += 1
             c.restruck += (ch, a) in sounding
@@ -369,45 +377,67 @@ def _pct(x: np.ndarray, q: float) -> float:
 
 
 class Soak:
-    """The app wired as ``jam`` with a listener, stepped block by block."""
+    """The real jam session (``live.jam.JamSession``, with a listener: ``jam --listen``),
+    stepped block by block on the audio clock instead of by its threads."""
 
-    def __init__(self, seconds: float, seed: int, ensemble: str, arranger: str,
-                 log_path: Path, style: str = "model", fuse: bool = True,
-                 live_clock: bool = True):  # fmt: skip
-        from instrument.accompany.band import Band, ListenedChords, band_channels
-        from instrument.accompany.notes import ChordTrack
+    def __init__(
+        self,
+        seconds: float,
+        seed: int,
+        ensemble: str,
+        arranger: str,
+        log_path: Path,
+        style: str = "model",
+        fuse: bool = True,
+        live_clock: bool = True,
+    ):
+        from instrument.accompany.options import BandOptions
         from instrument.arrange import make_arranger
-        from instrument.cli import build_parser
-        from instrument.cli.cmd_accompany import make_planner
         from instrument.ensemble import load_defaults, load_ensemble
         from instrument.listen.stream import ListenStream
-        from instrument.live.performer import Performer
+        from instrument.live.jam import JamSession
+        from instrument.live.session import LiveSession
         from instrument.synth import find_soundfont
 
         defaults = load_defaults()
         self.ensemble = load_ensemble(ensemble)
         self.arranger = make_arranger(arranger, self.ensemble)
-        self.synth = LoggedSynth(find_soundfont(), log_path, sample_rate=RATE,
-                                 gain=float(defaults.get("gain", 0.6)))
-        self.performer = Performer(self.synth, self.ensemble, self.arranger,
-                                   reset_after=float(defaults.get("arranger_reset_after", 4.0)))
+        soundfont = find_soundfont()
+        self.synth = LoggedSynth(
+            soundfont, log_path, sample_rate=RATE, gain=float(defaults.get("gain", 0.6))
+        )
+        # No device: this loop renders the audio and hands the MIDI in, as JACK would.
+        self.live = LiveSession(
+            self.ensemble,
+            self.arranger,
+            soundfont,
+            audio="none",
+            midi_in="none",
+            sample_rate=RATE,
+            period=PERIOD,
+            reset_after=float(defaults.get("arranger_reset_after", 4.0)),
+            synth=self.synth,
+        )
+        self.performer = self.live.performer
         self.clock = BandClock(live_clock)
         # As ``jam --listen`` wires it: the stream is the band's beat clock (the band waits
-        # until a beat is heard), its listener the chord source; blocks are fed here.
+        # until a beat is heard), its listener the chord source; blocks are fed here. With
+        # ``fuse`` the listener is told which onsets are the band's own and hears the
+        # player's keys exactly (off: the band hears itself).
         self.heard = ListenStream(block=LISTEN_BLOCK, now=self.clock, sample_rate=RATE)
         self.listener = self.heard.listener
-        jam = build_parser().parse_args(["jam", "--style", style, "--count-in", "0"])
-        self.planner = make_planner(jam, ChordTrack(), 4)
-        self.band = Band(self.synth, self.heard, self.planner, ListenedChords(self.listener),
-                         channels=band_channels(self.ensemble), sync_start=False,
-                         now=self.clock)  # fmt: skip
-        self.band.setup_programs()
-        self.performer.raw_listeners.append(self._to_band)
-        # As ``jam --listen`` wires it: the listener is told which onsets are the band's
-        # own and hears the player's keys exactly (``fuse``; off: the band hears itself).
+        self.jam = JamSession(
+            self.live,
+            BandOptions(style=style, count_in=0),
+            heard=self.heard,
+            fuse=fuse,
+            now=self.clock,
+        )
+        self.jam.prepare()
+        self.jam.start(stepped=True)  # the band and the listener are stepped below
+        self.band = self.jam.band
+        self.planner = self.jam.planner
         self.fuse = fuse
-        if fuse:
-            self.heard.hear_band(self.band.dispatcher)
         self.seconds = seconds  # of playing; the ending and the ring-out follow
         self.player_tempo: list[tuple[float, float]] = []  # (section start, BPM)
         self.heard_tempo: list[tuple[float, float]] = []  # (time, BPM heard), each second
@@ -417,20 +447,6 @@ class Soak:
         self.k = 0  # blocks rendered
         self.rss_by_minute: list[float] = []
         self.band_stopped = False
-
-    def _to_band(self, data: list[int], t: float) -> None:
-        """The jam's raw listener: the band hears the player's notes (for continuation)."""
-        from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
-
-        msg = parse(data)
-        if msg is None:
-            return
-        if msg.kind == NOTE_ON:
-            self.band.note_on(msg.note, msg.velocity, t)
-            if self.fuse:
-                self.heard.player_note(t, msg.velocity)
-        elif msg.kind == NOTE_OFF:
-            self.band.note_off(msg.note, t)
 
     def tempo_check(self, settle: float = 8.0, tolerance: float = 0.02) -> dict:
         """The heard tempo against the player's, once a second, ``settle`` s after each of
@@ -443,10 +459,13 @@ class Soak:
                 continue
             ratios.append(bpm / self.player_tempo[i][1])
         r = np.array(ratios)
-        return {"samples": len(r),
-                "within": float(np.mean(np.abs(r - 1) <= tolerance)) if len(r) else 0.0,
-                "median_ratio": float(np.median(r)) if len(r) else 0.0,
-                "tolerance": tolerance, "settle_s": settle}  # fmt: skip
+        return {
+            "samples": len(r),
+            "within": float(np.mean(np.abs(r - 1) <= tolerance)) if len(r) else 0.0,
+            "median_ratio": float(np.median(r)) if len(r) else 0.0,
+            "tolerance": tolerance,
+            "settle_s": settle,
+        }
 
     def run_blocks(self, n: int, meter: Meter) -> None:
         """Render ``n`` blocks: MIDI due, band, synth, and the listener every 4 blocks."""
@@ -490,7 +509,7 @@ class Soak:
         t, data = ev
         notes = self.performer.counters.notes
         start, cpu = time.perf_counter(), time.thread_time()
-        self.performer.handle(data, t)
+        self.live.handle(data, t)  # as the MIDI input hands the session a message
         c = self.performer.counters
         if c.notes != notes:  # a note-on went through the arranger to the synth
             decision = float(c.decision_ms[(c.notes - 1) % len(c.decision_ms)])
@@ -518,7 +537,7 @@ class Soak:
 
     def totals(self) -> tuple[int, int, int, int, int, int]:
         s, d = self.band.stats, self.band.dispatcher.stats
-        fb = int(getattr(self.arranger, "fallbacks", 0))
+        fb = self.arranger.stats().fallbacks
         return self.performer.counters.notes, fb, s.beats_planned, s.late_plans, \
             s.late_notes, d.sent
 
@@ -535,10 +554,8 @@ class Soak:
         self.run_blocks(2 * blocks_per_s, meter)  # releases ring out
         pending = self.band.dispatcher.pending()
         self.synth.mark()
-        self.band.stop()
+        self.jam.stop()  # as ``jam`` ends: the band stopped, all notes off
         self.band_stopped = True
-        self.performer.closed = True
-        self.synth.panic()
         self.run_blocks(5 * blocks_per_s, meter)
         return pending, float(self.synth.active_voices())
 
@@ -572,9 +589,8 @@ def soak(minutes: float, seed: int, segment_min: float = 10.0, warmup_s: float =
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         log = Path(tmp) / "synth.log"
-        s = Soak(warmup_s + 60.0 * minutes, seed, ensemble, arranger, log, style, fuse,
-                 live_clock)  # fmt: skip
-        budget_ms = getattr(s.arranger, "budget_ns", 0) / 1e6 or math.inf
+        s = Soak(warmup_s + 60.0 * minutes, seed, ensemble, arranger, log, style, fuse, live_clock)
+        budget_ms = s.arranger.stats().budget_ns / 1e6 or math.inf
         seg_blocks = int(segment_min * 60 * RATE / PERIOD)
         meter = Meter(seg_blocks + RATE // PERIOD, int(segment_min * 60 * 40))
         warm = int(warmup_s * RATE / PERIOD)
@@ -594,8 +610,15 @@ def soak(minutes: float, seed: int, segment_min: float = 10.0, warmup_s: float =
             s.run_blocks(min(seg_blocks, play_blocks - s.k), meter)
             gc.collect()
             bpm = s.listener.state(s.listener.time).tempo
-            seg = summarize(meter, start_min, (s.k - warm) * PERIOD / RATE / 60, before,
-                            s.totals(), budget_ms, bpm)  # fmt: skip
+            seg = summarize(
+                meter,
+                start_min,
+                (s.k - warm) * PERIOD / RATE / 60,
+                before,
+                s.totals(),
+                budget_ms,
+                bpm,
+            )
             segments.append(seg)
             heap.append(_heap_mb())
             meter.reset()
@@ -605,7 +628,7 @@ def soak(minutes: float, seed: int, segment_min: float = 10.0, warmup_s: float =
         s.synth.close_log()
         check = check_log(log)
         player_channels = set(s.performer.setup.channels)
-        s.synth.close()
+        s.jam.close()
     rss_end = segments[-1].rss_mb if segments else rss0
     return {
         "minutes": minutes, "seed": seed, "ensemble": ensemble, "arranger": arranger,
@@ -630,9 +653,14 @@ def _heap_mb() -> float:
 
 def passed(r: dict) -> bool:
     c = r["check"]
-    return (not c["sounding_at_end"] and not c["pedal_down_at_end"] and c["held_over_10s"] == 0
-            and c["all_off_before_end"] == 0 and r["voices_after_shutdown"] == 0
-            and r["rss_growth_mb"] <= 20.0)  # fmt: skip
+    return (
+        not c["sounding_at_end"]
+        and not c["pedal_down_at_end"]
+        and c["held_over_10s"] == 0
+        and c["all_off_before_end"] == 0
+        and r["voices_after_shutdown"] == 0
+        and r["rss_growth_mb"] <= 20.0
+    )
 
 
 def markdown(r: dict, command: str) -> str:
@@ -732,9 +760,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.minutes < 1:
         raise SystemExit("--minutes must be at least 1")
-    r = soak(args.minutes, args.seed, args.segment, args.warmup, args.ensemble, args.arranger,
-             args.style, trace_heap=args.trace_heap, fuse=not args.hear_self,
-             live_clock=not args.audio_clock)  # fmt: skip
+    r = soak(
+        args.minutes,
+        args.seed,
+        args.segment,
+        args.warmup,
+        args.ensemble,
+        args.arranger,
+        args.style,
+        trace_heap=args.trace_heap,
+        fuse=not args.hear_self,
+        live_clock=not args.audio_clock,
+    )
     if args.json:  # first: the figures survive a failure below
         Path(args.json).write_text(json.dumps(r, indent=1) + "\n")
     md = markdown(r, _command(argv if argv is not None else sys.argv[1:]))

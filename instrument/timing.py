@@ -38,6 +38,45 @@ class BeatState:
 
 
 class BeatClock(Protocol):
+    """A source of musical time the band, the jam view and a take's tempo map follow.
+
+    Implemented by ``accompany.clock.InternalClock`` (a set tempo, tap tempo, started
+    with a count-in) and ``listen.stream.ListenStream`` (the beat heard in the room,
+    which the player's controls cannot move: its ``start``/``stop``/``tap`` do nothing).
+    """
+
+    @property
+    def running(self) -> bool:
+        """Whether the beat moves (started, or heard)."""
+        ...
+
+    @property
+    def tempo(self) -> float:
+        """Beats per minute now."""
+        ...
+
+    @property
+    def beats_per_bar(self) -> int: ...
+
+    @property
+    def waiting(self) -> str:
+        """What the jam view says while the clock does not run and waits for something
+        other than the player's controls (the room's first beat); "" if nothing."""
+        ...
+
     def state(self, now: float) -> BeatState:
         """The musical position at ``now`` (seconds)."""
+        ...
+
+    def start(self, now: float) -> None:
+        """Run from the count-in at ``now`` (seconds)."""
+        ...
+
+    def stop(self) -> None:
+        """Stand at the count-in again."""
+        ...
+
+    def tap(self, now: float) -> float | None:
+        """A tap-tempo tap at ``now``: the new tempo, or None (not yet known, or the
+        tempo is not the player's to set)."""
         ...

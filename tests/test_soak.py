@@ -1,13 +1,14 @@
 """The soak benchmark, short: no note left sounding and memory that stays flat.
 
-``bench/bench_soak.py --minutes 2`` runs the whole app in one process (performer with the
-LSTM arranger, FluidSynth, the listener hearing its audio, the jam band on the listener's
-clock) on two minutes of dense playing after a 30 s warm-up. Wall-clock speed is never
-checked here: the machine is shared, and the hour-long run in docs/reliability.md
-reports it. Nor is resident memory: native allocators (FluidSynth, torch, glibc) keep
-growing for the first minutes of any run (see the hour's RSS per minute) and two minutes
-cannot tell that from a leak. What two minutes can tell is whether the app's own state
-grows: the Python heap (numpy buffers included) is traced after the warm-up.
+``bench/bench_soak.py --minutes 2`` runs the real jam session (``live.jam.JamSession``:
+the performer with the LSTM arranger, FluidSynth, the listener hearing its audio, the
+band on the listener's clock), stepped on the audio clock in one process, on two minutes
+of dense playing after a 30 s warm-up. Wall-clock speed is never checked here: the
+machine is shared, and the hour-long run in docs/reliability.md reports it. Nor is
+resident memory: native allocators (FluidSynth, torch, glibc) keep growing for the first
+minutes of any run (see the hour's RSS per minute) and two minutes cannot tell that from
+a leak. What two minutes can tell is whether the app's own state grows: the Python heap
+(numpy buffers included) is traced after the warm-up.
 """
 
 from __future__ import annotations
@@ -36,15 +37,20 @@ def _needs_soundfont_and_models() -> None:
             pytest.skip(f"model {name} not shipped")
 
 
+SHORT = "--minutes 2 --seed 3 --segment 1 --warmup 30 --trace-heap --json"  # then the path
+
+
 @pytest.fixture(scope="module")
 def short_soak(tmp_path_factory):
     _needs_soundfont_and_models()
     out = tmp_path_factory.mktemp("soak") / "soak.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench/bench_soak.py"), "--minutes", "2", "--seed", "3",
-         "--segment", "1", "--warmup", "30", "--trace-heap", "--json", str(out)],
-        capture_output=True, text=True, timeout=1200, cwd=ROOT,
-    )  # fmt: skip
+        [sys.executable, str(ROOT / "bench/bench_soak.py"), *SHORT.split(), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=ROOT,
+    )
     assert out.exists(), proc.stderr[-3000:]
     return proc, json.loads(out.read_text())
 
@@ -108,8 +114,15 @@ def test_band_audible_in_the_room_locks_to_the_player_not_to_itself():
     finally:
         sys.path.remove(str(ROOT / "bench"))
     # On the audio clock alone: the band's plans do not depend on how loaded the machine is.
-    r = b.soak(1.0, seed=3, segment_min=1.0, warmup_s=30.0, arranger="zone", progress=False,
-               live_clock=False)  # fmt: skip
+    r = b.soak(
+        1.0,
+        seed=3,
+        segment_min=1.0,
+        warmup_s=30.0,
+        arranger="zone",
+        progress=False,
+        live_clock=False,
+    )
     tempo = r["heard_tempo"]
     assert tempo["samples"] > 50, tempo
     # 92% of the seconds here (the rest just after a change); hearing itself, 0%.

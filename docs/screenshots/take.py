@@ -26,6 +26,7 @@ import mido
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from instrument.input.feeder import write_keyboard_file  # noqa: E402
 from instrument.paths import data_dir  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -34,32 +35,32 @@ COMMON = ["--midi-in", "none", "--audio", "none"]
 
 # The practice performance: ii-V-I in C at 110 BPM after one bar of count-in. Per bar: the
 # chord played (bass, then the right hand), and how early (-) or late (+) in ms.
-VOICINGS = {"Dm7": [50, 65, 69, 72], "G7": [43, 65, 71, 74], "Cmaj7": [48, 64, 67, 71],
-            "G": [43, 62, 67, 71]}
-PERFORMANCE = [("Dm7", 25), ("G7", -40), ("Cmaj7", 60), ("Cmaj7", -10), ("Dm7", 15),
-               ("G", 90), ("Cmaj7", -20), ("Cmaj7", 5)]  # bar 6: G7 without its F
+VOICINGS = {
+    "Dm7": [50, 65, 69, 72],
+    "G7": [43, 65, 71, 74],
+    "Cmaj7": [48, 64, 67, 71],
+    "G": [43, 62, 67, 71],
+}
+PERFORMANCE = [
+    ("Dm7", 25),
+    ("G7", -40),
+    ("Cmaj7", 60),
+    ("Cmaj7", -10),
+    ("Dm7", 15),
+    ("G", 90),
+    ("Cmaj7", -20),
+    ("Cmaj7", 5),
+]  # bar 6: G7 without its F
 
 
 def practice_midi(path: Path, tempo: float = 110.0, count_in_bars: int = 1) -> Path:
     """A MIDI file of PERFORMANCE; time 0 is the start of the count-in."""
     bar = 4 * 60.0 / tempo
-    events = []
+    notes = []
     for k, (chord, offset_ms) in enumerate(PERFORMANCE):
         on = (count_in_bars + k) * bar + offset_ms / 1000.0
-        for pitch in VOICINGS[chord]:
-            events += [(on, "note_on", pitch, 84), (on + 0.7 * bar, "note_off", pitch, 0)]
-    events.sort(key=lambda e: (e[0], e[1] == "note_on"))
-    mid = mido.MidiFile(ticks_per_beat=480)
-    track = mido.MidiTrack()
-    mid.tracks.append(track)
-    track.append(mido.MetaMessage("set_tempo", tempo=500000))  # 1 beat = 0.5 s = 960 ticks/s
-    last = 0
-    for t, kind, pitch, velocity in events:
-        tick = round(t * 960)
-        track.append(mido.Message(kind, note=pitch, velocity=velocity, time=tick - last))
-        last = tick
-    mid.save(path)
-    return path
+        notes += [(on, on + 0.7 * bar, pitch, 84) for pitch in VOICINGS[chord]]
+    return write_keyboard_file(path, notes)
 
 
 def delayed(src: Path, seconds: float, dst: Path) -> Path:
@@ -85,8 +86,16 @@ def first_downbeat(song: Path) -> float:
 
 def take(name: str, args: list[str]) -> None:
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
-    cmd = [sys.executable, "-m", "instrument", name, *args, *COMMON,
-           "--screenshot", str(OUT / f"{name}.png")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "instrument",
+        name,
+        *args,
+        *COMMON,
+        "--screenshot",
+        str(OUT / f"{name}.png"),
+    ]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
 
@@ -106,8 +115,18 @@ def main(which: list[str]) -> None:
     if "practice" in which:
         with tempfile.TemporaryDirectory() as tmp:
             performance = practice_midi(Path(tmp) / "ii-v-i.mid")
-            take("practice", ["ii-v-i-c", "--play-file", str(performance), "--duration", "14.1",
-                              "--history", str(Path(tmp) / "history.sqlite")])
+            take(
+                "practice",
+                [
+                    "ii-v-i-c",
+                    "--play-file",
+                    str(performance),
+                    "--duration",
+                    "14.1",
+                    "--history",
+                    str(Path(tmp) / "history.sqlite"),
+                ],
+            )
 
 
 if __name__ == "__main__":

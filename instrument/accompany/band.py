@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from instrument.accompany.fingered import FingeredChords
 from instrument.accompany.notes import (
@@ -99,14 +100,31 @@ class DispatchStats:
     lateness: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_KEPT))
 
 
+NOTE_ON_EVENT, NOTE_OFF_EVENT = 1, 0
+
+
+class Event(NamedTuple):
+    """A planned note-on or note-off in the dispatcher's heap. Fields compare in this
+    order: by beat, then by the order committed (unique: nothing after it is compared)."""
+
+    beat: float
+    order: int
+    kind: int  # NOTE_ON_EVENT or NOTE_OFF_EVENT
+    channel: int
+    pitch: int
+    velocity: int
+    note_id: int  # the note-on's order: its note-off carries the same
+    part: int
+
+
 class Dispatcher:
     """A precise scheduler thread: sends the band's notes to ``synth`` when they are due.
 
     Notes are kept in beats and turned into time only here, at the last moment, with the
     clock's current tempo (a tap-tempo change moves notes already planned). A note-off is
     only sent if no newer note-on of the same key came since, so overlapping notes of one
-    pitch never cut each other short. Events: (beat, order, kind 1 on / 0 off, channel,
-    pitch, velocity, note id, part).
+    pitch never cut each other short. Events: ``Event`` (beat, order, kind, channel, pitch,
+    velocity, note id, part).
 
     listeners: called as fn(on, pitch, velocity, part, channel, time) after every note the
     synth was told to start or end (the display's roll). They run in the dispatcher's (or
@@ -126,7 +144,7 @@ class Dispatcher:
         self.now = now
         self.max_wait = max_wait  # re-read the clock at least this often (tempo changes)
         self.max_late = max_late  # s; a note-on later than this is dropped, not blurted out
-        self._heap: list[tuple] = []
+        self._heap: list[Event] = []
         self._cv = threading.Condition()
         self._order = itertools.count()
         self._latest: dict[tuple[int, int], int] = {}  # (channel, pitch) -> note id sounding
@@ -153,11 +171,11 @@ class Dispatcher:
             for n in notes:
                 nid = next(self._order)
                 ch = channels[n.part]
-                heapq.heappush(self._heap, (n.onset, nid, 1, ch, n.pitch, n.velocity, nid, n.part))
-                heapq.heappush(
-                    self._heap,
-                    (n.onset + n.duration, next(self._order), 0, ch, n.pitch, 0, nid, n.part),
-                )
+                on = Event(n.onset, nid, NOTE_ON_EVENT, ch, n.pitch, n.velocity, nid, n.part)
+                off = Event(n.onset + n.duration, next(self._order), NOTE_OFF_EVENT, ch,
+                            n.pitch, 0, nid, n.part)
+                heapq.heappush(self._heap, on)
+                heapq.heappush(self._heap, off)
             self._cv.notify()
 
     def release(self, parts: set[int], from_beat: float) -> None:
@@ -166,11 +184,19 @@ class Dispatcher:
             # A note whose start is kept keeps its end, even when it has not started yet
             # (``from_beat`` ahead of it: a clock that jumped); other ends go, the sounding
             # notes being ended below.
-            kept = {e[6] for e in self._heap
-                    if e[2] == 1 and not (e[7] in parts and e[0] >= from_beat)}  # fmt: skip
+            kept = {
+                e.note_id
+                for e in self._heap
+                if e.kind == NOTE_ON_EVENT and not (e.part in parts and e.beat >= from_beat)
+            }
             self._heap = [
-                e for e in self._heap
-                if not (e[7] in parts and (e[0] >= from_beat or e[2] == 0) and e[6] not in kept)
+                e
+                for e in self._heap
+                if not (
+                    e.part in parts
+                    and (e.beat >= from_beat or e.kind == NOTE_OFF_EVENT)
+                    and e.note_id not in kept
+                )
             ]
             heapq.heapify(self._heap)
         sounding = [
@@ -210,10 +236,10 @@ class Dispatcher:
         spb = 60.0 / state.tempo
         while True:
             with self._cv:
-                if not self._heap or self._heap[0][0] > state.beat:
-                    return (self._heap[0][0] - state.beat) * spb if self._heap else math.inf
+                if not self._heap or self._heap[0].beat > state.beat:
+                    return (self._heap[0].beat - state.beat) * spb if self._heap else math.inf
                 ev = heapq.heappop(self._heap)
-            self._send(ev, (state.beat - ev[0]) * spb)
+            self._send(ev, (state.beat - ev.beat) * spb)
 
     def _run(self) -> None:
         while self._running:
@@ -222,11 +248,11 @@ class Dispatcher:
                 if self._running:
                     self._cv.wait(min(wait, self.max_wait))
 
-    def _send(self, ev: tuple, late: float) -> None:
+    def _send(self, ev: Event, late: float) -> None:
         _, _, kind, ch, pitch, vel, nid, part = ev
-        if kind == 1 and late > self.max_late:  # the clock jumped past it: its off is moot
+        if kind == NOTE_ON_EVENT and late > self.max_late:  # the clock jumped past: off moot
             self.stats.stale += 1
-        elif kind == 1:
+        elif kind == NOTE_ON_EVENT:
             self.synth.noteon(ch, pitch, vel)
             old = self._latest.get((ch, pitch), -1)
             self._latest[(ch, pitch)] = nid
@@ -340,8 +366,7 @@ class Band:
         """
         if self._running:
             raise InstrumentError("rewind the band only while it is stopped")
-        if hasattr(self.clock, "stop"):
-            self.clock.stop()
+        self.clock.stop()
         self.dispatcher.clear()
         self.planner.sections.requests[:] = self._first_requests
         self.planner.reset()
@@ -441,7 +466,7 @@ class Band:
         _, tones = found
         starting = not self._running_clock()
         if starting:
-            if not self.sync_start or not hasattr(self.clock, "start"):
+            if not self.sync_start:
                 return
             # Sync start: the chord's strike is the band's first beat (the count-in's, or
             # beat 0), so the band's grid is the player's; what is already due of that
@@ -497,9 +522,13 @@ class Band:
         """Hand notes to the dispatcher; those already due at ``beat`` are late: dropped,
         or with ``restrike`` struck at ``beat`` for what is left of them."""
         if restrike:
-            notes = [n if n.onset >= beat else
-                     BandNote(n.part, n.pitch, n.velocity, beat, n.onset + n.duration - beat)
-                     for n in notes if n.onset + n.duration > beat]  # fmt: skip
+            notes = [
+                n
+                if n.onset >= beat
+                else BandNote(n.part, n.pitch, n.velocity, beat, n.onset + n.duration - beat)
+                for n in notes
+                if n.onset + n.duration > beat
+            ]
         ok = [n for n in notes if n.onset >= beat]
         self.stats.late_notes += len(notes) - len(ok)
         self.dispatcher.commit(ok, self.channels)

@@ -74,6 +74,11 @@ class InternalClock:
     def running(self) -> bool:
         return self._anchor[0] is not None
 
+    @property
+    def waiting(self) -> str:
+        """Nothing: the player's controls (a chord, F6) start this clock."""
+        return ""
+
     def start(self, now: float) -> None:
         """Run from beat ``-count_in`` at ``now`` (sync start calls this on the first chord)."""
         self._anchor = (now, -self.count_in, self._anchor[2])

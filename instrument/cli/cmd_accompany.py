@@ -3,81 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import copy
-import sys
-from pathlib import Path
 
-from instrument.cli.options import number
-from instrument.errors import InstrumentError, one_line
-from instrument.paths import MODELS
-
-DEFAULT_MODEL = MODELS / "accompany-lstm.pt"
-
-
-CHART_HELP = ("chord chart: a .chart file, a built-in exercise (`instrument practice --list`), "
-              "a MusicXML lead sheet, pop909:NNN, or the bars themselves: \"| C | Am | F G | C |\"")
-
-
-class DefaultsFormatter(argparse.HelpFormatter):
-    """Help that ends every option taking a value with its default, unless the help says
-    it in words already (a default that depends on other things: "default: the chart's")."""
-
-    @staticmethod
-    def _shows_default(action: argparse.Action) -> bool:
-        return (bool(action.option_strings) and action.nargs != 0
-                and action.default not in (None, argparse.SUPPRESS))  # fmt: skip
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if self._shows_default(action) and "default" not in text:
-            text += " (default: %(default)s)"
-        return text.strip()
-
-    def _format_action(self, action: argparse.Action) -> str:
-        if action.help is None and self._shows_default(action):  # no words, still a default
-            action = copy.copy(action)
-            action.help = "(default: %(default)s)"
-        return super()._format_action(action)
-
-
-def add_band_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``accompany`` and ``jam``."""
-    p.add_argument(
-        "--style",
-        default="model",
-        help="model, or a rule-based style: block, arpeggio, alberti, walking, pop8",
-    )
-    p.add_argument(
-        "--rules",
-        default="block",
-        help="with --style model: the style that plays drums, intro, ending and "
-        "stands in for a late plan",
-    )
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="accompaniment model weights")
-    p.add_argument(
-        "--continue-beats",
-        type=number(int, 0, 64),
-        default=8,
-        help="continue the player's phrase for up to N beats when they stop (0: off)",
-    )
-    p.add_argument(
-        "--continue-after",
-        type=number(float, 0, 64),
-        default=1.0,
-        help="beats of silence before the band continues the phrase",
-    )
-    p.add_argument("--temperature", type=number(float, 0, 10), default=0.5,
-                   help="model sampling temperature")
-    p.add_argument("--top-k", type=number(int, 0, 100000), default=64,
-                   help="model sampling: top-k candidates")
-    p.add_argument("--top-p", type=number(float, 0, 1), default=0.9,
-                   help="model sampling: nucleus size")
-    p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=0)
-    p.add_argument("--no-drums", action="store_true", help="leave out the drum groove")
-    p.add_argument("--intro", type=number(int, 0, 64), default=0, metavar="BARS",
-                   help="intro bars (with a chart: before it, on its first chord)")
-    p.add_argument("--count-in", type=number(int, 0, 16), default=None, metavar="BARS",
-                   help="count-in bars (default: 1 before a chart, else 0)")
+from instrument.cli.options import (
+    CHART_HELP,
+    DefaultsFormatter,
+    add_band_options,
+    band_options,
+    number,
+)
 
 
 def register(subparsers) -> None:
@@ -98,56 +31,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def make_planner(args: argparse.Namespace, chords, beats_per_bar: int):
-    """The BandPlanner the options describe (loads the model for --style model)."""
-    from instrument.accompany.planner import BandPlanner, Sections
-    from instrument.accompany.styles import make_style
-
-    generator = None
-    if args.style == "model":
-        import torch
-
-        from instrument.accompany.generator import ModelGenerator
-        from instrument.accompany.model import load_model
-
-        torch.set_num_threads(1)
-        try:
-            model = load_model(args.model)
-        except InstrumentError as e:
-            # The shipped model may fall back to the rule-based style (and says so, also
-            # on the status line through args.style); a model named with --model must work.
-            if Path(args.model) != DEFAULT_MODEL:
-                raise
-            print(f"instrument: warning: {one_line(e)}; falling back to the rule-based "
-                  f"style {args.rules}", file=sys.stderr)  # fmt: skip
-            args.style = f"{args.rules} (fallback: model unusable)"
-            model = None
-        if model is not None:
-            generator = ModelGenerator(
-                model,
-                temperature=args.temperature,
-                top_k=args.top_k,
-                top_p=args.top_p,
-                seed=args.seed,
-            )
-        style = make_style(args.rules)
-    else:
-        style = make_style(args.style)
-    if args.continue_beats < 0:
-        raise InstrumentError("--continue-beats must be 0 or more")
-    return BandPlanner(
-        chords,
-        beats_per_bar,
-        style,
-        generator,
-        sections=Sections(beats_per_bar, intro_bars=args.intro),
-        continue_after=args.continue_after,
-        continue_beats=args.continue_beats,
-        drums=not args.no_drums,
-        count_in=args.count_in * beats_per_bar,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     from instrument.accompany.offline import (
         Accompaniment,
@@ -157,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         section_requests,
         write_multitrack,
     )
+    from instrument.accompany.options import make_planner
     from instrument.errors import InstrumentError
     from instrument.practice.exercises import resolve_chart
 
@@ -166,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     player = read_player(args.input)
     chords = chart_track(chart, args.loop, args.intro)
     bpb = chart.beats_per_bar
-    args.count_in = args.count_in or 0
-    planner = make_planner(args, chords, bpb)
+    planner, _ = make_planner(band_options(args), chords, bpb)
     section_requests(chart, planner.sections, args.loop, args.intro)
     total = int(args.intro * bpb + args.loop * chart.total_beats)
     band = accompany(player, planner, total)

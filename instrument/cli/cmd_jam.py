@@ -20,8 +20,16 @@ import signal
 import sys
 import time
 
-from instrument.cli.cmd_accompany import CHART_HELP, DefaultsFormatter, add_band_options
-from instrument.cli.options import number, resolve_band
+from instrument.cli.options import (
+    CHART_HELP,
+    DefaultsFormatter,
+    add_band_options,
+    band_options,
+    display_available,
+    interrupt_on,
+    number,
+    resolve_band,
+)
 from instrument.registration import add_registration_option, apply_registration
 
 
@@ -84,24 +92,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from instrument.accompany.band import Band, band_channels
-    from instrument.accompany.clock import InternalClock
-    from instrument.accompany.fingered import FingeredChords
-    from instrument.accompany.notes import ChordTrack
-    from instrument.accompany.offline import chart_track
-    from instrument.cli.cmd_accompany import make_planner
-    from instrument.cli.cmd_play import _display_available
     from instrument.errors import InstrumentError
-    from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
-    from instrument.live.session import LiveSession
     from instrument.practice.exercises import resolve_chart
-    from instrument.synth import find_soundfont
 
-    # The MIDI callback and the dispatcher need the GIL promptly while the planner samples
-    # (the default switch interval is 5 ms).
-    sys.setswitchinterval(0.0005)
     registration = apply_registration(args)  # fills the options left at their defaults
-    if not args.no_display and not _display_available():
+    if not args.no_display and not display_available():
         print("instrument: no display found: running without the stage window", file=sys.stderr)
         args.no_display = True
     chart = resolve_chart(args.chart)[0] if args.chart else None
@@ -110,137 +105,64 @@ def run(args: argparse.Namespace) -> int:
     loops = 1 if args.loop is None else (args.loop or None)  # --loop alone: until the ending
     if loops is not None and not 1 <= loops <= 1000 or not 0 <= args.intro <= 64:
         raise InstrumentError("--loop N must be 1-1000 and --intro 0-64")
-    tempo = args.tempo or (chart.tempo if chart else 100.0)
-    bpb = args.meter or (chart.beats_per_bar if chart else 4)
-    count_in = args.count_in if args.count_in is not None else (1 if chart else 0)
+    jam = _jam_session(args, chart, loops, registration)
+    interrupt_on(signal.SIGTERM)
+    try:
+        jam.prepare()
+        jam.start()
+        for line in jam.choices:  # what audio and MIDI it found, and why
+            print(f"instrument: {line}", file=sys.stderr, flush=True)
+        keys = "commands: t a b e s q" if args.no_display else "F1 in the window: keys"
+        looping = "" if loops == 1 else (f", {loops} times" if loops else ", looped")
+        print(
+            f"instrument jam: {jam.tempo:g} BPM, {jam.beats_per_bar}/4, style {jam.style}, "
+            f"chords from {_chord_source(args, chart)}{looping}; {keys}",
+            flush=True,
+        )
+        if args.play_file:
+            from instrument.input.feeder import keyboard_file
+
+            jam.feed_file(keyboard_file(args.play_file))
+        if args.no_display:
+            _loop(jam.band, jam.clock, args.duration, jam.live)
+        else:
+            _stage(jam, args)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        take = jam.take
+        jam.close()
+        if take is not None:
+            print(f"instrument jam: recorded {take}", flush=True)
+    print(f"instrument jam: {jam.summary()}", flush=True)
+    return 0
+
+
+def _jam_session(args: argparse.Namespace, chart, loops: int | None, registration):
+    """The jam session the options describe: the player's sound chosen as ``play``
+    chooses it, the band, and the listener with ``--listen``."""
+    from instrument.live.jam import JamSession
+    from instrument.live.session import LiveSession
+    from instrument.synth import find_soundfont
+
     heard = None
     if args.listen is not None:
         from instrument.listen.stream import ListenStream
 
         heard = ListenStream(None if args.listen == "default" else args.listen)
-    clock = heard if heard is not None else InternalClock(tempo, bpb, count_in_bars=count_in)
-    chords = chart_track(chart, loops, args.intro) if chart else ChordTrack()
-    args.count_in = count_in
-    planner = make_planner(args, chords, bpb)
-    if chart is not None:
-        from instrument.accompany.offline import section_requests
-
-        section_requests(chart, planner.sections, loops, args.intro)
-    if chart is not None:
-        detector = None
-    elif heard is not None:
-        from instrument.accompany.band import ListenedChords
-
-        detector = ListenedChords(heard.listener)
-    else:
-        detector = FingeredChords(split=args.split)
     ensemble, arranger = resolve_band(args)  # the player's sound, chosen as `play` does
-    session = LiveSession(
+    live = LiveSession(
         ensemble,
         arranger,
         find_soundfont(args.soundfont),
         audio=args.audio,
         midi_in=args.midi_in,
         midi_api=args.midi_api,
+        mpe=args.mpe,
+        transpose=registration.transpose if registration is not None else 0,
     )
-    if registration is not None:
-        session.transpose = registration.transpose
-    band = Band(
-        session.outputs,  # the synth, and whatever else plays (MIDI out, a take's audio)
-        clock,
-        planner,
-        detector,
-        channels=band_channels(ensemble),
-        sync_start=chart is None and heard is None,
-    )
-
-    def listen(data: list[int], t: float) -> None:  # MIDI thread: only enqueue
-        msg = parse(data)
-        if msg is None:
-            return
-        if msg.kind == NOTE_ON:
-            band.note_on(msg.note, msg.velocity, t)
-            if heard is not None:  # the player's keys: exact onsets for the listener
-                heard.player_note(t, msg.velocity)
-        elif msg.kind == NOTE_OFF:
-            band.note_off(msg.note, t)
-
-    if heard is not None:  # the band heard through the room is not followed as the room
-        heard.hear_band(band.dispatcher)
-
-    def stop(_sig: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    recorders = []
-    try:
-        session.start()
-        for line in session.choices:  # what audio and MIDI it found, and why
-            print(f"instrument: {line}", file=sys.stderr, flush=True)
-        session.performer.raw_listeners.append(listen)
-        if args.mpe:
-            from instrument.live.mpe import MpeRouter
-
-            MpeRouter(session.performer).attach()
-        if args.record:
-            from instrument.accompany.take import BandTake, ClockTempoMap
-            from instrument.input.midifile import steady_conductor
-            from instrument.live.record import Recorder
-
-            # The band plays into the session's outputs, so take.wav (rendered from what
-            # the outputs are told) holds the band and the player.
-            conductor = steady_conductor(tempo, bpb)  # the jam's tempo: a DAW's bar grid
-            player = Recorder(args.record, session.performer, conductor=conductor,
-                              audio_from=session.outputs, soundfont=session.soundfont,
-                              sample_rate=session.sample_rate)
-            # tap tempo and the heard tempo change the map while the take runs; it stops
-            # first so that the recorders' last rewrite holds its last change
-            recorders = [ClockTempoMap(conductor, clock, player.t0, session.performer.clock),
-                         player, BandTake(player.take, band.dispatcher, session.performer.clock,
-                                          t0=player.t0, conductor=conductor)]
-            for r in recorders:
-                r.start()
-        band.setup_programs()
-        band.start()
-        if heard is not None:
-            heard.open()
-        elif chart is not None:
-            clock.start(time.monotonic() + 0.2)
-        keys = "commands: t a b e s q" if args.no_display else "F1 in the window: keys"
-        looping = "" if loops == 1 else (f", {loops} times" if loops else ", looped")
-        print(
-            f"instrument jam: {tempo:g} BPM, {bpb}/4, style {args.style}, chords from "
-            f"{_chord_source(args, chart)}{looping}; {keys}",
-            flush=True,
-        )
-        if args.play_file:
-            _feed_file(session, args.play_file)
-        if args.no_display:
-            _loop(band, clock, args.duration, session)
-        else:
-            _stage(session, band, clock, chart is not None, args)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        band.stop()
-        for r in recorders:
-            r.stop()
-        if recorders:
-            print(f"instrument jam: recorded {player.take}", flush=True)
-        if heard is not None:
-            heard.close()
-        session.close()
-    s = band.stats
-    lat = sorted(band.dispatcher.stats.lateness)
-    p99 = lat[int(0.99 * (len(lat) - 1))] * 1e3 if lat else 0.0
-    print(
-        f"instrument jam: {s.beats_planned} beats planned, {s.late_plans} late plans, "
-        f"{s.late_notes} late notes, {band.dispatcher.stats.sent} notes sent, "
-        f"{band.dispatcher.stats.stale} stale notes dropped, "
-        f"dispatch lateness p99 {p99:.2f} ms",
-        flush=True,
-    )
-    return 0
+    return JamSession(live, band_options(args), chart, loops, tempo=args.tempo,
+                      meter=args.meter, split=args.split, heard=heard, record=args.record)
 
 
 def _chord_source(args: argparse.Namespace, chart) -> str:
@@ -293,13 +215,13 @@ def _loop(band, clock, duration: float | None, session=None) -> None:
             report.finish(session.health())  # the xruns not told yet
 
 
-def _stage(session, band, clock, chart: bool, args: argparse.Namespace) -> None:
+def _stage(jam, args: argparse.Namespace) -> None:
     """The stage window: the jam view first, F4 for the play view (held chord named)."""
     from instrument.display.jam import BAND_LEGEND, JamView
     from instrument.display.stage import PlayView, run_stage
 
-    views = [JamView(band, clock, chart, args.split), PlayView()]
-    run_stage(session, duration=args.duration, screenshot=args.screenshot, views=views,
+    views = [JamView(jam.band, jam.clock, jam.chart is not None, args.split), PlayView()]
+    run_stage(jam.live, duration=args.duration, screenshot=args.screenshot, views=views,
               band_parts=BAND_LEGEND)
 
 
@@ -316,23 +238,3 @@ def _bar_line(band, bar: int, bpb: int, tempo: float) -> str:
         cells.append(" ".join(name(band.planner.chords.at(b + k)) for k in range(bpb)))
     section, _ = band.planner.sections.at(bar * bpb)
     return f"bar {bar + 1} [{section}] {tempo:.0f} BPM  | {cells[0]} | next: {cells[1]} |"
-
-
-def _feed_file(session, path: str) -> None:
-    import threading
-
-    from instrument.input.midifile import keyboard_events, read_midi
-
-    events = keyboard_events(read_midi(path))
-
-    def feed() -> None:
-        start = time.monotonic()
-        for t, data in events:
-            delay = start + t - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            if session.closed:
-                return
-            session.performer.handle(data)
-
-    threading.Thread(target=feed, name="play-file", daemon=True).start()

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
 
-from instrument.cli.options import add_band_options, number, resolve_band
+from instrument.cli.options import (
+    add_sound_options,
+    display_available,
+    interrupt_on,
+    number,
+    resolve_band,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="play live: MIDI keyboard -> arranger -> ensemble")
-    add_band_options(p)
+    add_sound_options(p)
     p.add_argument("--midi-in", default=None,
                    help="MIDI input (substring of its name); 'none' for the computer keyboard")
     p.add_argument("--midi-api", default="auto", choices=["auto", "alsa", "jack"])
@@ -50,16 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from instrument.ensemble import load_defaults
-    from instrument.input.midifile import read_midi
     from instrument.live.session import LiveSession
     from instrument.registration import load_registration
     from instrument.synth import find_soundfont
 
-    # The MIDI callback needs the GIL for a moment per note; a short switch interval bounds
-    # how long drawing can keep it waiting (default 5 ms).
-    sys.setswitchinterval(0.0005)
     defaults = load_defaults()
-    if not args.no_display and not _display_available():
+    if not args.no_display and not display_available():
         print("instrument: no display found: running without the stage window", file=sys.stderr)
         args.no_display = True
     registrations = [load_registration(r) for r in args.registration]
@@ -71,62 +72,28 @@ def run(args: argparse.Namespace) -> int:
     ensemble, arranger = resolve_band(args)
     soundfont = find_soundfont(args.soundfont)
     session = LiveSession(
-        ensemble, arranger, soundfont,
+        ensemble,
+        arranger,
+        soundfont,
         audio=args.audio or defaults.get("audio", "auto"),
-        midi_in=args.midi_in, midi_api=args.midi_api,
+        midi_in=args.midi_in,
+        midi_api=args.midi_api,
         sample_rate=int(defaults.get("sample_rate", 48000)),
         period=args.period or int(defaults.get("period", 128)),
         gain=float(defaults.get("gain", 0.6)),
         reset_after=float(defaults.get("arranger_reset_after", 4.0)),
-        multi_out=args.multi_out, midi_out=args.midi_out, time_guard=not args.no_time_guard,
-    )  # fmt: skip
-
-    # SIGTERM/SIGHUP end the loop like Ctrl-C does, so the finally below always runs.
-    def stop(_sig: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
+        multi_out=args.multi_out,
+        midi_out=args.midi_out,
+        time_guard=not args.no_time_guard,
+        registrations=registrations,
+        mpe=args.mpe,
+    )
+    interrupt_on(signal.SIGTERM, signal.SIGHUP)  # the finally below always runs
     try:
-        if registrations:
-            session.load_registrations(registrations)
-            session.transpose = first.transpose
-            session.registration = first
+        session.prepare()
         session.start()
-        if args.mpe:
-            from instrument.live.mpe import MpeRouter
-
-            MpeRouter(session.performer).attach()
-        for line in session.choices:
-            print(f"instrument: {line}", file=sys.stderr, flush=True)
-        health = session.health()
-        for said in health.messages:
-            print(f"instrument: {said}", file=sys.stderr, flush=True)
-        print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
-              f"arranger {arranger.name}, SoundFont {soundfont.name}, audio {health.audio}, "
-              f"MIDI {health.midi.state} {health.midi.port}", flush=True)
-        if first is not None:
-            print(f"instrument: registration 1: {first.name}"
-                  + (f" ({len(registrations)} in the bank)" if len(registrations) > 1 else ""),
-                  file=sys.stderr, flush=True)
-        played = read_midi(args.play_file) if args.play_file else None  # a bad file: one line
-        recorder = None
-        start = time.monotonic()
-        if args.record:
-            recorder = _recorder(args.record, session, soundfont, defaults, played, first, start)
-            recorder.start()
-        if played is not None:
-            _play_file_in_background(session, played, start)
-        try:
-            if args.no_display:
-                _run_headless(session, args.duration)
-            else:
-                from instrument.display.stage import run_stage
-
-                run_stage(session, duration=args.duration, screenshot=args.screenshot)
-        finally:
-            if recorder is not None:
-                recorder.stop()
+        _announce(session, registrations)
+        _play(session, args)
     except KeyboardInterrupt:
         pass
     finally:
@@ -134,48 +101,45 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorder(directory: str, session, soundfont, defaults: dict, played, registration,
-              start: float):
-    """A take recorder with the tempo map of the file played in (from ``start``), else of
-    the registration's tempo, else 120 BPM; and the take's audio."""
-    from instrument.input.midifile import conductor_of, steady_conductor
-    from instrument.live.record import Recorder
+def _announce(session, registrations: list) -> None:
+    """What the session found (audio, MIDI) and plays: on the terminal once started."""
+    for line in session.choices:
+        print(f"instrument: {line}", file=sys.stderr, flush=True)
+    health = session.health()
+    for said in health.messages:
+        print(f"instrument: {said}", file=sys.stderr, flush=True)
+    ensemble, arranger = session.performer.setup.ensemble, session.performer.setup.arranger
+    print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
+          f"arranger {arranger.name}, SoundFont {session.soundfont.name}, audio {health.audio}, "
+          f"MIDI {health.midi.state} {health.midi.port}", flush=True)
+    if registrations:
+        print(f"instrument: registration 1: {registrations[0].name}"
+              + (f" ({len(registrations)} in the bank)" if len(registrations) > 1 else ""),
+              file=sys.stderr, flush=True)
 
-    recorder = Recorder(directory, session.performer, audio_from=session.outputs,
-                        soundfont=soundfont, sample_rate=session.sample_rate,
-                        gain=float(defaults.get("gain", 0.6)))
+
+def _play(session, args: argparse.Namespace) -> None:
+    """The file played in and the take recorded (if asked), and the front end until quit."""
+    from instrument.input.midifile import keyboard_events, read_midi
+
+    played = read_midi(args.play_file) if args.play_file else None  # a bad file: one line
+    recorder = None
+    start = time.monotonic()
+    if args.record:
+        recorder = session.take_recorder(args.record, played, start)
+        recorder.start()
     if played is not None:
-        recorder.conductor = conductor_of(played, shift=start - recorder.t0)
-    elif registration is not None and registration.tempo:
-        recorder.conductor = steady_conductor(registration.tempo, registration.meter or 4)
-    return recorder
+        session.feed_file(keyboard_events(played), start)
+    try:
+        if args.no_display:
+            _run_headless(session, args.duration)
+        else:
+            from instrument.display.stage import run_stage
 
-
-def _play_file_in_background(session, midi, start: float) -> None:
-    """Feed a MIDI file into the loop in real time from ``start`` (monotonic seconds),
-    through the same input as a keyboard."""
-    import threading
-
-    from instrument.input.keys import LocalKeys
-    from instrument.input.midifile import keyboard_events
-
-    events = keyboard_events(midi)
-    keys = LocalKeys(session)
-
-    def feed() -> None:
-        for t, data in events:
-            delay = start + t - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            if session.closed:
-                return
-            keys.send(data)
-
-    threading.Thread(target=feed, name="play-file", daemon=True).start()
-
-
-def _display_available() -> bool:
-    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"))
+            run_stage(session, duration=args.duration, screenshot=args.screenshot)
+    finally:
+        if recorder is not None:
+            recorder.stop()
 
 
 def _run_headless(session, duration: float | None) -> None:

@@ -9,8 +9,9 @@ same feedback in the terminal.
 from __future__ import annotations
 
 import argparse
+import signal
 
-from instrument.cli.options import number
+from instrument.cli.options import display_available, interrupt_on, number
 from instrument.registration import add_registration_option, apply_registration
 
 
@@ -90,10 +91,16 @@ def run(args: argparse.Namespace) -> int:
 
     def make_engine(chart, tempo_scale: float, section=None, loops: int = 1) -> PracticeEngine:
         return PracticeEngine(
-            chart, tempo_scale=tempo_scale, section=section, loops=loops,
-            wait=args.wait, count_in_bars=args.count_in, metronome=not args.no_metronome,
-            strict_bass=args.strict_bass, heard=args.listen is not None,
-        )  # fmt: skip
+            chart,
+            tempo_scale=tempo_scale,
+            section=section,
+            loops=loops,
+            wait=args.wait,
+            count_in_bars=args.count_in,
+            metronome=not args.no_metronome,
+            strict_bass=args.strict_bass,
+            heard=args.listen is not None,
+        )
 
     engine = make_engine(chart, args.tempo_scale, section, args.loops)
     drill = None
@@ -103,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         if not 1 <= args.drill <= 100:
             raise InstrumentError("--drill ROUNDS must be 1-100")
         drill = Drill(chart, args.tempo_scale, rounds=args.drill)
+    from instrument.practice.live import Rounds
+
     rounds = Rounds(engine, drill, make_engine)
     with History(args.history) as history:
 
@@ -110,197 +119,86 @@ def run(args: argparse.Namespace) -> int:
             name = exercise if rounds.number == 1 else f"{exercise} (drill)"
             return history.start_session(name, chart.title, rounds.engine.tempo, args.wait)
 
-        print(f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
-              + (", wait mode" if args.wait else "")
-              + (f", then drill up to {args.drill} rounds" if drill else ""),
-              flush=True)  # fmt: skip
+        print(
+            f"{chart.title or exercise}: {engine.tempo:g} BPM, {len(engine.targets)} chords"
+            + (", wait mode" if args.wait else "")
+            + (f", then drill up to {args.drill} rounds" if drill else ""),
+            flush=True,
+        )
         summary = _play(args, engine, history, start_session, rounds)
     return 0 if summary["chords"] else 1
 
 
-class Rounds:
-    """The engines a practice session plays in turn: the chart, then a drill's rounds."""
-
-    def __init__(self, engine, drill, make_engine):
-        self.engine, self.drill, self.make_engine = engine, drill, make_engine
-        self.number = 1
-
-    def next(self):
-        """The next round's engine (announced on the terminal), or None: all done."""
-        if self.drill is None:
-            return None
-        r = self.drill.next_round(self.engine)
-        if r is None:
-            print("drill done" if self.number > 1 else "no chord to drill", flush=True)
-            self.drill = None
-            return None
-        self.engine, self.number = self.make_engine(r.chart, r.tempo_scale), r.number
-        names = " ".join(t.chord.name for t in self.engine.targets)
-        print(f"drill round {r.number}: {names} at {self.engine.tempo:g} BPM", flush=True)
-        return self.engine
-
-
-def _run_rounds(loop, rounds, start_session, duration: float | None) -> dict:
-    """Run the loop's engine, then each next round, until done, ``duration`` s or Ctrl-C;
-    the score is printed in every case (an interrupted session's too)."""
-    import time
-
-    end = time.monotonic() + duration if duration else None
-    try:
-        while True:
-            left = None if end is None else max(0.01, end - time.monotonic())
-            summary = loop.run(duration=left)
-            if not loop.engine.finished or (end is not None and time.monotonic() >= end):
-                return summary
-            nxt = rounds.next()
-            if nxt is None:
-                return summary
-            loop.engine, loop.session = nxt, start_session()
-    except KeyboardInterrupt:
-        summary = loop.engine.summary()
-        loop.view.summary(summary)
-        return summary
-
-
 def _play(args, engine, history, start_session, rounds) -> dict:
-    import signal
     import sys
 
-    from instrument.cli.cmd_play import _display_available
-    from instrument.practice.live import PracticeLoop, TypedChords, attach_live_session
+    from instrument.input.feeder import feed_in_background, keyboard_file
+    from instrument.practice.live import PracticeLoop, TypedChords, run_rounds
 
-    def stop(_sig, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    if not args.no_display and not _display_available():
+    interrupt_on(signal.SIGTERM)
+    if not args.no_display and not display_available():
         print("instrument: no display found: feedback in the terminal", file=sys.stderr)
         args.no_display = True
+    events = keyboard_file(args.play_file) if args.play_file else None
     typed = args.midi_in == "none" and args.listen is None
-    if typed and args.audio == "none" and args.no_display:
+    if typed and args.audio == "none" and args.no_display:  # no session: typed or the file
         loop = PracticeLoop(engine, history, start_session())
-        if args.play_file:
-            _feed_file(args.play_file, engine, lambda data: _put_message(loop, data))
+        if events is not None:
+            feed_in_background(events, loop.put_message, lambda: engine.origin)
         else:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
             TypedChords(loop).start()
-        return _run_rounds(loop, rounds, start_session, args.duration)
+        return run_rounds(loop, rounds, start_session, args.duration)
 
-    from instrument.arrange import make_arranger
-    from instrument.ensemble import Ensemble, Part
-    from instrument.live.session import LiveSession
+    from instrument.live.practice import PracticeSession
     from instrument.synth import find_soundfont
 
-    piano = Ensemble("piano", "Piano", (Part("Piano", 0, 100, 64, 0, 127, 0),))
-    live = LiveSession(
-        piano, make_arranger("zone", piano), find_soundfont(args.soundfont),
-        audio=args.audio, midi_in=args.midi_in, midi_api=args.midi_api,
-    )  # fmt: skip
-
-    def sound(channel: int, pitch: int, velocity: int) -> None:
-        if velocity:
-            live.synth.noteon(channel, pitch, velocity)
-        else:
-            live.synth.noteoff(channel, pitch)
-
-    heard = None
+    session = PracticeSession(find_soundfont(args.soundfont), audio=args.audio,
+                              midi_in=args.midi_in, midi_api=args.midi_api, listen=args.listen)
     try:
-        live.start()
-        for line in live.choices:  # what audio and MIDI it found, and why
+        session.prepare()
+        session.start()
+        for line in session.choices:  # what audio and MIDI it found, and why
             print(f"instrument: {line}", file=sys.stderr, flush=True)
-        if args.listen is not None:
-            from instrument.listen.stream import ListenStream
-
-            heard = ListenStream(None if args.listen == "default" else args.listen)
-        if args.play_file:
-            from instrument.input.keys import LocalKeys
-
-            _feed_file(args.play_file, engine, LocalKeys(live).send)
+        if events is not None:
+            session.feed_file(events, lambda: engine.origin)  # the count-in's start
         if not args.no_display:
-            return _stage(args, rounds, history, start_session, live, sound, heard)
-        loop = PracticeLoop(engine, history, start_session(), sound=sound)
-        if heard is not None:
-            _hear(heard, loop.put)
-            print(f"listening to {heard.device_name}", flush=True)
+            return _stage(args, rounds, history, start_session, session)
+        loop = PracticeLoop(engine, history, start_session(), sound=session.sound)
+        if session.heard is not None:
+            session.hear(loop.put)
+            print(f"listening to {session.heard.device_name}", flush=True)
         elif typed and not args.play_file:
             print("type chord names and Enter, in time (Ctrl-C stops)", flush=True)
-            TypedChords(loop, sound=sound).start()
+            TypedChords(loop, sound=session.sound).start()
         else:
-            loop.health = live.health  # the status when it changes (MIDI lost, back)
-            attach_live_session(loop, live)
-        return _run_rounds(loop, rounds, start_session, args.duration)
+            loop.health = session.live.health  # the status when it changes (MIDI lost, back)
+            session.attach_keys(loop.put)
+        return run_rounds(loop, rounds, start_session, args.duration)
     finally:
-        if heard is not None:
-            heard.close()
-        live.close()
+        session.close()
 
 
-def _hear(heard, put) -> None:
-    """Chord changes the listener hears reach the practice loop as struck chords."""
-    from instrument.practice.live import HeardChords
-
-    heard.on_chord = HeardChords(put).chord
-    heard.open()
-
-
-def _stage(args, rounds, history, start_session, live, sound, heard=None) -> dict:
+def _stage(args, rounds, history, start_session, session) -> dict:
     """The stage window: the practice view first, F4 for the play view (held chord named)."""
     from instrument.display.practice import PracticeView
     from instrument.display.stage import PlayView, run_stage
-    from instrument.practice.live import KeyEvent, TerminalView
+    from instrument.practice.live import TerminalView
 
     view = PracticeView(rounds.engine, start_session, history.record, history.end_session,
-                        sound, next_engine=rounds.next if rounds.drill else None)
-
-    def listener(ev) -> None:  # MIDI thread: enqueue only
-        view.loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
-
-    if heard is not None:  # the chords come from the room, not from the keys
-        _hear(heard, view.loop.put)
+                        session.sound, next_engine=rounds.next if rounds.drill else None)
+    if session.heard is not None:  # the chords come from the room, not from the keys
+        session.hear(view.loop.put)
     else:
-        live.performer.add_listener(listener)
+        session.attach_keys(view.loop.put)
     try:
-        run_stage(live, duration=args.duration, screenshot=args.screenshot,
+        run_stage(session.live, duration=args.duration, screenshot=args.screenshot,
                   views=[view, PlayView()])
     except KeyboardInterrupt:
         pass
     summary = view.engine.summary()
     TerminalView().summary(summary)
     return summary
-
-
-def _feed_file(path: str, engine, send) -> None:
-    """Play a MIDI file into the session in real time, its time 0 at the count-in's start."""
-    import threading
-    import time
-
-    from instrument.input.midifile import keyboard_events, read_midi
-
-    events = keyboard_events(read_midi(path))  # read now: a bad file is a one-line error
-
-    def feed() -> None:
-        while engine.origin is None:  # the count-in starts when the window is up
-            time.sleep(0.005)
-        start = engine.origin
-        for t, data in events:
-            delay = start + t - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            send(data)
-
-    threading.Thread(target=feed, name="play-file", daemon=True).start()
-
-
-def _put_message(loop, data: list[int]) -> None:
-    """A raw note message into a practice loop that has no live session."""
-    import time
-
-    from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
-    from instrument.practice.live import KeyEvent
-
-    msg = parse(data)
-    if msg is not None and msg.kind in (NOTE_ON, NOTE_OFF):
-        loop.put(KeyEvent(msg.kind == NOTE_ON, msg.note, msg.velocity, time.monotonic()))
 
 
 def report(args) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from instrument.cli.options import add_band_options, number, resolve_band
+from instrument.cli.options import add_sound_options, number, resolve_band
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arranged", help="also write the arranged multitrack MIDI here")
     p.add_argument("--sample-rate", type=number(int, 8000, 96000), default=None,
                    help="Hz (default: the live sample rate, configs/defaults.toml)")
-    add_band_options(p)
+    add_sound_options(p)
     p.set_defaults(func=run)
 
 

@@ -56,7 +56,7 @@ def chords_around(starts: list[float], tones: list[Tones], beat: float,
 
 
 class JamView(View):
-    """band: ``instrument.accompany.band.Band``; clock: its ``InternalClock``.
+    """band: ``instrument.accompany.band.Band``; clock: its ``timing.BeatClock``.
 
     chart: whether the chords come from a chart (the band starts after a count-in) or
     from the keys below ``split`` (the band starts on the first chord).
@@ -103,7 +103,7 @@ class JamView(View):
         if ended:
             return "band stopped: F6 starts it again"
         if not self.clock.running:
-            if hasattr(self.clock, "waiting"):  # the beat comes from the room
+            if self.clock.waiting:  # the beat comes from the room
                 return self.clock.waiting
             if self.chart:
                 return "band stopped: F6 starts it"

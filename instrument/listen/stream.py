@@ -45,8 +45,9 @@ def open_input(device: str | int | None, info: dict, block: int, callback: Calla
 
     channels = max(1, min(2, int(info["max_input_channels"])))
     try:
-        return sd.InputStream(device=device, channels=channels, dtype="float32",
-                              blocksize=block, callback=callback)  # fmt: skip
+        return sd.InputStream(
+            device=device, channels=channels, dtype="float32", blocksize=block, callback=callback
+        )
     except sd.PortAudioError as e:
         raise InstrumentError(f"cannot open audio input {info['name']!r}: {e}") from None
 
@@ -61,9 +62,13 @@ class ListenStream:
 
     ORIGIN_WINDOW = 10.0  # s of blocks over which the clock offset's minimum is taken
 
-    def __init__(self, device: str | int | None = None, block: int = 512,
-                 now: Callable[[], float] = time.monotonic,
-                 sample_rate: float | None = None):  # fmt: skip
+    def __init__(
+        self,
+        device: str | int | None = None,
+        block: int = 512,
+        now: Callable[[], float] = time.monotonic,
+        sample_rate: float | None = None,
+    ):
         self.now = now
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=256)
         self.dropped = 0  # blocks the analysis could not keep up with
@@ -140,8 +145,9 @@ class ListenStream:
         band audible in the room does not follow itself."""
         dispatcher.listeners.append(self._band_note)
 
-    def _band_note(self, on: bool, pitch: int, velocity: int, part: int, channel: int,
-                   t: float) -> None:  # fmt: skip
+    def _band_note(
+        self, on: bool, pitch: int, velocity: int, part: int, channel: int, t: float
+    ) -> None:
         if on:
             self.listener.own_note(t)
 
@@ -179,12 +185,13 @@ class ListenStream:
     def waiting(self) -> str:
         return f"listening to {self.device_name}: the band joins on the beat it hears"
 
-    # The room sets the beat: the controls of an internal clock do nothing here.
+    # The room sets the beat (``BeatClock``): the player's controls do not move it.
     def tap(self, now: float) -> float | None:
+        """No tempo is tapped in: None."""
         return None
 
     def start(self, now: float) -> None:
-        pass
+        """The beat starts when it is heard, not when asked."""
 
     def stop(self) -> None:
-        pass
+        """The beat goes on as long as it is heard."""

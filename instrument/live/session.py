@@ -12,7 +12,6 @@ what was taken and why each earlier candidate was passed over.
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import time
@@ -32,9 +31,11 @@ from instrument.input.midi import (
     forget_jack_client,
     jack_running,
 )
+from instrument.live.lifecycle import Session
 from instrument.live.midiout import MidiOut
 from instrument.live.outputs import PartOutputs
 from instrument.live.performer import Performer
+from instrument.live.realtime import apply_realtime_settings
 from instrument.registration import Registration
 from instrument.synth.fluid import N_CHANNELS, Synth
 
@@ -98,20 +99,29 @@ class Health:
     messages: list[str] = field(default_factory=list)
 
 
-class LiveSession:
+class LiveSession(Session):
     """Owns the synth, the performer, the MIDI input and the audio output of ``play``.
 
     audio: one of ``AUDIO_CHOICES``; ``auto`` falls back step by step (module doc).
     midi_in: a port-name substring, ``none`` for the computer keyboard, None for the first
     keyboard found (falling back to the computer keyboard). midi_out: a destination's name
     substring or ``virtual`` (``live.midiout``); the parts then also go out as MIDI.
+    registrations: the bank ``prepare`` loads, the first one in force from the start.
+    mpe: the keyboard is an MPE controller (``live.mpe``), routed from ``start`` on.
+    transpose: semitones added to every note played (``jam``'s registration).
+    synth: the synth to play (default: FluidSynth with ``soundfont``; the soak logs its
+    calls).
+
+    The jam and practice sessions (``live.jam``, ``live.practice``) are built on this one.
     """
 
     def __init__(self, ensemble: Ensemble, arranger: Arranger, soundfont: Path,
                  audio: str = "auto", midi_in: str | None = None, midi_api: str = "auto",
                  sample_rate: int = 48000, period: int = 128, gain: float = 0.6,
                  reset_after: float = 4.0, multi_out: bool = False,
-                 midi_out: str | None = None, time_guard: bool = True):
+                 midi_out: str | None = None, time_guard: bool = True,
+                 registrations: list[Registration] | tuple = (), mpe: bool = False,
+                 transpose: int = 0, synth: Synth | None = None):
         """time_guard: whether the arranger may hand a note to the zone split when its work
         ran late (``Arranger.use_time_guard``); off, every note waits for the model."""
         if audio not in AUDIO_CHOICES:
@@ -122,8 +132,11 @@ class LiveSession:
         self.audio = audio  # resolved by start()
         self.multi_out = multi_out
         self.sample_rate, self.period = sample_rate, period
-        self.synth = Synth(soundfont, sample_rate=sample_rate, gain=gain,
-                           outputs_per_channel=multi_out)
+        self.gain = gain
+        if synth is None:
+            synth = Synth(soundfont, sample_rate=sample_rate, gain=gain,
+                          outputs_per_channel=multi_out)
+        self.synth = synth
         self.outputs = PartOutputs(self.synth)
         self.time_guard = time_guard
         if not time_guard:  # on, each arranger keeps the budget it was built with
@@ -135,12 +148,15 @@ class LiveSession:
         self._want_midi = midi_in
         self._midi_api = midi_api
         self.choices: list[str] = []  # what start() chose and why, for the terminal
-        self.transpose = 0  # semitones added to every note played (a registration's)
+        self.transpose = transpose  # semitones added to every note played (a registration's)
         self._shifts: dict[tuple[int, int], int] = {}  # (channel, played pitch) -> shift
         self.program_changes: deque[int] = deque()  # from the keyboard, for the main thread
         self.soundfont = Path(soundfont)
         self.bank: list[tuple[Registration, Ensemble, Arranger]] = []
         self.registration: Registration | None = None  # the one recalled last
+        self._registrations = list(registrations)
+        self.mpe = mpe
+        self.prepared = False
         self._stream = None  # sounddevice stream, when PortAudio drives the audio
         self._jack_monitor = None
         self._port_stems: dict[int, tuple[str, str]] = {}  # channel -> its ports' short names
@@ -152,14 +168,28 @@ class LiveSession:
         self.audio_reconnects = 0
         self.closed = False
 
-    # -- start/stop --------------------------------------------------------------------------
+    # -- the lifecycle (live.lifecycle) ------------------------------------------------------
+    def prepare(self) -> None:
+        """Load the registrations' bank (the first one in force), then apply the real-time
+        settings (``live.realtime``). Once only."""
+        if self.prepared:
+            return
+        self.prepared = True
+        if self._registrations:
+            self.load_registrations(self._registrations)
+            first = self._registrations[0]
+            self.transpose = first.transpose
+            self.registration = first
+        apply_realtime_settings()
+
     def start(self) -> None:
+        """Open audio and MIDI (``choices`` says what was taken), then route MPE."""
+        self.prepare()
         self._open_io(first=True)
-        # Everything loaded so far (models, libraries) lives as long as the session: out of
-        # the collector's sight, a full collection no longer walks it while holding the GIL
-        # that the MIDI callback in the audio thread is waiting for.
-        gc.collect()
-        gc.freeze()
+        if self.mpe:
+            from instrument.live.mpe import MpeRouter
+
+            MpeRouter(self.performer).attach()
 
     def _midi_apis(self) -> list[str]:
         """The MIDI systems to try for the input, in order (empty: the computer keyboard)."""
@@ -374,6 +404,35 @@ class LiveSession:
     def take_program_change(self) -> int | None:
         """The oldest program change the keyboard sent that is not yet acted on."""
         return self.program_changes.popleft() if self.program_changes else None
+
+    # -- what plays along (main thread, after start) ---------------------------------------
+    def feed_file(self, events, origin: float | None = None) -> None:
+        """``--play-file``: play a MIDI file's keyboard stream (``input.feeder``) in through
+        the same input as a keyboard, its time 0 at ``origin`` (monotonic s; default
+        now), until the session closes."""
+        from instrument.input.feeder import feed_in_background
+        from instrument.input.keys import LocalKeys
+
+        keys = LocalKeys(self)
+        start = time.monotonic() if origin is None else origin
+        feed_in_background(events, keys.send, start, stopped=lambda: self.closed)
+
+    def take_recorder(self, directory: str | Path, played=None, start: float = 0.0):
+        """``--record``: a take recorder (``live.record``, not started) of the player and
+        the audio, with the tempo map of the file ``played`` in from ``start`` (monotonic
+        s), else of the registration's tempo, else 120 BPM."""
+        from instrument.input.midifile import conductor_of, steady_conductor
+        from instrument.live.record import Recorder
+
+        recorder = Recorder(directory, self.performer, audio_from=self.outputs,
+                            soundfont=self.soundfont, sample_rate=self.sample_rate,
+                            gain=self.gain)
+        registration = self.registration
+        if played is not None:
+            recorder.conductor = conductor_of(played, shift=start - recorder.t0)
+        elif registration is not None and registration.tempo:
+            recorder.conductor = steady_conductor(registration.tempo, registration.meter or 4)
+        return recorder
 
     # -- main thread -------------------------------------------------------------------------
     def load_registrations(self, registrations: list[Registration]) -> None:

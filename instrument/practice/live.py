@@ -3,15 +3,16 @@
 ``PracticeLoop`` owns no device. Notes reach it through ``put`` (any thread: it only
 enqueues) from one of two sources:
 
-- a MIDI keyboard, through the lead's ``LiveSession`` (rtmidi input, FluidSynth piano):
-  its performer calls our listener for every note it sounds (``attach_live_session``);
+- a MIDI keyboard, through the practice session (``live.practice``: rtmidi input,
+  FluidSynth piano): its performer calls our listener for every note it sounds;
 - the computer keyboard: typed chord names, one a line (``TypedChords``), played as a
   close voicing the moment Enter is pressed; for a student without a MIDI keyboard.
 
 The main thread calls ``tick`` every few milliseconds: queued notes go into the engine
 (with the times they were played), the engine's clicks are sounded on the GM drum
 channel, results are stored in the history and printed. Swapping the sources or the
-renderer touches nothing in the engine.
+renderer touches nothing in the engine. ``Rounds`` and ``run_rounds`` play the chart, then
+a drill's rounds, in turn.
 """
 
 from __future__ import annotations
@@ -154,6 +155,15 @@ class PracticeLoop:
         """Any thread: queue a key event (never blocks)."""
         self.events.put(event)
 
+    def put_message(self, data: list[int]) -> None:
+        """Any thread: a raw note message (a file played in with no live session), played
+        now; other messages are ignored."""
+        from instrument.input.messages import NOTE_OFF, NOTE_ON, parse
+
+        msg = parse(data)
+        if msg is not None and msg.kind in (NOTE_ON, NOTE_OFF):
+            self.put(KeyEvent(msg.kind == NOTE_ON, msg.note, msg.velocity, time.monotonic()))
+
     def start(self) -> None:
         self.engine.start(self.clock())
 
@@ -203,15 +213,6 @@ class PracticeLoop:
         if self.history is not None and self.session is not None and self.engine.finished:
             self.history.end_session(self.session)
         return summary
-
-
-def attach_live_session(loop: PracticeLoop, live_session) -> None:
-    """Feed the notes a ``instrument.live.session.LiveSession`` plays into ``loop``."""
-
-    def listener(ev) -> None:  # MIDI thread: enqueue only
-        loop.put(KeyEvent(ev.on, ev.pitch, ev.velocity, ev.time))
-
-    live_session.performer.add_listener(listener)
 
 
 class HeardChords:
@@ -281,3 +282,45 @@ class TypedChords:
                 self.loop.put(KeyEvent(False, p, 0, off))
                 if self.sound:
                     self.sound(0, p, 0)
+
+
+class Rounds:
+    """The engines a practice session plays in turn: the chart, then a drill's rounds."""
+
+    def __init__(self, engine, drill, make_engine):
+        self.engine, self.drill, self.make_engine = engine, drill, make_engine
+        self.number = 1
+
+    def next(self):
+        """The next round's engine (announced on the terminal), or None: all done."""
+        if self.drill is None:
+            return None
+        r = self.drill.next_round(self.engine)
+        if r is None:
+            print("drill done" if self.number > 1 else "no chord to drill", flush=True)
+            self.drill = None
+            return None
+        self.engine, self.number = self.make_engine(r.chart, r.tempo_scale), r.number
+        names = " ".join(t.chord.name for t in self.engine.targets)
+        print(f"drill round {r.number}: {names} at {self.engine.tempo:g} BPM", flush=True)
+        return self.engine
+
+
+def run_rounds(loop, rounds, start_session, duration: float | None) -> dict:
+    """Run the loop's engine, then each next round, until done, ``duration`` s or Ctrl-C;
+    the score is printed in every case (an interrupted session's too)."""
+    end = time.monotonic() + duration if duration else None
+    try:
+        while True:
+            left = None if end is None else max(0.01, end - time.monotonic())
+            summary = loop.run(duration=left)
+            if not loop.engine.finished or (end is not None and time.monotonic() >= end):
+                return summary
+            nxt = rounds.next()
+            if nxt is None:
+                return summary
+            loop.engine, loop.session = nxt, start_session()
+    except KeyboardInterrupt:
+        summary = loop.engine.summary()
+        loop.view.summary(summary)
+        return summary
