@@ -111,7 +111,8 @@ def _announce(session, registrations: list) -> None:
     ensemble, arranger = session.performer.setup.ensemble, session.performer.setup.arranger
     print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
           f"arranger {arranger.name}, SoundFont {session.soundfont.name}, audio {health.audio}, "
-          f"MIDI {health.midi.state} {health.midi.port}", flush=True)
+          f"MIDI {health.midi.state} {health.midi.port}, note path {health.note_path}",
+          flush=True)
     if registrations:
         print(f"instrument: registration 1: {registrations[0].name}"
               + (f" ({len(registrations)} in the bank)" if len(registrations) > 1 else ""),

@@ -15,6 +15,7 @@ for the status line: "note path: python (MPE)".
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -26,6 +27,7 @@ from instrument.arrange.fast import GROUP_CAP, History, Net, Rules, new_chord
 from instrument.arrange.neural import LSTMArranger
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import Ensemble
+from instrument.errors import InstrumentError
 from instrument.live import notepath as N
 from instrument.live import rings as R
 from instrument.live.native import clock_address, fluid_address
@@ -34,13 +36,13 @@ from instrument.live.performer import NoteEvent, Setup
 NOT_GUARDED = 1 << 62  # a budget no decision reaches: the time guard off
 
 
-def python_reason(arranger: Arranger, mpe: bool = False, outputs: int = 1) -> str | None:
-    """Why the compiled path cannot play this set-up (None: it can). outputs: how many
-    part outputs the session has (FluidSynth is one; a MIDI out or a take's audio more)."""
+def python_reason(arranger: Arranger, mpe: bool = False, fluid: bool = True) -> str | None:
+    """Why the compiled path cannot play this set-up (None: it can). fluid: the session
+    plays a FluidSynth ``Synth`` (the soak's logging stand-in is not one)."""
     if mpe:
         return "MPE"
-    if outputs > 1:
-        return "MIDI out"
+    if not fluid:
+        return "not FluidSynth"
     if type(arranger) not in (LSTMArranger, ZoneArranger):
         return f"{arranger.name} arranger"
     return None
@@ -147,11 +149,46 @@ def table_rows(setup: N.Setup, keys: N.Keys, rings: R.Rings, sink: N.Sink) -> np
     return np.array(rows, np.int64)
 
 
+class PathCounters:
+    """``Performer.counters`` as the compiled path keeps them (read from its rings)."""
+
+    def __init__(self, rings: R.Rings, reader: R.RingReader):
+        self._c, self._reader = rings.counters, reader
+
+    notes = property(lambda self: int(self._c[R.C_NOTES]))
+    ignored = property(lambda self: int(self._c[R.C_IGNORED]))
+    orphan_offs = property(lambda self: int(self._c[R.C_ORPHAN_OFFS]))
+    resets = property(lambda self: int(self._c[R.C_RESETS]))
+    panics = property(lambda self: int(self._c[R.C_PANICS]))
+    revised = property(lambda self: int(self._c[R.C_MOVED]))
+    mono_cuts = property(lambda self: int(self._c[R.C_MONO_CUTS]))
+
+    def decision_percentiles(self) -> tuple[float, float]:
+        """(p50, p99) in ms of the decisions, timed by the compiled path where they ran."""
+        return self._reader.decision_percentiles()
+
+
+def forward_calls(calls: list[tuple], outputs: tuple) -> None:
+    """Replay the path's recorded synth calls on other part outputs (a MIDI out, a take's
+    audio): what FluidSynth got, a pump interval later. A panic (all notes off on channel
+    0, then the rest) becomes one ``panic``."""
+    for call in calls:
+        name, channel, args = call[0], call[1], call[2:]
+        for out in outputs:
+            if name == "all_notes_off":
+                if channel == 0:
+                    out.panic()
+            elif name != "all_sounds_off":
+                getattr(out, name)(channel, *args)
+
+
 class CompiledPerformer:
     """MIDI in -> the compiled note path -> FluidSynth (``synth``: an
     ``instrument.synth.fluid.Synth``; None with ``record_calls`` rows: the calls are only
-    recorded, for tests). reset_after: seconds of silence after which the arranger starts a
-    new phrase. clock: the time of a message handled without one (seconds, monotonic)."""
+    recorded, for tests). outputs: where the set-up calls go (the ensemble's programs on a
+    switch; default ``synth``: a session's ``PartOutputs``). reset_after: seconds of
+    silence after which the arranger starts a new phrase. clock: the time of a message
+    handled without one (seconds, monotonic)."""
 
     path_name = "compiled"
 
@@ -163,18 +200,25 @@ class CompiledPerformer:
         reset_after: float = 4.0,
         record_calls: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        outputs=None,
     ):
         self.synth = synth
+        self.outputs = outputs if outputs is not None else synth  # program changes & co.
         self.clock = clock
         self.keys = new_keys(reset_after)
         self.rings = R.new_rings(record_calls=record_calls)
         self.sink = new_sink(fluid_synth_pointer(synth) if synth is not None else 0)
         self.reader = R.RingReader(self.rings)
+        self.counters = PathCounters(self.rings, self.reader)
+        self._pump: threading.Thread | None = None
+        self._pump_stop = threading.Event()
+        self._pump_lock = threading.Lock()  # one reader of the rings at a time (Python side)
+        self._outputs: Callable[[], tuple] | None = None  # set by ``pump``
         self.slot = np.zeros(1, np.int64)  # the driver's user data: the current table
         self._tables: list[tuple[N.Setup, np.ndarray]] = []  # every table stays alive
         self._gen = 0
-        if synth is not None:
-            synth.set_ensemble(ensemble)
+        if self.outputs is not None:
+            self.outputs.set_ensemble(ensemble)
         self._use(ensemble, arranger)
 
     def _use(self, ensemble: Ensemble, arranger: Arranger) -> None:
@@ -199,14 +243,19 @@ class CompiledPerformer:
 
     # -- main thread -------------------------------------------------------------------------
     def switch(self, ensemble: Ensemble, arranger: Arranger) -> None:
-        """Play on with another ensemble/arranger: sounding notes ring on and end normally."""
+        """Play on with another ensemble/arranger: sounding notes ring on and end normally.
+        InstrumentError for an arranger the compiled path cannot play."""
+        reason = python_reason(arranger)
+        if reason is not None:
+            raise InstrumentError(f"the compiled note path cannot play the {reason}")
         N.reset_arranger(build_setup(ensemble, arranger, 0), self.keys)
-        if self.synth is not None:
+        out = self.outputs
+        if out is not None:
             for part in ensemble.parts:  # a program change leaves sounding voices alone
-                self.synth.program(part.channel, part.program)
-                self.synth.cc(part.channel, 7, part.volume)
-                self.synth.cc(part.channel, 10, part.pan)
-            self.synth.ensemble = ensemble
+                out.program(part.channel, part.program)
+                out.cc(part.channel, 7, part.volume)
+                out.cc(part.channel, 10, part.pan)
+            out.ensemble = ensemble
         self._use(ensemble, arranger)
 
     @property
@@ -230,12 +279,51 @@ class CompiledPerformer:
         self.reader.listeners.append(fn)
 
     @property
+    def sounding(self) -> dict[tuple[int, int], int]:
+        """(input channel, pitch) -> output channel of every key held (a snapshot)."""
+        held = self.keys.held
+        return {(int(c), int(p)): int(held[c, p, N.H_CHANNEL])
+                for c, p in zip(*np.nonzero(held[:, :, N.H_ACTIVE]), strict=True)}  # fmt: skip
+
+    @property
+    def listeners(self) -> list[Callable[[NoteEvent], None]]:
+        return self.reader.listeners
+
+    @property
     def raw_listeners(self) -> list[Callable[[list[int], float], None]]:
         return self.reader.raw_listeners
 
     def poll(self) -> None:
         """Hand the listeners what the path did since the last poll."""
         self.reader.poll()
+
+    def pump(self, outputs: Callable[[], tuple] = tuple, every: float = 0.002) -> None:
+        """Start a thread that, every ``every`` s, replays the recorded calls on the
+        ``outputs()`` beside FluidSynth (``forward_calls``) and runs the listeners."""
+
+        self._outputs = outputs
+
+        def run() -> None:
+            while not self._pump_stop.wait(every):
+                self.pump_once(outputs())
+
+        self._pump = threading.Thread(target=run, name="note-path-pump", daemon=True)
+        self._pump.start()
+
+    def pump_once(self, outputs: tuple = ()) -> None:
+        """Replay the recorded calls on ``outputs`` and run the listeners, now."""
+        with self._pump_lock:
+            calls = self.reader.calls()
+            if outputs and calls:
+                forward_calls(calls, outputs)
+            self.reader.poll()
+
+    def stop_pump(self) -> None:
+        """Stop the pump thread (after one last round: nothing is left unread)."""
+        if self._pump is not None:
+            self._pump_stop.set()
+            self._pump.join(1.0)
+            self._pump = None
 
     def programs(self) -> list[int]:
         """Program changes the keyboard sent since the last call (for registrations)."""
@@ -270,14 +358,35 @@ class CompiledPerformer:
         body += [0, 0]
         N.process(self.compiled, self.keys, self.rings, self.sink, status, body[0], body[1],
                   n, float(t))  # fmt: skip
+        self._tell()
 
     def release_all(self) -> None:
         """Note-off for every sounding note (the keyboard vanished: its keys are up)."""
         N.release_all(self.compiled, self.keys, self.rings, self.sink, float(self.clock()))
+        self._tell()
 
     def panic(self) -> None:
         """Silence everything now, on every channel, and forget what was sounding."""
         N.panic(self.keys, self.rings, self.sink)
+        self._tell()
+
+    def _tell(self) -> None:
+        """Pumped (a session): what a call from Python did reaches the other outputs and
+        the listeners at once, in the calling thread, as the Python performer's would."""
+        if self._outputs is not None:
+            self.pump_once(self._outputs())
+
+
+def open_compiled_input(synth, path: CompiledPerformer, driver: str, client_name: str) -> None:
+    """FluidSynth's MIDI driver ``driver`` ("jack" or "alsa_seq") on ``synth`` (a started
+    ``instrument.synth.fluid.Synth``) with the compiled handler playing ``path``; the
+    synth frees it with its audio driver (``stop_driver``) or abandons it with it."""
+    from instrument.input.jack import open_compiled_midi
+
+    fs = synth._fs  # the pyfluidsynth synth, whose midi_driver the Synth's stop_driver frees
+    fs.midi_driver, synth._midi_handler = open_compiled_midi(
+        fs, driver, client_name, path.handler_address(), path.user_data
+    )
 
 
 def warm_up() -> None:
