@@ -572,8 +572,10 @@ def _panic(keys, rings, sink):
 @njit(cache=True, error_model="numpy")
 def process(setup, keys, rings, sink, status, data1, data2, n_data, t):
     """Play one MIDI message of ``n_data`` data bytes received at ``t`` (seconds,
-    CLOCK_MONOTONIC, or a rendering's clock). Any thread; never raises."""
+    CLOCK_MONOTONIC, or a rendering's clock; negative: now). Any thread; never raises."""
     _lock(keys)
+    if t < 0.0:  # read under the lock: the clock's scratch is the path's
+        t = now_ns(sink) * 1e-9
     if keys.flags[F_CLOSED] == 0:
         _play(setup, keys, rings, sink, status, data1, data2, n_data, t)
     _unlock(keys)
@@ -737,11 +739,10 @@ def midi_event_handler(data, event):
     kind = call_p(fns[FN_EV_TYPE], ev)
     status = kind | call_p(fns[FN_EV_CHANNEL], ev)
     key = call_p(fns[FN_EV_KEY], ev)
-    t = now_ns(sink) * 1e-9
     if kind == 0xE0:  # FluidSynth keeps the 14-bit bend in param 1
-        process(setup, keys, rings, sink, status, key & 0x7F, key >> 7, 2, t)
+        process(setup, keys, rings, sink, status, key & 0x7F, key >> 7, 2, -1.0)
     elif kind == 0xC0 or kind == 0xD0:
-        process(setup, keys, rings, sink, status, key, 0, 1, t)
+        process(setup, keys, rings, sink, status, key, 0, 1, -1.0)
     else:
-        process(setup, keys, rings, sink, status, key, call_p(fns[FN_EV_VALUE], ev), 2, t)
+        process(setup, keys, rings, sink, status, key, call_p(fns[FN_EV_VALUE], ev), 2, -1.0)
     return 0
