@@ -26,6 +26,7 @@ import platform
 import sys
 import time
 
+import _root  # noqa: F401 - the repository root on sys.path, for tests.support
 import numpy as np
 import torch
 
@@ -41,9 +42,10 @@ from instrument.accompany.styles import STYLES, make_style
 from instrument.cli.train_accompany import DEFAULT_MODEL
 from instrument.live.realtime import set_switch_interval
 from instrument.report import markdown_table, write_section
+from tests.support.fakes import SilentSynth
 
 
-class CountingSynth:
+class CountingSynth(SilentSynth):
     """Stands in for FluidSynth (no audio device on the benchmark machine): counts calls."""
 
     def __init__(self) -> None:

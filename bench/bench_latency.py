@@ -24,13 +24,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _root import ROOT  # the repository root, also put on sys.path: for tests.support
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from instrument.jackprobe import Probe, onset_latencies  # noqa: E402
-from instrument.jackserver import JackServer  # noqa: E402
-from instrument.synth import find_soundfont  # noqa: E402
+from instrument.synth import find_soundfont
+from tests.support.jackprobe import Probe, onset_latencies
+from tests.support.jackserver import JackServer
 
 RATE, PERIOD = 48000, 128
 THRESHOLD = 0.005

@@ -17,16 +17,17 @@ import platform
 import time
 from pathlib import Path
 
+import _root  # noqa: F401 - the repository root on sys.path, for tests.support
 import numpy as np
 
 from instrument.arrange import make_arranger
 from instrument.ensemble import load_ensemble
-from instrument.jackserver import JackServer
 from instrument.live.midiout import MidiOut
 from instrument.live.outputs import PartOutputs
 from instrument.live.performer import Performer
 from instrument.live.record import TakeAudio
 from instrument.synth import Synth, find_soundfont
+from tests.support.jackserver import JackServer
 
 BEGIN, END = "<!-- BEGIN outputs -->", "<!-- END outputs -->"
 

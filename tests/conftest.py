@@ -16,7 +16,6 @@ Also the rules every test runs under:
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
@@ -50,8 +49,9 @@ def pytest_make_collect_report(collector):
     report = outcome.get_result()
     if IN_CI and report.skipped:
         report.outcome = "failed"
-        report.longrepr = f"skipped in CI (CI={os.environ['CI']}), which must not skip: " \
-                          f"{report.longrepr}"
+        report.longrepr = (
+            f"skipped in CI (CI={os.environ['CI']}), which must not skip: {report.longrepr}"
+        )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -75,7 +75,7 @@ def jack_server():
     open connects to it. Skips if jackd is not installed (fails in CI).
     """
     from instrument.errors import InstrumentError
-    from instrument.jackserver import JackServer
+    from tests.support.jackserver import JackServer
 
     server = JackServer(name=f"instrument-test-{os.getpid()}")
     try:
@@ -117,47 +117,6 @@ def pop909_excerpt(data_dir):
     cond = Condition(fonts[0].name, 0.4, np.inf, False, 0.0, 0.0)
     audio = render_excerpt(song.midi_path, EXCERPT_START, EXCERPT_SECONDS, cond, fonts[0], 48000)
     return audio, pop909_reference(song, EXCERPT_START, EXCERPT_SECONDS)
-
-
-def play_into_app(app, audio, seconds: float) -> None:
-    """Play ``audio`` (frames, 2) in real time into the JACK audio inputs that the app
-    process ``app`` opens (waiting for them), instead of the system capture ports."""
-    jack = pytest.importorskip("jack")
-    client = jack.Client("test-player", no_start_server=True)
-    outs = [client.outports.register(f"out_{c}") for c in range(2)]
-    pos, playing, done = [0], threading.Event(), threading.Event()
-
-    @client.set_process_callback
-    def process(frames: int) -> None:
-        bufs = [o.get_array() for o in outs]
-        chunk = audio[pos[0] : pos[0] + frames] if playing.is_set() else audio[:0]
-        for c, b in enumerate(bufs):
-            b[: len(chunk)] = chunk[:, c]
-            b[len(chunk) :] = 0.0
-        if playing.is_set():
-            pos[0] += frames
-            if pos[0] >= len(audio):
-                done.set()
-
-    with client:
-        deadline, ins = time.monotonic() + 40, []
-        while not ins and time.monotonic() < deadline:
-            ins = [p for p in client.get_ports(is_audio=True, is_input=True)
-                   if not p.name.startswith(("system:", "test-player"))]  # fmt: skip
-            if app.poll() is not None:
-                pytest.fail(f"the app exited: {app.stderr.read()}")
-            time.sleep(0.1)
-        assert ins, "the app opened no JACK input ports"
-        for src in client.get_ports("system:capture", is_audio=True):
-            for dst in ins:
-                try:
-                    client.disconnect(src, dst)
-                except jack.JackError:
-                    pass
-        for out, dst in zip(outs * len(ins), ins, strict=False):
-            client.connect(out, dst)
-        playing.set()
-        assert done.wait(seconds), "playback did not finish"
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,12 @@ from instrument.accompany.planner import BandPlanner
 from instrument.accompany.styles import make_style
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import parse_chart
+from tests.support.fakes import SilentSynth
 
 CH = band_channels(None)
 
 
-class RecordingSynth:
+class RecordingSynth(SilentSynth):
     """Records (time, kind, channel, pitch) of what the band sends."""
 
     def __init__(self, now):
@@ -35,12 +36,6 @@ class RecordingSynth:
 
     def noteoff(self, channel, pitch):
         self.events.append((self.now(), "off", channel, pitch))
-
-    def cc(self, channel, control, value):
-        pass
-
-    def program(self, channel, program):
-        pass
 
     def ons(self, part):
         return [(t, p) for t, k, ch, p in self.events if k == "on" and ch == CH[part]]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from instrument.accompany.band import Dispatcher
 from instrument.accompany.clock import InternalClock
 from instrument.accompany.notes import BASS, COMP, BandNote
+from tests.support.fakes import SilentSynth
 
 
-class RecordingSynth:
+class RecordingSynth(SilentSynth):
     def __init__(self) -> None:
         self.events: list[tuple[str, int, int]] = []
 

@@ -24,6 +24,7 @@ from instrument.ensemble import load_ensemble
 from instrument.harmony.chart import parse_chart
 from instrument.practice.engine import PracticeEngine
 from instrument.timing import BeatState
+from tests.support.fakes import SilentSynth
 
 SIZES = [(640, 360), (1280, 720), (1920, 1080), (800, 1000), (1000, 420)]
 
@@ -165,20 +166,6 @@ def test_practice_view_waits_and_counts_in_with_captions():
 
 
 # -- jam ------------------------------------------------------------------------------------
-class QuietSynth:
-    def noteon(self, channel, pitch, velocity):
-        pass
-
-    def noteoff(self, channel, pitch):
-        pass
-
-    def cc(self, channel, control, value):
-        pass
-
-    def program(self, channel, program):
-        pass
-
-
 class VirtualTime:
     def __init__(self):
         self.t = 0.0
@@ -194,7 +181,7 @@ def jam(chart_text="| C | F | G7 | Am | F | G | C |", count_in=1):
     chart = parse_chart(chart_text)
     clock = InternalClock(120.0, 4, count_in_bars=count_in)
     planner = BandPlanner(chart_track(chart), 4, make_style("block"), count_in=count_in * 4)
-    band = Band(QuietSynth(), clock, planner, None, now=now, sync_start=False)
+    band = Band(SilentSynth(), clock, planner, None, now=now, sync_start=False)
     view = JamView(band, clock, chart=True)
     model = StageModel(load_ensemble("pop909"), band_parts=["melody", "bass", "comping"])
     view.attach(model)
@@ -273,7 +260,7 @@ def test_band_notes_enter_the_roll_in_band_colours():
 def test_a_rewind_keeps_the_charts_own_ending():
     band, clock, view, model, now = jam(count_in=1)
     band.planner.sections.request("ending", 20.0)  # as cmd_jam asks for a chart's end
-    band = Band(QuietSynth(), clock, band.planner, None, now=now, sync_start=False)
+    band = Band(SilentSynth(), clock, band.planner, None, now=now, sync_start=False)
     clock.start(0.0)
     band.request_section("stop")
     assert band.planner.sections.end_beat() == 0  # the stop comes first

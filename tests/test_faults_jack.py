@@ -10,23 +10,17 @@ import time
 
 import pytest
 
-from instrument.jackserver import JackServer
 from tests.conftest import wait_for
+from tests.support.jackclients import ports_appear, start_app, stop_app
+from tests.support.jackserver import JackServer
 
 pytestmark = pytest.mark.jack
 
 
-def _ports(client) -> set[str]:
-    return {p.name for p in client.get_ports()}
-
-
 def _start_app(server_name: str) -> subprocess.Popen:
     env = dict(os.environ, JACK_DEFAULT_SERVER=server_name)
-    return subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
-         "--ensemble", "quartet", "--arranger", "zone"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    flags = "play --audio jack --no-display --ensemble quartet --arranger zone"
+    return start_app(*flags.split(), env=env, stdout=subprocess.DEVNULL)
 
 
 def _note_sounds(probe, pitch: int = 60) -> bool:
@@ -37,13 +31,9 @@ def _note_sounds(probe, pitch: int = 60) -> bool:
 
 
 def _probe_app():
-    import jack
+    from tests.support.jackprobe import Probe
 
-    from instrument.jackprobe import Probe
-
-    watcher = jack.Client("fault-watch", no_start_server=True)
-    assert wait_for(lambda: "instrument:midi_00" in _ports(watcher), 30), "app not up"
-    watcher.close()
+    assert ports_appear(["instrument:midi_00"], 30), "app not up"
     probe = Probe("fault-probe", n_inputs=1, seconds=60).activate()
     probe.connect_to("instrument:midi_00", ["instrument:left"])
     return probe
@@ -67,8 +57,7 @@ def test_audio_server_goes_away_and_comes_back(jack_server):
         assert _note_sounds(probe), "no sound after the server came back"
         probe.close()
     finally:
-        app.terminate()
-        _, err = app.communicate(timeout=15)
+        err = stop_app(app)
         server.stop()
     assert app.returncode == 0
     assert "lost, retrying" in err
@@ -100,8 +89,7 @@ def test_cpu_hog_and_xruns_are_counted_and_survived(jack_server):
     finally:
         for h in hogs:
             h.kill()
-        app.terminate()
-        _, err = app.communicate(timeout=15)
+        err = stop_app(app)
     # "..., xruns N" on a status line, "... (N in all)" when xruns are summed up
     counts = [int(a or b) for a, b in re.findall(r"xruns (\d+)$|\((\d+) in all\)$", err, re.M)]
     assert counts and max(counts) > 0, f"the app did not report xruns: {err[-500:]}"

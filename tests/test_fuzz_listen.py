@@ -105,7 +105,7 @@ def test_random_blocks_never_raise_and_outputs_stay_finite(pieces, sr, channels,
 
 @functools.lru_cache(maxsize=8)
 def _song(bpm: float, sr: int) -> np.ndarray:
-    from instrument.listen.testsignal import make_song
+    from tests.support.testsignal import make_song
 
     return make_song(bpm=bpm, bars=5, sample_rate=sr).audio[:, None]
 

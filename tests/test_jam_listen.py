@@ -8,37 +8,27 @@ is mocked: the checks read what the app reports per bar and at the end.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from tests.conftest import EXCERPT_SECONDS as SECONDS
-from tests.conftest import play_into_app
+from tests.support.hearing import run_hearing
 
 BAR = re.compile(r"^bar (\d+) \[[^\]]*\] (\d+) BPM\s+\| (.*?) \| next:")
 SUMMARY = re.compile(r"(\d+) late notes, (\d+) notes sent, (\d+) stale")
 
 
+def jam_listen(duration: float) -> list[str]:
+    """``jam --listen`` headless, hearing JACK, with no keyboard, for ``duration`` s."""
+    flags = "jam --listen --no-display --audio jack --midi-in none".split()
+    return [*flags, "--duration", str(duration)]
+
+
 def test_band_follows_the_beat_and_chords_it_hears(jack_server, pop909_excerpt):
     audio, ref = pop909_excerpt
-    app = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "jam", "--listen", "--no-display", "--audio",
-         "jack", "--midi-in", "none", "--duration", str(SECONDS + 6)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        play_into_app(app, audio, SECONDS + 15)
-        out, err = app.communicate(timeout=60)
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
-    assert app.returncode == 0, err
+    out = run_hearing(jam_listen(SECONDS + 6), audio, SECONDS + 15, timeout=60)
     bars = [m.groups() for m in map(BAR.match, out.splitlines()) if m]
     assert len(bars) >= 4, out
     # The band's tempo is the one heard: the song's annotated tempo, in the later bars.
@@ -70,8 +60,7 @@ def test_heard_clock_follows_a_tempo_change_within_two_bars(data_dir, factor):
     song = pop909.load_song(pop909.song_dir("017", data_dir))  # a validation-split song
     at, rate, block = 20.0, 48000, 512
     cond = Condition(sf.name, 0.4, np.inf, False, 0.0, 0.0)
-    audio = render_excerpt(song.midi_path, 30.0, 40.0, cond, sf, rate,
-                           tempo_change=(at, factor))  # fmt: skip
+    audio = render_excerpt(song.midi_path, 30.0, 40.0, cond, sf, rate, tempo_change=(at, factor))
     clock = [0.0]
     heard = ListenStream(block=block, now=lambda: clock[0], sample_rate=rate)
     tempi = []  # (time, tempo of the clock) at every block
@@ -99,23 +88,12 @@ def test_jam_follows_a_song_that_speeds_up(jack_server, data_dir):
     sf = find_soundfont()
     song = pop909.load_song(pop909.song_dir("017", data_dir))  # a validation-split song
     seconds, at, factor = 30.0, 12.0, 1.1
-    audio = render_excerpt(song.midi_path, 30.0, seconds, Condition(sf.name, 0.4, np.inf,
-                           False, 0.0, 0.0), sf, 48000, tempo_change=(at, factor))  # fmt: skip
+    cond = Condition(sf.name, 0.4, np.inf, False, 0.0, 0.0)
+    audio = render_excerpt(
+        song.midi_path, 30.0, seconds, cond, sf, 48000, tempo_change=(at, factor)
+    )
     ref = pop909_reference(song, 30.0, seconds)
-    app = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "jam", "--listen", "--no-display", "--audio",
-         "jack", "--midi-in", "none", "--duration", str(seconds + 6)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        play_into_app(app, audio, seconds + 15)
-        out, err = app.communicate(timeout=60)
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
-    assert app.returncode == 0, err
+    out = run_hearing(jam_listen(seconds + 6), audio, seconds + 15, timeout=60)
     tempos = [int(t) for _, t, _ in (m.groups() for m in map(BAR.match, out.splitlines()) if m)]
     assert len(tempos) >= 6, out
     # 18 s at the new tempo is over 5 bars: the last three began at least two bars after

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from instrument.listen.audio import blocks
-from instrument.listen.testsignal import make_song
 from instrument.listen.tracker import BeatEvent, Listener
+from tests.support.testsignal import make_song
 
 SR = 44100
 BAND_BPM, PLAYER_BPM = 150.0, 100.0

@@ -9,16 +9,13 @@ time, while the app prints its JSON lines. Nothing is mocked.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from instrument.listen.evaluate import Estimate, _spans, run_listener, score
 from tests.conftest import EXCERPT_SECONDS as SECONDS
-from tests.conftest import play_into_app
+from tests.support.hearing import run_hearing
 
 SR = 48000
 
@@ -35,8 +32,12 @@ def _offset(live_beats: np.ndarray, changes: list, offline: Estimate) -> float:
     """
     cands = (live_beats[:, None] - offline.beats[None, :]).ravel()
     cands = cands[(cands > -0.5) & (cands < 10.0)]
-    counts = np.array([(np.abs((live_beats[:, None] - d) - offline.beats[None, :]).min(axis=1)
-                        < 0.03).sum() for d in cands])  # fmt: skip
+    counts = np.array(
+        [
+            (np.abs((live_beats[:, None] - d) - offline.beats[None, :]).min(axis=1) < 0.03).sum()
+            for d in cands
+        ]
+    )
     grid = np.arange(1.0, SECONDS - 1.0, 0.05)
     off_labels = _label_at(offline.chord_intervals, offline.chord_labels, grid)
     best, best_agree = 0.0, -1.0
@@ -55,18 +56,9 @@ def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
     offline = run_listener(audio, SR)
     off_score = score(ref, offline)
 
-    app = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "listen", "--json", "--duration", str(SECONDS + 8)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        play_into_app(app, audio, SECONDS + 10)
-        out, err = app.communicate(timeout=30)
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
-    assert app.returncode == 0, err
+    out = run_hearing(
+        ["listen", "--json", "--duration", str(SECONDS + 8)], audio, SECONDS + 10, timeout=30
+    )
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     beats = np.array([r["t"] for r in rows if "beat" in r])
     bpms = [r["bpm"] for r in rows if "beat" in r]

@@ -13,8 +13,8 @@ from instrument.errors import InstrumentError
 from instrument.listen import BeatEvent, ChordEvent, Listener
 from instrument.listen.audio import read_audio
 from instrument.listen.evaluate import Reference, run_listener, score
-from instrument.listen.testsignal import make_song
 from instrument.timing import BeatState
+from tests.support.testsignal import make_song
 
 
 @pytest.fixture(scope="module")

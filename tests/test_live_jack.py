@@ -7,9 +7,6 @@ each assertion is about sound coming out of the right part.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -18,6 +15,7 @@ import pytest
 from instrument.ensemble import load_ensemble
 from instrument.live.session import part_port_names
 from tests.conftest import wait_for
+from tests.support.jackclients import start_app, stop_app, wait_for_app
 
 pytestmark = pytest.mark.jack
 SILENT = 1e-3
@@ -26,28 +24,11 @@ SILENT = 1e-3
 @pytest.fixture
 def app(jack_server):
     """`instrument play` on the quartet with the zone arranger (pitch decides the part)."""
-    import jack
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
-         "--multi-out", "--ensemble", "quartet", "--arranger", "zone"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    watcher = jack.Client("test-watcher", no_start_server=True)
-    names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
-    ok = wait_for(lambda: "instrument:midi_00" in names() and _left("Violin I") in names(), 30)
-    watcher.close()
-    if not ok:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"app did not come up: {err[-2000:]}")
+    flags = "play --audio jack --no-display --multi-out --ensemble quartet --arranger zone"
+    proc = start_app(*flags.split())
+    wait_for_app(proc, ["instrument:midi_00", _left("Violin I")], 30)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    proc.communicate()
+    stop_app(proc, 10)
 
 
 def _left(part_name: str) -> str:
@@ -59,7 +40,7 @@ def _left(part_name: str) -> str:
 
 @pytest.fixture
 def probe(app):
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     ensemble = load_ensemble("quartet")
     p = Probe("probe", n_inputs=len(ensemble), seconds=60).activate()
@@ -78,7 +59,7 @@ def _zone_part(pitch: int) -> int:
 
 def _levels(probe, seconds: float) -> np.ndarray:
     """Peak level of each part's output over the last ``seconds``."""
-    a = probe.audio()[-int(seconds * probe.rate):]
+    a = probe.audio()[-int(seconds * probe.rate) :]
     return np.abs(a).max(axis=0)
 
 
@@ -128,7 +109,7 @@ def test_garbage_and_sysex_do_not_stop_the_loop(probe):
 
 
 def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     keyboard = Probe("usb-keys", n_inputs=0).activate()
     keyboard.connect_to("instrument:midi_00", [])
@@ -142,8 +123,9 @@ def test_vanished_keyboard_releases_its_notes_and_comes_back(app, jack_server):
     keyboard.close()  # the cable is pulled with the key still down
     assert wait_for(lambda: ear.level(4800) < SILENT, timeout=4), "the held note hangs"
     keyboard = Probe("usb-keys", n_inputs=0).activate()  # plugged back in
-    assert wait_for(lambda: keyboard.client.get_all_connections("usb-keys:out"), timeout=5), \
+    assert wait_for(lambda: keyboard.client.get_all_connections("usb-keys:out"), timeout=5), (
         "the app did not reconnect the returning port"
+    )
     keyboard.send([0x90, 84, 100])
     assert wait_for(lambda: ear.level(4800) > 0.01, timeout=3), "no sound after reconnect"
     keyboard.send([0x80, 84, 0])

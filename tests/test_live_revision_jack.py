@@ -4,9 +4,6 @@ dummy server, each part's output recorded and its pitch read from the spectrum."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -15,6 +12,7 @@ import pytest
 from instrument.ensemble import load_ensemble
 from instrument.live.session import part_port_names
 from tests.conftest import wait_for
+from tests.support.jackclients import start_app, stop_app, wait_for_app
 
 pytestmark = pytest.mark.jack
 
@@ -35,29 +33,12 @@ def choir_app(jack_server):
     guard is off: on a busy machine the guard hands a late note to the zone split, unrevised
     (a load-dependent outcome, counted and reported elsewhere); this test is of the
     revisions, which must give the same parts however loaded the machine is."""
-    import jack
-
     choir = load_ensemble("choir")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
-         "--multi-out", "--ensemble", "choir", "--arranger", "lstm", "--no-time-guard"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    watcher = jack.Client("test-watcher", no_start_server=True)
-    names = lambda: {p.name for p in watcher.get_ports()}  # noqa: E731
-    ok = wait_for(lambda: "instrument:midi_00" in names() and _left(choir, 0) in names(), 60)
-    watcher.close()
-    if not ok:
-        proc.kill()
-        _, err = proc.communicate()
-        pytest.fail(f"app did not come up: {err[-2000:]}")
+    flags = "play --audio jack --no-display --multi-out --ensemble choir --arranger lstm"
+    proc = start_app(*flags.split(), "--no-time-guard")
+    wait_for_app(proc, ["instrument:midi_00", _left(choir, 0)], 60)
     yield proc, choir
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    proc.communicate()
+    stop_app(proc, 10)
 
 
 def _sounding_pitch(audio: np.ndarray, rate: int) -> int | None:
@@ -80,7 +61,7 @@ def _sounding_pitch(audio: np.ndarray, rate: int) -> int | None:
 def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
     from instrument.arrange.base import Note
     from instrument.arrange.neural import LSTMArranger
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     proc, choir = choir_app
     # offline, the same arranger needs its revisions for these orders: what sounds first

@@ -12,6 +12,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +23,10 @@ from instrument.arrange.base import Note
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import load_ensemble
 from tests.conftest import wait_for
+from tests.support.jackclients import ports_appear, start_app, stop_app, wait_for_app
+
+if TYPE_CHECKING:
+    from tests.support.jackprobe import Probe
 
 pytestmark = pytest.mark.jack
 QUARTET = load_ensemble("quartet")
@@ -52,39 +60,52 @@ class Receiver:
         self.client.close()
 
 
-def _start_app(*extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--no-display", "--ensemble", "quartet",
-         "--arranger", "zone", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-
-
-def _stop_app(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    try:
-        _out, err = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _out, err = proc.communicate()
-    return err
+def _start_app(*extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    flags = "play --no-display --ensemble quartet --arranger zone".split()
+    return start_app(*flags, *extra, env=env)
 
 
 def _keyboard(input_port: str, proc: subprocess.Popen):
-    from instrument.jackprobe import Probe
-
-    keys = Probe("keys", n_inputs=0).activate()
-    if not wait_for(lambda: keys.client.get_ports(input_port), 30):
-        proc.kill()
-        pytest.fail(f"app did not come up: {proc.communicate()[1][-2000:]}")
     import jack
 
+    from tests.support.jackprobe import Probe
+
+    keys = Probe("keys", n_inputs=0).activate()
+    wait_for_app(proc, [input_port], 30)
     try:
         keys.client.connect(keys.midi_out, input_port)
     except jack.JackErrorCode as e:  # the app took us for its keyboard and connected us
         assert e.code == 17, e  # EEXIST
     assert wait_for(lambda: keys.start_frame is not None)
     return keys
+
+
+@dataclass
+class Stage:
+    """The app sending to the external ``synth``, played by ``keys``; ``err``: what it
+    printed on stderr, once ``_stage`` stopped it."""
+
+    app: subprocess.Popen
+    synth: Receiver
+    keys: Probe | None = None
+    err: str = ""
+
+
+@contextmanager
+def _stage(keyboard: str, *args: str) -> Iterator[Stage]:
+    """``play ARGS`` with ``ext-synth`` listening and a keyboard on its input port
+    ``keyboard``; all three closed at the end, the app first (its panic reaches the synth)."""
+    synth = Receiver("ext-synth")  # up before the app, which connects to it
+    stage = Stage(_start_app(*args), synth)
+    try:
+        stage.keys = _keyboard(keyboard, stage.app)
+        yield stage
+    finally:
+        if stage.keys is not None:
+            stage.keys.close()
+        if stage.app.poll() is None:
+            stage.err = stop_app(stage.app)
+        stage.synth.close()
 
 
 def _zone_channel(pitch: int) -> int:
@@ -94,16 +115,15 @@ def _zone_channel(pitch: int) -> int:
 
 @pytest.mark.parametrize("audio", ["jack", "none"])
 def test_each_part_goes_out_on_its_channel(jack_server, audio):
-    synth = Receiver("ext-synth")
     # With --audio none the keyboard comes in through rtmidi's own JACK port.
-    proc = _start_app("--audio", audio, "--midi-api", "jack", "--midi-out", "ext-synth")
-    keys = None
-    try:
-        keys = _keyboard("instrument:midi_00" if audio == "jack" else "instrument-midi:in", proc)
+    keyboard = "instrument:midi_00" if audio == "jack" else "instrument-midi:in"
+    with _stage(keyboard, "--audio", audio, "--midi-api", "jack", "--midi-out", "ext-synth") as st:
+        synth, keys = st.synth, st.keys
         # Set-up: every part's program, volume and pan on its own channel.
         for part in QUARTET.parts:
-            assert wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()), \
+            assert wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()), (
                 f"no program change for {part.name}"
+            )
             assert (0xB0 | part.channel, 7, part.volume) in synth.seen()
             assert (0xB0 | part.channel, 10, part.pan) in synth.seen()
         before = len(synth.seen())
@@ -129,16 +149,10 @@ def test_each_part_goes_out_on_its_channel(jack_server, audio):
         assert offs == [(0x80 | high, 84, 0)], "the note-off went elsewhere too"
         # Closing the app sends all-notes-off on every channel, so the held 40 ends.
         mark = len(synth.seen())
-        _stop_app(proc)
+        stop_app(st.app)
         closing = synth.seen()[mark:]
         assert all((0xB0 | ch, 123, 0) in closing for ch in range(16)), closing
         assert all((0xB0 | ch, 64, 0) in closing for ch in range(16))
-    finally:
-        if keys is not None:
-            keys.close()
-        if proc.poll() is None:
-            _stop_app(proc)
-        synth.close()
 
 
 def test_virtual_port_for_a_daw(jack_server):
@@ -161,7 +175,7 @@ def test_virtual_port_for_a_daw(jack_server):
         for c in (keys, daw):
             if c is not None:
                 c.close()
-        err = _stop_app(proc)
+        err = stop_app(proc)
     assert "MIDI out: instrument-out:out (virtual, jack)" in err
 
 
@@ -177,34 +191,39 @@ def test_unknown_midi_out_port_is_one_line(jack_server):
 def test_devices_lists_the_midi_outputs(jack_server):
     synth = Receiver("ext-synth")
     try:
-        done = subprocess.run([sys.executable, "-m", "instrument", "devices"],
-                              capture_output=True, text=True, timeout=60, env=dict(os.environ))
+        done = subprocess.run(
+            [sys.executable, "-m", "instrument", "devices"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ),
+        )
     finally:
         synth.close()
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    outputs = lines[lines.index("MIDI outputs (for --midi-out; or 'virtual'):") + 1:]
+    outputs = lines[lines.index("MIDI outputs (for --midi-out; or 'virtual'):") + 1 :]
     jack_line = next(x for x in outputs if x.startswith("  jack: "))
     assert "ext-synth:in" in jack_line
 
 
 def test_program_change_recalls_a_registration_and_the_held_note_ends_on_its_channel(
-        jack_server, tmp_path):
+    jack_server, tmp_path
+):
     (tmp_path / "strings.toml").write_text(
-        'name = "Strings"\nensemble = "quartet"\narranger = "zone"\n')
+        'name = "Strings"\nensemble = "quartet"\narranger = "zone"\n'
+    )
     (tmp_path / "voices.toml").write_text(
-        'name = "Voices"\nensemble = "choir"\narranger = "zone"\ntranspose = 12\n'
-        'program = 5\n')
+        'name = "Voices"\nensemble = "choir"\narranger = "zone"\ntranspose = 12\nprogram = 5\n'
+    )
     choir = load_ensemble("choir")
-    synth = Receiver("ext-synth")
-    proc = _start_app("--audio", "jack", "--midi-api", "jack", "--midi-out", "ext-synth",
-                      "--multi-out", "-r", str(tmp_path / "strings.toml"),
-                      "-r", str(tmp_path / "voices.toml"))
-    keys = None
-    try:
-        keys = _keyboard("instrument:midi_00", proc)
-        assert wait_for(lambda: (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
-                         in synth.seen())
+    registrations = ["-r", str(tmp_path / "strings.toml"), "-r", str(tmp_path / "voices.toml")]
+    args = ["--audio", "jack", "--midi-api", "jack", "--midi-out", "ext-synth", "--multi-out"]
+    with _stage("instrument:midi_00", *args, *registrations) as st:
+        synth, keys = st.synth, st.keys
+        assert wait_for(
+            lambda: (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program) in synth.seen()
+        )
         low = _zone_channel(40)
         keys.send([0x90, 40, 90])  # held across the recall
         assert wait_for(lambda: (0x90 | low, 40, 90) in synth.seen())
@@ -213,70 +232,51 @@ def test_program_change_recalls_a_registration_and_the_held_note_ends_on_its_cha
         for part in choir.parts:  # the choir's programs go out...
             assert wait_for(lambda p=part: (0xC0 | p.channel, p.program) in synth.seen()[mark:])
         # ...and its parts name the ports now
-        import jack
-
-        watcher = jack.Client("port-watcher", no_start_server=True)
-        try:
-            assert wait_for(lambda: watcher.get_ports("^instrument:soprano_l$"))
-        finally:
-            watcher.close()
+        assert ports_appear(["instrument:soprano_l"], 10)
         keys.send([0x80, 40, 0])  # the old note ends where it started
         assert wait_for(lambda: (0x80 | low, 40, 0) in synth.seen()[mark:])
         keys.send([0x90, 60, 100])  # a new one: an octave up, on the choir
-        assert wait_for(lambda: any(m[0] & 0xF0 == 0x90 and m[1:] == (72, 100)
-                                     for m in synth.seen()[mark:]))
+        assert wait_for(
+            lambda: any(m[0] & 0xF0 == 0x90 and m[1:] == (72, 100) for m in synth.seen()[mark:])
+        )
         keys.send([0x80, 60, 0])
-        assert wait_for(lambda: any(m[0] & 0xF0 == 0x80 and m[1] == 72
-                                     for m in synth.seen()[mark:]))
+        assert wait_for(
+            lambda: any(m[0] & 0xF0 == 0x80 and m[1] == 72 for m in synth.seen()[mark:])
+        )
         ons = sorted((m[0] & 0x0F, m[1]) for m in synth.seen() if m[0] & 0xF0 == 0x90)
         offs = sorted((m[0] & 0x0F, m[1]) for m in synth.seen() if m[0] & 0xF0 == 0x80)
         assert ons == offs, "every note-on has its note-off on the same channel"
-    finally:
-        if keys is not None:
-            keys.close()
-        err = _stop_app(proc)
-        synth.close()
-    assert "registration 2: Voices" in err
+    assert "registration 2: Voices" in st.err
 
 
 def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
-    synth = Receiver("ext-synth")
-    proc = _start_app("--audio", "none", "--midi-api", "jack", "--midi-out", "ext-synth")
-    keys = None
-    try:
-        keys = _keyboard("instrument-midi:in", proc)
+    args = ["--audio", "none", "--midi-api", "jack", "--midi-out", "ext-synth"]
+    with _stage("instrument-midi:in", *args) as st:
+        synth, keys = st.synth, st.keys
         program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
         assert wait_for(lambda: program in synth.seen())
         synth.close()  # its cable pulled
-        synth = Receiver("ext-synth")  # and plugged back in
-        assert wait_for(lambda: program in synth.seen()), \
-            f"not set up again: {[p.name for p in synth.client.get_ports()]} " \
+        synth = st.synth = Receiver("ext-synth")  # and plugged back in
+        assert wait_for(lambda: program in synth.seen()), (
+            f"not set up again: {[p.name for p in synth.client.get_ports()]} "
             f"{[p.name for p in synth.client.get_all_connections('ext-synth:in')]}"
+        )
         keys.send([0x90, 84, 100])
         assert wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
         keys.send([0x80, 84, 0])
-    finally:
-        if keys is not None:
-            keys.close()
-        err = _stop_app(proc)
-        synth.close()
-    assert "MIDI out: ext-synth:in is back" in err
+    assert "MIDI out: ext-synth:in is back" in st.err
 
 
 def test_midi_out_comes_back_with_the_jack_server(jack_server):
     """The server dies and returns (and the synth with it): the parts go out again."""
     from instrument.input.midi import forget_jack_client
-    from instrument.jackserver import JackServer
+    from tests.support.jackserver import JackServer
 
     name = f"midi-out-fault-{os.getpid()}"
     server = JackServer(name=name).start()
     env = dict(os.environ, JACK_DEFAULT_SERVER=name)
     synth = Receiver("ext-synth")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--no-display", "--ensemble", "quartet",
-         "--arranger", "zone", "--audio", "jack", "--midi-out", "ext-synth"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    proc = _start_app("--audio", "jack", "--midi-out", "ext-synth", env=env)
     keys = None
     try:
         program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
@@ -295,7 +295,7 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
     finally:
         if keys is not None:
             keys.close()
-        err = _stop_app(proc)
+        err = stop_app(proc)
         synth.close()
         server.stop()
     assert "MIDI out: ext-synth:in is back" in err

@@ -41,7 +41,7 @@ def _patchbay(client, stop: threading.Event, made: list[str]) -> None:
 
 
 def test_connection_made_by_a_patchbay_first_counts_as_connected(jack_server):
-    from instrument.jackprobe import Probe
+    from tests.support.jackprobe import Probe
 
     keys = Probe(KEYS, n_inputs=1, seconds=40).activate()
     stop, made = threading.Event(), []

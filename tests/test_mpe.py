@@ -7,35 +7,26 @@ from instrument.arrange import make_arranger
 from instrument.ensemble import load_ensemble
 from instrument.live.mpe import MpeRouter
 from instrument.live.performer import Performer
+from tests.support.fakes import SilentSynth
 
 
-class RecordingSynth:
+class RecordingSynth(SilentSynth):
     """Stands in for FluidSynth: the test must see which channel got which message."""
 
     def __init__(self):
         self.calls: list[tuple] = []
-        self.ensemble = None
 
-    def set_ensemble(self, ensemble):
-        self.ensemble = ensemble
+    def noteon(self, channel, pitch, velocity):
+        self.calls.append(("on", channel, pitch))
 
-    def noteon(self, ch, pitch, vel):
-        self.calls.append(("on", ch, pitch))
+    def noteoff(self, channel, pitch):
+        self.calls.append(("off", channel, pitch))
 
-    def noteoff(self, ch, pitch):
-        self.calls.append(("off", ch, pitch))
+    def pitch_bend(self, channel, value14):
+        self.calls.append(("bend", channel, value14))
 
-    def pitch_bend(self, ch, value):
-        self.calls.append(("bend", ch, value))
-
-    def cc(self, ch, control, value):
-        self.calls.append(("cc", ch, control, value))
-
-    def program(self, ch, program):
-        pass
-
-    def panic(self):
-        pass
+    def cc(self, channel, control, value):
+        self.calls.append(("cc", channel, control, value))
 
 
 def setup():
@@ -103,8 +94,8 @@ def test_play_and_jam_take_mpe(tmp_path, capsys):
         tr.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=200))
     path = tmp_path / "mpe.mid"
     mid.save(path)
-    common = ["--mpe", "--midi-in", "none", "--audio", "none", "--no-display",
-              "--duration", "1.5", "--play-file", str(path)]
+    flags = "--mpe --midi-in none --audio none --no-display --duration 1.5".split()
+    common = [*flags, "--play-file", str(path)]
     assert main(["play", *common]) == 0
     assert main(["jam", "--style", "block", *common]) == 0
     assert "Traceback" not in capsys.readouterr().err

@@ -34,8 +34,6 @@ def synth():
     s.close()
 
 
-
-
 def test_each_note_sounds_on_its_parts_channel_and_off_follows_it(synth):
     quartet = load_ensemble("quartet")
     sent = []
@@ -81,9 +79,13 @@ def test_pedal_bend_and_mod_wheel_reach_every_part(synth):
     assert synth._fs.get_cc(pop909.parts[2].channel, 64) == 127  # the piano, polyphony 10
     perf.switch(quartet, ByPitchClass(quartet))
     perf.handle([0xE0, 0x00, 0x60])  # bend up
-    get_bend = fluidsynth.cfunc("fluid_synth_get_pitch_bend", ctypes.c_int,
-                                ("synth", ctypes.c_void_p, 1), ("chan", ctypes.c_int, 1),
-                                ("bend", ctypes.POINTER(ctypes.c_int), 1))
+    get_bend = fluidsynth.cfunc(
+        "fluid_synth_get_pitch_bend",
+        ctypes.c_int,
+        ("synth", ctypes.c_void_p, 1),
+        ("chan", ctypes.c_int, 1),
+        ("bend", ctypes.POINTER(ctypes.c_int), 1),
+    )
     for part in quartet.parts:
         value = ctypes.c_int()
         get_bend(synth._fs.synth, part.channel, ctypes.byref(value))
@@ -93,8 +95,19 @@ def test_pedal_bend_and_mod_wheel_reach_every_part(synth):
 def test_garbage_is_counted_never_raised(synth):
     quartet = load_ensemble("quartet")
     perf = Performer(synth, quartet, ByPitchClass(quartet))
-    for junk in ([], [0x90], [0x90, 200, 1], [0xF0, 1, 2, 0xF7], [0x12, 0x34], [0xC0, 5],
-                 [0xB0, 7, 100], None, "garbage", [0x90, 60, 999], [0x90, 60, 100, 5]):
+    for junk in (
+        [],
+        [0x90],
+        [0x90, 200, 1],
+        [0xF0, 1, 2, 0xF7],
+        [0x12, 0x34],
+        [0xC0, 5],
+        [0xB0, 7, 100],
+        None,
+        "garbage",
+        [0x90, 60, 999],
+        [0x90, 60, 100, 5],
+    ):
         perf.handle(junk)  # type: ignore[arg-type]
     assert perf.counters.ignored == 10
     assert len(perf.sounding) == 1  # the one well-formed note-on (extra bytes ignored)

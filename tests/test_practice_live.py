@@ -69,9 +69,8 @@ def test_typed_chord_voicing():
 
 @pytest.mark.jack
 def test_practice_command_under_jack_with_midi_from_a_probe(jack_server, tmp_path):
-    import jack
-
-    from instrument.jackprobe import Probe
+    from tests.support.jackclients import ports_appear
+    from tests.support.jackprobe import Probe
 
     chart = tmp_path / "two.chart"
     chart.write_text("tempo: 60\n| C G | Am F |\n")  # 2 s a chord after a 4 s count-in
@@ -82,12 +81,7 @@ def test_practice_command_under_jack_with_midi_from_a_probe(jack_server, tmp_pat
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
     )  # fmt: skip
     try:
-        watcher = jack.Client("practice-watcher", no_start_server=True)
-        deadline = time.monotonic() + 30
-        while "instrument:midi_00" not in {p.name for p in watcher.get_ports()}:
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-            time.sleep(0.05)
-        watcher.close()
+        assert ports_appear(["instrument:midi_00"], 30, proc), proc.stderr.read()
         probe = Probe("keys", n_inputs=0).activate()
         probe.connect_to("instrument:midi_00", [])
         for line in proc.stdout:  # the count-in starts as this line is printed

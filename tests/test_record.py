@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import mido
 import pytest
 
 from instrument.live.record import read_journal, recover
+from tests.support.jackclients import ports_appear, start_app
 
 pytestmark = pytest.mark.jack
 
@@ -21,22 +20,12 @@ def _notes_in(path) -> list[int]:
 
 
 def test_sigkill_mid_take_loses_at_most_the_last_second(jack_server, tmp_path):
-    import jack
+    from tests.support.jackprobe import Probe
 
-    from instrument.jackprobe import Probe
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--audio", "jack", "--no-display",
-         "--ensemble", "quartet", "--arranger", "zone", "--record", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ),
-    )  # fmt: skip
+    flags = "play --audio jack --no-display --ensemble quartet --arranger zone --record"
+    proc = start_app(*flags.split(), str(tmp_path), stdout=subprocess.DEVNULL)
     try:
-        watcher = jack.Client("rec-watcher", no_start_server=True)
-        deadline = time.monotonic() + 30
-        while "instrument:midi_00" not in {p.name for p in watcher.get_ports()}:
-            assert time.monotonic() < deadline and proc.poll() is None, "app did not start"
-            time.sleep(0.1)
-        watcher.close()
+        assert ports_appear(["instrument:midi_00"], 30, proc), "app did not start"
         time.sleep(0.5)  # the recorder starts after the ports appear
         keys = Probe("rec-keys", n_inputs=0).activate()
         keys.connect_to("instrument:midi_00", [])

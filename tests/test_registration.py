@@ -15,6 +15,7 @@ from instrument.registration import (
     load_registration,
     note_number,
 )
+from tests.support.fakes import SilentSynth
 
 
 def test_shipped_registrations_load():
@@ -80,16 +81,14 @@ def test_cli_bad_registration_is_one_line(tmp_path):
     assert "transpose must be an integer -24-24" in lines[0]
 
 
-class Log:
+class Log(SilentSynth):
     """A part output that keeps what reached it: (kind, channel, pitch)."""
-
-    ensemble = None
 
     def __init__(self):
         self.events: list[tuple] = []
 
-    def set_ensemble(self, _ensemble) -> None:
-        pass
+    def set_ensemble(self, ensemble) -> None:
+        pass  # the ensemble is not logged
 
     def noteon(self, channel, pitch, velocity):
         self.events.append(("on", channel, pitch))
@@ -97,17 +96,8 @@ class Log:
     def noteoff(self, channel, pitch):
         self.events.append(("off", channel, pitch))
 
-    def cc(self, channel, control, value):
-        pass
-
-    def pitch_bend(self, channel, value14):
-        pass
-
     def program(self, channel, program):
         self.events.append(("program", channel, program))
-
-    def panic(self):
-        pass
 
     def use_soundfont(self, soundfont):
         self.events.append(("soundfont", soundfont))

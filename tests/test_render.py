@@ -15,6 +15,8 @@ from instrument.ensemble import load_ensemble
 from instrument.live.render import render_file
 from instrument.synth import find_soundfont
 
+RENDER = [sys.executable, "-m", "instrument", "render"]
+
 
 def make_piece(path, seed: int = 3) -> list[tuple[float, int]]:
     """A small four-voice piece; returns (onset seconds, pitch) of every note."""
@@ -39,9 +41,12 @@ def test_render_writes_wav_and_arranged_midi_note_by_note(tmp_path):
     src = tmp_path / "piece.mid"
     notes = make_piece(src)
     wav, arranged = tmp_path / "out.wav", tmp_path / "out.mid"
-    proc = subprocess.run([sys.executable, "-m", "instrument", "render", str(src), "-o", str(wav),
-                           "--arranged", str(arranged), "--ensemble", "quartet",
-                           "--arranger", "closest"], capture_output=True, text=True)
+    outputs = ["-o", str(wav), "--arranged", str(arranged)]
+    proc = subprocess.run(
+        [*RENDER, str(src), *outputs, "--ensemble", "quartet", "--arranger", "closest"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     audio, rate = soundfile.read(wav)
     assert rate == 48000 and audio.shape[1] == 2  # the live rate by default
@@ -75,8 +80,12 @@ def test_render_is_deterministic_and_matches_live_decisions(tmp_path):
     arranger = make_arranger("closest", quartet)
     from instrument.arrange.base import Note
 
-    expected = arranger.assign_all([Note(p, v, on, end=off) for on, off, p, v, _ in
-                                    sorted(a.notes, key=lambda n: (n[0], n[2]))])
+    expected = arranger.assign_all(
+        [
+            Note(p, v, on, end=off)
+            for on, off, p, v, _ in sorted(a.notes, key=lambda n: (n[0], n[2]))
+        ]
+    )
     assert [n[4] for n in sorted(a.notes, key=lambda n: (n[0], n[2]))] == expected
 
 
@@ -91,7 +100,8 @@ def test_render_with_the_offline_bilstm_plays_its_whole_file_plan(tmp_path):
     played = sorted(rendering.notes, key=lambda n: (n[0], n[2]))
     # What the BiLSTM decides looking at the whole file at once, ends included.
     expected = make_arranger("bilstm", choir).assign_all(
-        [Note(p, v, on, end=off) for on, off, p, v, _ in played])
+        [Note(p, v, on, end=off) for on, off, p, v, _ in played]
+    )
     assert [n[4] for n in played] == expected
 
 
@@ -120,8 +130,10 @@ def test_a_performed_chorale_renders_with_the_final_parts_and_no_time_guard(tmp_
         # at one tick come low to high from the file) one by one
         t, e = np.round(perf.time * 960) / 960, np.round(perf.end * 960) / 960
         k = np.lexsort((perf.pitch, t))
-        notes = [Note(int(p), int(v), float(a), None, float(b)) for p, v, a, b in
-                 zip(perf.pitch[k], perf.velocity[k], t[k], e[k], strict=True)]  # fmt: skip
+        notes = [
+            Note(int(p), int(v), float(a), None, float(b))
+            for p, v, a, b in zip(perf.pitch[k], perf.velocity[k], t[k], e[k], strict=True)
+        ]
         expected = LSTMArranger(choir).perform_all(notes)[1]
         assert [n[2] for n in rendering.notes] == perf.pitch[k].tolist()
         assert [n[4] for n in rendering.notes] == expected.tolist()

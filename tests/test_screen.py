@@ -116,7 +116,7 @@ def test_plain_status_is_printed_on_change_not_on_every_xrun():
 def test_listen_into_a_pipe_writes_lines_not_carriage_returns(tmp_path):
     import soundfile as sf
 
-    from instrument.listen.testsignal import make_song
+    from tests.support.testsignal import make_song
 
     song = make_song(bpm=120, bars=4)
     path = tmp_path / "song.wav"

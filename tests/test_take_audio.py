@@ -36,6 +36,41 @@ def soundfont():
         pytest.skip(str(e))
 
 
+RENDER = [sys.executable, "-m", "instrument", "render"]
+
+
+def headless_play(soundfont, *args: str) -> list[str]:
+    """The command line of ``play`` with no display, audio device or MIDI input."""
+    flags = "play --no-display --audio none --midi-in none".split()
+    return [sys.executable, "-m", "instrument", *flags, "--soundfont", str(soundfont), *args]
+
+
+def play_recording(soundfont, src, takes, seconds: float) -> list[str]:
+    """Headless ``play`` of the file ``src`` with the zone arranger, recorded under ``takes``."""
+    args = ["--arranger", "zone", "--play-file", str(src), "--record", str(takes)]
+    return headless_play(soundfont, *args, "--duration", str(seconds))
+
+
+def run_until_done(command: list[str]) -> None:
+    """Run a headless ``play`` to its end (no terminal to read); it must succeed."""
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def tempos(mid: mido.MidiFile) -> list[int]:
+    """The file's tempo events (microseconds a beat), in track order."""
+    return [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"]
+
+
+def meters(mid: mido.MidiFile) -> list[tuple[int, int]]:
+    """The file's time signatures (numerator, denominator), in track order."""
+    return [
+        (m.numerator, m.denominator) for t in mid.tracks for m in t if m.type == "time_signature"
+    ]
+
+
 class Clock:
     """The performer's clock, moved by the test: every time is exact."""
 
@@ -56,8 +91,9 @@ def _band(soundfont, clock):
 def test_take_wav_holds_each_note_at_its_sample(tmp_path, soundfont):
     clock = Clock()
     performer, outputs = _band(soundfont, clock)
-    recorder = Recorder(tmp_path, performer, audio_from=outputs, soundfont=soundfont,
-                        sample_rate=RATE)
+    recorder = Recorder(
+        tmp_path, performer, audio_from=outputs, soundfont=soundfont, sample_rate=RATE
+    )
     recorder.start()
     clock.now += 0.5  # half a second of silence, then a note of one second
     performer.handle([0x90, 67, 100], clock.now)
@@ -71,8 +107,8 @@ def test_take_wav_holds_each_note_at_its_sample(tmp_path, soundfont):
     loud = np.flatnonzero(np.abs(audio).max(axis=1) > QUIET)
     # The note starts at its sample (FluidSynth's attack is immediate, within a block).
     assert round(0.5 * RATE) <= loud[0] < round(0.5 * RATE) + 64
-    assert np.abs(audio[round(0.6 * RATE):round(1.4 * RATE)]).max() > 0.01
-    assert np.abs(audio[-RATE // 10:]).max() < QUIET, "the release must have ended"
+    assert np.abs(audio[round(0.6 * RATE) : round(1.4 * RATE)]).max() > 0.01
+    assert np.abs(audio[-RATE // 10 :]).max() < QUIET, "the release must have ended"
 
 
 def test_take_wav_is_valid_after_each_sync(tmp_path, soundfont):
@@ -101,10 +137,7 @@ def test_take_midi_keeps_the_clock_tempo_map(tmp_path):
     write_take(tmp_path, quartet, raw, notes, conductor=conductor)
     for name in ("input.mid", "arranged.mid"):
         mid = mido.MidiFile(tmp_path / name)
-        tempos = [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"]
-        meters = [(m.numerator, m.denominator) for t in mid.tracks for m in t
-                  if m.type == "time_signature"]  # fmt: skip
-        assert tempos == [1_000_000] and meters == [(3, 4)], name
+        assert tempos(mid) == [1_000_000] and meters(mid) == [(3, 4)], name
         ons = _onset_ticks(mid)
         assert ons[0] == mid.ticks_per_beat  # one second in = one beat at 60 BPM
 
@@ -122,10 +155,7 @@ def test_recover_keeps_the_journal_tempo_map(tmp_path):
     assert recover(tmp_path) == (2, 1)
     for name in ("input.mid", "arranged.mid"):
         mid = mido.MidiFile(tmp_path / name)
-        tempos = [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"]
-        meters = [(m.numerator, m.denominator) for t in mid.tracks for m in t
-                  if m.type == "time_signature"]  # fmt: skip
-        assert tempos == [1_000_000] and meters == [(3, 4)], name
+        assert tempos(mid) == [1_000_000] and meters(mid) == [(3, 4)], name
         assert _onset_ticks(mid)[0] == mid.ticks_per_beat  # one second in = one beat
 
 
@@ -148,7 +178,9 @@ def test_jam_take_tempo_map_follows_the_clock(tmp_path):
     now[0] = 104.25
     tempo_map.look()
     assert [(t, m.tempo) for t, m in conductor if m.type == "set_tempo"] == [
-        (0.0, 1_000_000), (4.25, 500_000)]
+        (0.0, 1_000_000),
+        (4.25, 500_000),
+    ]
     notes = [(5.25, 5.5, 60, 90, 0)]  # one second after the change: two beats at 120
     write_take(tmp_path, load_ensemble("quartet"), [], notes, conductor=conductor)
     mid = mido.MidiFile(tmp_path / "arranged.mid")
@@ -167,8 +199,10 @@ def _onset_ticks(mid: mido.MidiFile) -> list[int]:
 
 
 def test_tick_clock_follows_tempo_changes():
-    conductor = [(0.0, mido.MetaMessage("set_tempo", tempo=500000)),
-                 (2.0, mido.MetaMessage("set_tempo", tempo=1000000))]  # 120 then 60 BPM
+    conductor = [
+        (0.0, mido.MetaMessage("set_tempo", tempo=500000)),
+        (2.0, mido.MetaMessage("set_tempo", tempo=1000000)),
+    ]  # 120 then 60 BPM
     clock = TickClock(conductor, 480)
     assert clock.ticks(1.0) == 960
     assert clock.ticks(2.0) == 1920
@@ -178,28 +212,32 @@ def test_tick_clock_follows_tempo_changes():
 def test_render_does_not_clip_and_keeps_the_tempo_map(tmp_path, soundfont):
     src = tmp_path / "src.mid"
     mid = mido.MidiFile(ticks_per_beat=384)
-    conductor = mido.MidiTrack([
-        mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(150), time=6 * 384),
-    ])  # fmt: skip
+    conductor = mido.MidiTrack(
+        [
+            mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0),
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=0),
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(150), time=6 * 384),
+        ]
+    )
     chord = tuple(range(36, 66, 3))  # ten loud notes: about 0.96 peak unlimited
     notes = mido.MidiTrack()
     for beat in range(12):
         for i, p in enumerate(chord):
-            notes.append(mido.Message("note_on", note=p, velocity=127,
-                                      time=(384 - 300) if beat and not i else 0))
+            notes.append(
+                mido.Message(
+                    "note_on", note=p, velocity=127, time=(384 - 300) if beat and not i else 0
+                )
+            )
         for i, p in enumerate(chord):
             notes.append(mido.Message("note_off", note=p, velocity=0, time=300 if not i else 0))
     mid.tracks += [conductor, notes]
     mid.save(src)
     wav, arranged = tmp_path / "out.wav", tmp_path / "out.mid"
+    outputs = ["-o", str(wav), "--arranged", str(arranged)]
+    band = ["--ensemble", "pop909", "--arranger", "zone", "--soundfont", str(soundfont)]
     done = subprocess.run(
-        [sys.executable, "-m", "instrument", "render", str(src), "-o", str(wav),
-         "--arranged", str(arranged), "--ensemble", "pop909", "--arranger", "zone",
-         "--soundfont", str(soundfont)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [*RENDER, str(src), *outputs, *band], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     audio, rate = soundfile.read(wav, dtype="float32")
     assert rate == 48000  # the live rate, configs/defaults.toml
@@ -247,20 +285,12 @@ def test_play_record_writes_wav_and_the_played_file_tempo_map(tmp_path, soundfon
     mid.tracks.append(track)
     mid.save(src)
     takes = tmp_path / "takes"
-    done = subprocess.run(
-        [sys.executable, "-m", "instrument", "play", "--no-display", "--audio", "none",
-         "--midi-in", "none", "--arranger", "zone", "--soundfont", str(soundfont),
-         "--play-file", str(src), "--record", str(takes), "--duration", "3"],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    run_until_done(play_recording(soundfont, src, takes, seconds=3))
     (take,) = takes.glob("take-*")
     audio, rate = soundfile.read(take / "take.wav", dtype="float32")
     assert rate == 48000 and np.abs(audio).max() > 0.01
     for name in ("input.mid", "arranged.mid"):
-        tempos = [m.tempo for t in mido.MidiFile(take / name).tracks for m in t
-                  if m.type == "set_tempo"]  # fmt: skip
-        assert tempos == [mido.bpm2tempo(75)], name
+        assert tempos(mido.MidiFile(take / name)) == [mido.bpm2tempo(75)], name
     assert conductor_of(mido.MidiFile(take / "arranged.mid"))
 
 
@@ -279,11 +309,11 @@ def test_sigkill_mid_take_leaves_a_readable_wav(tmp_path, soundfont):
     mid.save(src)
     takes = tmp_path / "takes"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "instrument", "play", "--no-display", "--audio", "none",
-         "--midi-in", "none", "--arranger", "zone", "--soundfont", str(soundfont),
-         "--play-file", str(src), "--record", str(takes), "--duration", "60"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        play_recording(soundfont, src, takes, seconds=60),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     two_seconds = 44 + 2 * RATE * 8  # header + 2 s of stereo float32
     try:
         deadline = time.monotonic() + 90
@@ -317,7 +347,10 @@ def test_the_journal_keeps_the_tempo_map_for_a_recovery(tmp_path, soundfont):
     take = recorder.stop()
     conductor = read_conductor(take)
     assert [(t, m.type) for t, m in conductor] == [
-        (0.0, "set_tempo"), (0.0, "time_signature"), (2.0, "set_tempo")]
+        (0.0, "set_tempo"),
+        (0.0, "time_signature"),
+        (2.0, "set_tempo"),
+    ]
     assert conductor[2][1].tempo == mido.bpm2tempo(90.0), "a change mid-take is journaled"
     assert conductor[0][1].tempo == mido.bpm2tempo(75.0)
     assert (conductor[1][1].numerator, conductor[1][1].denominator) == (3, 4)
@@ -328,14 +361,9 @@ def test_the_journal_keeps_the_tempo_map_for_a_recovery(tmp_path, soundfont):
 
 def test_play_record_with_a_registration_keeps_its_tempo(tmp_path, soundfont):
     takes = tmp_path / "takes"
-    done = subprocess.run(
-        [sys.executable, "-m", "instrument", "play", "--no-display", "--audio", "none",
-         "--midi-in", "none", "--soundfont", str(soundfont), "-r", "pop-band",
-         "--record", str(takes), "--duration", "1"],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    run_until_done(
+        headless_play(soundfont, "-r", "pop-band", "--record", str(takes), "--duration", "1")
+    )
     (take,) = takes.glob("take-*")
     mid = mido.MidiFile(take / "arranged.mid")
-    assert [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"] == \
-        [mido.bpm2tempo(100)]
+    assert tempos(mid) == [mido.bpm2tempo(100)]

@@ -44,6 +44,7 @@ from instrument.accompany.notes import (
 from instrument.accompany.planner import BandPlanner
 from instrument.ensemble import CHANNELS, DRUM_CHANNEL, Ensemble
 from instrument.errors import InstrumentError
+from instrument.synth.base import SynthPort
 from instrument.timing import BeatClock, BeatState
 
 
@@ -133,7 +134,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        synth,
+        synth: SynthPort,
         clock: BeatClock,
         now: Callable[[], float] = time.monotonic,
         max_wait: float = 0.01,
@@ -291,7 +292,7 @@ class Band:
 
     def __init__(
         self,
-        synth,
+        synth: SynthPort,
         clock: BeatClock,
         planner: BandPlanner,
         chords: FingeredChords | None = None,

@@ -10,11 +10,19 @@ from instrument.cli.options import add_sound_options, number, resolve_band
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="arrange a MIDI file and render it to audio")
     p.add_argument("midi", help="input MIDI file")
-    p.add_argument("-o", "--output", required=True,
-                   help="output audio file: .wav, .flac, .aiff, .ogg or .mp3 (by its name)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output audio file: .wav, .flac, .aiff, .ogg or .mp3 (by its name)",
+    )
     p.add_argument("--arranged", help="also write the arranged multitrack MIDI here")
-    p.add_argument("--sample-rate", type=number(int, 8000, 96000), default=None,
-                   help="Hz (default: the live sample rate, configs/defaults.toml)")
+    p.add_argument(
+        "--sample-rate",
+        type=number(int, 8000, 96000),
+        default=None,
+        help="Hz (default: the live sample rate, configs/defaults.toml)",
+    )
     add_sound_options(p)
     p.set_defaults(func=run)
 
@@ -26,8 +34,9 @@ def check_midi_output(path: str) -> None:
 
     p = Path(path)
     if p.is_dir() or p.suffix.lower() not in (".mid", ".midi"):
-        raise InstrumentError(f"cannot write the arranged MIDI to {p}: give a file name "
-                              "ending in .mid or .midi")  # fmt: skip
+        raise InstrumentError(
+            f"cannot write the arranged MIDI to {p}: give a file name ending in .mid or .midi"
+        )
     if not p.parent.is_dir():
         raise InstrumentError(f"cannot write {p}: the folder {p.parent} does not exist")
 
@@ -54,13 +63,21 @@ def run(args: argparse.Namespace) -> int:
     parts = ensemble.parts
     if args.arranged:  # on the source's bar grid: its tempo map, meter and resolution
         source = read_midi(args.midi)
-        write_parts(args.arranged, [p.name for p in parts], [p.program for p in parts],
-                    [p.channel for p in parts], result.notes,
-                    ticks_per_beat=source.ticks_per_beat, conductor=conductor_of(source))
+        write_parts(
+            args.arranged,
+            [p.name for p in parts],
+            [p.program for p in parts],
+            [p.channel for p in parts],
+            result.notes,
+            ticks_per_beat=source.ticks_per_beat,
+            conductor=conductor_of(source),
+        )
     counts = [sum(1 for n in result.notes if n[4] == k) for k in range(len(parts))]
     summary = ", ".join(f"{p.name} {c}" for p, c in zip(parts, counts, strict=True))
     seconds = len(result.audio) / result.sample_rate
     level = f", gain {gain_db:+.1f} dB so that it does not clip" if gain_db < 0 else ""
-    print(f"rendered {len(result.notes)} notes, {seconds:.1f} s at {result.sample_rate} Hz "
-          f"with {arranger.name} on {ensemble.title} ({summary}){level} -> {args.output}")
+    print(
+        f"rendered {len(result.notes)} notes, {seconds:.1f} s at {result.sample_rate} Hz "
+        f"with {arranger.name} on {ensemble.title} ({summary}){level} -> {args.output}"
+    )
     return 0

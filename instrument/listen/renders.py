@@ -61,8 +61,10 @@ class Variation:
     echo_gain: float
 
     def describe(self) -> str:
-        return f"programs {'/'.join(map(str, self.programs[:3]))}, echo {self.echo_s * 1e3:.0f} " \
-            f"ms x{self.echo_gain:.2f}"  # fmt: skip
+        return (
+            f"programs {'/'.join(map(str, self.programs[:3]))}, echo {self.echo_s * 1e3:.0f} "
+            f"ms x{self.echo_gain:.2f}"
+        )
 
 
 # The SoundFont family kept out of all tuning: csound's GM bank (Debian package
@@ -102,14 +104,26 @@ def condition_for(song_id: str, soundfonts: list[Path]) -> Condition:
     gain = float(rng.choice([0.2, 0.4, 0.7, 1.5]))  # 1.5 drives the mix into clipping
     snr = float(rng.choice([np.inf, 30.0, 20.0, 12.0]))
     rt60 = float(rng.choice([0.0, 0.4, 0.8, 1.2]))
-    return Condition(sf.name, gain, snr, bool(rng.integers(2)), rt60,
-                     float(rng.uniform(0.15, 0.4)) if rt60 else 0.0)  # fmt: skip
+    return Condition(
+        sf.name,
+        gain,
+        snr,
+        bool(rng.integers(2)),
+        rt60,
+        float(rng.uniform(0.15, 0.4)) if rt60 else 0.0,
+    )
 
 
-def render_excerpt(midi_path: Path, start: float, duration: float, cond: Condition,
-                   soundfont_path: Path, sample_rate: int = SAMPLE_RATE,
-                   variation: Variation | None = None,
-                   tempo_change: tuple[float, float] | None = None) -> np.ndarray:  # fmt: skip
+def render_excerpt(
+    midi_path: Path,
+    start: float,
+    duration: float,
+    cond: Condition,
+    soundfont_path: Path,
+    sample_rate: int = SAMPLE_RATE,
+    variation: Variation | None = None,
+    tempo_change: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Render ``duration`` s of a MIDI file from ``start`` s, with the condition's effects
     (and the variation's programs and echo).
 
@@ -117,44 +131,43 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
     ``factor`` times as fast (``stretched_time`` maps the file's times to the render's).
     Returns float32 (frames, 2), clipped to [-1, 1] as a converter would.
     """
-    import mido
-    import scipy.signal
-
     from instrument.ensemble import DRUM_CHANNEL
     from instrument.input.midifile import read_midi
     from instrument.synth import Synth
-    from instrument.synth.fluid import _send
+    from instrument.synth.offline import play_message, render_events
+
+    def play(_t: float, msg) -> None:
+        if variation is not None and msg.type == "program_change" and msg.channel != DRUM_CHANNEL:
+            return  # the variation's program stays
+        play_message(synth, msg)
+
+    def timed(midi):
+        t_file = 0.0
+        for msg in midi:  # mido yields delta times in seconds
+            t_file += msg.time
+            yield stretched_time(t_file, start, tempo_change), msg
 
     midi = read_midi(midi_path)
-    end = start + duration
     synth = Synth(soundfont_path, sample_rate=sample_rate, gain=cond.gain)
     try:
         if variation is not None:
             for ch, prog in enumerate(variation.programs):
                 if ch != DRUM_CHANNEL:
-                    _send(synth, mido.Message("program_change", channel=ch, program=prog))
-        chunks, pos, t_file = [], 0, 0.0
-        for msg in midi:
-            t_file += msg.time
-            t = stretched_time(t_file, start, tempo_change)
-            due = int(round(min(t, end) * sample_rate))
-            if due > pos:
-                chunks.append(synth.render(due - pos))
-                pos = due
-            if t >= end:
-                break
-            if msg.is_meta:
-                continue
-            if variation is not None and msg.type == "program_change" \
-                    and msg.channel != DRUM_CHANNEL:  # fmt: skip
-                continue  # the variation's program stays
-            _send(synth, msg)
-        total = int(round(end * sample_rate))
-        if total > pos:
-            chunks.append(synth.render(total - pos))
-        audio = np.concatenate(chunks)[int(round(start * sample_rate)) :]
+                    synth.program(ch, prog)
+        audio = render_events(synth, timed(midi), play, until=start + duration)
+        audio = audio[int(round(start * sample_rate)) :]
     finally:
         synth.close()
+    return add_room(audio, cond, variation, sample_rate)
+
+
+def add_room(
+    audio: np.ndarray, cond: Condition, variation: Variation | None, sample_rate: int
+) -> np.ndarray:
+    """The condition's reverb, the variation's echo, then the condition's noise, on dry
+    ``audio`` (frames, 2); returns float32 clipped to [-1, 1]. Seeded by the condition."""
+    import scipy.signal
+
     rng = np.random.default_rng(int(cond.gain * 1000 + cond.rt60 * 10))
     audio = audio.astype(np.float64)
     if cond.rt60 > 0:
@@ -162,8 +175,10 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
         decay = np.exp(-6.9 * np.arange(n) / n)  # -60 dB at rt60
         ir = rng.standard_normal((n, 2)) * decay[:, None]
         ir /= np.sqrt((ir**2).sum(axis=0))
-        wet = np.stack([scipy.signal.fftconvolve(audio[:, c], ir[:, c])[: len(audio)]
-                        for c in range(2)], axis=1)  # fmt: skip
+        wet = np.stack(
+            [scipy.signal.fftconvolve(audio[:, c], ir[:, c])[: len(audio)] for c in range(2)],
+            axis=1,
+        )
         audio = (1 - cond.wet) * audio + cond.wet * wet
     if variation is not None and variation.echo_gain > 0:
         d = int(variation.echo_s * sample_rate)
@@ -183,19 +198,26 @@ def render_excerpt(midi_path: Path, start: float, duration: float, cond: Conditi
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
-def stretched_time(t: float | np.ndarray, start: float,
-                   tempo_change: tuple[float, float] | None):  # fmt: skip
+def stretched_time(t: float | np.ndarray, start: float, tempo_change: tuple[float, float] | None):
     """A time in the MIDI file -> its time in a render with ``tempo_change`` (at, factor)."""
     if tempo_change is None:
         return t
     at, factor = start + tempo_change[0], tempo_change[1]
-    return np.where(t <= at, t, at + (t - at) / factor) if isinstance(t, np.ndarray) \
-        else (t if t <= at else at + (t - at) / factor)  # fmt: skip
+    return (
+        np.where(t <= at, t, at + (t - at) / factor)
+        if isinstance(t, np.ndarray)
+        else (t if t <= at else at + (t - at) / factor)
+    )
 
 
-def cached_excerpt(song_id: str, midi_path: Path, start: float, duration: float,
-                   soundfonts: list[Path], variation: Variation | None = None,
-                   ) -> tuple[np.ndarray, int, Condition]:  # fmt: skip
+def cached_excerpt(
+    song_id: str,
+    midi_path: Path,
+    start: float,
+    duration: float,
+    soundfonts: list[Path],
+    variation: Variation | None = None,
+) -> tuple[np.ndarray, int, Condition]:
     """The rendered excerpt of one song from the cache, rendering it on first use."""
     import soundfile
 

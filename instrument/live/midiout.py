@@ -16,12 +16,14 @@ a lock-free ring that its own C process callback empties: no Python runs in JACK
 
 from __future__ import annotations
 
+import os
 import time
 
 import rtmidi
 
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
+from instrument.synth.base import SynthPort
 
 CLIENT_NAME = "instrument-out"
 PORT_NAME = "out"
@@ -32,7 +34,7 @@ N_CHANNELS = 16
 _APIS = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
 
 
-class MidiOut:
+class MidiOut(SynthPort):
     """One MIDI output port carrying every part on its channel."""
 
     def __init__(self, port: str, api: str):
@@ -63,12 +65,17 @@ class MidiOut:
                 self.port = f"{CLIENT_NAME}:{PORT_NAME} (virtual, {self.api})"
             else:
                 ports = out.get_ports()
-                hits = [i for i, p in enumerate(ports) if self.wanted.lower() in p.lower()
-                        and CLIENT_NAME not in p]  # fmt: skip
+                hits = [
+                    i
+                    for i, p in enumerate(ports)
+                    if self.wanted.lower() in p.lower() and CLIENT_NAME not in p
+                ]
                 if not hits:
                     shown = ", ".join(ports) or "none"
-                    raise InstrumentError(f"no MIDI output matches {self.wanted!r} "
-                                          f"({self.api} outputs: {shown}; or 'virtual')")
+                    raise InstrumentError(
+                        f"no MIDI output matches {self.wanted!r} "
+                        f"({self.api} outputs: {shown}; or 'virtual')"
+                    )
                 out.open_port(hits[0], PORT_NAME)
                 self._destination = ports[hits[0]]
                 self.port = f"{ports[hits[0]]} ({self.api})"
@@ -93,8 +100,9 @@ class MidiOut:
             self._watch = jack.Client("instrument-out-watch", no_start_server=True)
         except jack.JackError:
             return  # then nobody notices connections: the port itself still works
-        ours = self._watch.get_ports(f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True,
-                                     is_output=True)
+        ours = self._watch.get_ports(
+            f"^{CLIENT_NAME}[-0-9]*:{PORT_NAME}$", is_midi=True, is_output=True
+        )
         self._port_name = ours[-1].name if ours else f"{CLIENT_NAME}:{PORT_NAME}"
         self._connected = set()  # the first poll sends the set-up again (see ``poll``)
 
@@ -193,7 +201,7 @@ class MidiOut:
         self._open_watch()
         self.lost = self._destination is not None
 
-    def use_soundfont(self, _soundfont: object) -> None:
+    def use_soundfont(self, soundfont: str | os.PathLike) -> None:
         """The receiving synths have their own sounds: a SoundFont is not theirs."""
 
     def close(self) -> None:
@@ -227,4 +235,3 @@ _ABANDONED: list[tuple] = []  # the ports of dead JACK servers, kept from their 
 
 def _discard(_message: tuple[int, ...]) -> None:
     """Where messages go while no port is open."""
-

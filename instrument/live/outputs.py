@@ -9,35 +9,20 @@ reads one reference per call and takes no lock.
 from __future__ import annotations
 
 import os
-from typing import Protocol
 
 from instrument.ensemble import Ensemble
+from instrument.synth.base import SynthPort
 
 
-class PartOutput(Protocol):
-    """What the performer plays into (``Synth``, ``MidiOut``, the recorder's log)."""
+class PartOutputs(SynthPort):
+    """A fan-out of ``SynthPort``s, itself one."""
 
-    ensemble: Ensemble | None
-
-    def set_ensemble(self, ensemble: Ensemble) -> None: ...
-    def noteon(self, channel: int, pitch: int, velocity: int) -> None: ...
-    def noteoff(self, channel: int, pitch: int) -> None: ...
-    def cc(self, channel: int, control: int, value: int) -> None: ...
-    def pitch_bend(self, channel: int, value14: int) -> None: ...
-    def program(self, channel: int, program: int) -> None: ...
-    def panic(self) -> None: ...
-    def use_soundfont(self, soundfont: str | os.PathLike) -> None: ...
-
-
-class PartOutputs:
-    """A fan-out of ``PartOutput``s with the same interface."""
-
-    def __init__(self, *outputs: PartOutput):
+    def __init__(self, *outputs: SynthPort):
         self._ensemble: Ensemble | None = None
-        self._outputs: tuple[PartOutput, ...] = ()
+        self._outputs: tuple[SynthPort, ...] = ()
         self._bind(tuple(outputs))
 
-    def _bind(self, outputs: tuple[PartOutput, ...]) -> None:
+    def _bind(self, outputs: tuple[SynthPort, ...]) -> None:
         self._noteon = tuple(o.noteon for o in outputs)
         self._noteoff = tuple(o.noteoff for o in outputs)
         self._cc = tuple(o.cc for o in outputs)
@@ -46,17 +31,17 @@ class PartOutputs:
         self._outputs = outputs
 
     @property
-    def outputs(self) -> tuple[PartOutput, ...]:
+    def outputs(self) -> tuple[SynthPort, ...]:
         return self._outputs
 
     # -- main thread -------------------------------------------------------------------------
-    def add(self, output: PartOutput) -> None:
+    def add(self, output: SynthPort) -> None:
         """Join ``output``: it is set up for the current ensemble first, then receives."""
         if self._ensemble is not None:
             output.set_ensemble(self._ensemble)
         self._bind((*self._outputs, output))
 
-    def remove(self, output: PartOutput) -> None:
+    def remove(self, output: SynthPort) -> None:
         self._bind(tuple(o for o in self._outputs if o is not output))
 
     def set_ensemble(self, ensemble: Ensemble) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import Ensemble
 from instrument.input.messages import CONTROL, NOTE_OFF, NOTE_ON, PITCH_BEND, parse
-from instrument.synth.fluid import Synth
+from instrument.synth.base import SynthPort
 
 # Controllers a keyboard sends that every part should follow.
 FOLLOWED_CCS = frozenset({1, 2, 4, 11, 64, 66, 67})  # mod, breath, foot, expr., pedals
@@ -101,14 +101,21 @@ class Counters:
 
 
 class Performer:
-    """MIDI in -> arranger -> FluidSynth, one channel per part.
+    """MIDI in -> arranger -> ``synth`` (a ``SynthPort``: FluidSynth, or the fan-out to
+    it, a MIDI out and the take's audio), one channel per part.
 
     reset_after: seconds of silence (no key held) after which the arranger starts a new
     phrase, so a stateful model does not carry a previous song into the next one.
     """
 
-    def __init__(self, synth: Synth, ensemble: Ensemble, arranger: Arranger,
-                 reset_after: float = 4.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        synth: SynthPort,
+        ensemble: Ensemble,
+        arranger: Arranger,
+        reset_after: float = 4.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.synth = synth
         self.reset_after = reset_after
         self.clock = clock
@@ -243,8 +250,9 @@ class Performer:
         entry.channel, entry.part, entry.silent = channel, new, False
         self._voices.setdefault(channel, []).append((key, pitch))
         self.counters.revised += 1
-        self._notify(NoteEvent(True, pitch, entry.velocity, new, channel, entry.onset,
-                               revision=True))
+        self._notify(
+            NoteEvent(True, pitch, entry.velocity, new, channel, entry.onset, revision=True)
+        )
         return channel
 
     def _keep_polyphony(self, channel: int, t: float) -> None:

@@ -37,6 +37,7 @@ from instrument.errors import InstrumentError, untrusted
 from instrument.input.midifile import Conductor, TickClock, conductor_track, write_parts
 from instrument.live.outputs import PartOutputs
 from instrument.live.performer import NoteEvent, Performer
+from instrument.synth.base import SynthPort
 from instrument.synth.fluid import Synth
 
 SYNC_EVERY = 0.25  # seconds between journal fsyncs
@@ -50,10 +51,16 @@ class Recorder:
     the take's start. audio_from: the session's outputs, to write ``take.wav`` too (with
     ``soundfont``, ``sample_rate`` and ``gain`` as live)."""
 
-    def __init__(self, directory: str | os.PathLike, performer: Performer,
-                 conductor: Conductor | None = None, audio_from: PartOutputs | None = None,
-                 soundfont: str | os.PathLike | None = None, sample_rate: int = 48000,
-                 gain: float = 0.6):
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        performer: Performer,
+        conductor: Conductor | None = None,
+        audio_from: PartOutputs | None = None,
+        soundfont: str | os.PathLike | None = None,
+        sample_rate: int = 48000,
+        gain: float = 0.6,
+    ):
         base = Path(directory)
         try:
             base.mkdir(parents=True, exist_ok=True)
@@ -76,8 +83,10 @@ class Recorder:
         if audio_from is not None:
             if soundfont is None:
                 raise InstrumentError("recording audio needs the SoundFont it is played with")
-            self.audio = TakeAudio(self.take / "take.wav", soundfont, sample_rate, gain,
-                                   self.ensemble, self._t0, performer.clock)
+            wav = self.take / "take.wav"
+            self.audio = TakeAudio(
+                wav, soundfont, sample_rate, gain, self.ensemble, self._t0, performer.clock
+            )
         self._queue: deque[tuple] = deque()
         self._raw: list[tuple[float, list[int]]] = []
         self._notes: list[tuple[float, float, int, int, int]] = []  # closed notes
@@ -125,7 +134,7 @@ class Recorder:
         tap tempo or the room appends to the conductor while the take runs, and a recovery
         must keep those changes too."""
         lines = []
-        for t, msg in (self.conductor or [])[self._journaled:]:
+        for t, msg in (self.conductor or [])[self._journaled :]:
             if msg.type == "set_tempo":
                 lines.append(f"# tempo {t:.6f} {msg.tempo}\n")
             elif msg.type == "time_signature":
@@ -167,8 +176,9 @@ class Recorder:
     def _write_midi(self) -> None:
         end = max([n[1] for n in self._notes] + [r[0] for r in self._raw] + [0.0])
         still_open = [(s, end, pitch, v, p) for (_, pitch), (s, v, p) in self._open.items()]
-        write_take(self.take, self.ensemble, self._raw, self._notes + still_open,
-                   conductor=self.conductor)
+        write_take(
+            self.take, self.ensemble, self._raw, self._notes + still_open, conductor=self.conductor
+        )
 
     def stop(self) -> Path:
         """Flush everything and write the final MIDI files (and the audio's last part)."""
@@ -181,20 +191,30 @@ class Recorder:
         self._journal.close()
         if self.audio is not None:
             self.audio.finish(self.performer.clock())
-        for lst, fn in ((self.performer.raw_listeners, self._on_raw),
-                        (self.performer.listeners, self._on_note)):
+        for lst, fn in (
+            (self.performer.raw_listeners, self._on_raw),
+            (self.performer.listeners, self._on_note),
+        ):
             if fn in lst:
                 lst.remove(fn)
         return self.take
 
 
-class TakeAudio:
-    """The take as audio: a ``PartOutput`` whose calls are logged in the MIDI thread and
+class TakeAudio(SynthPort):
+    """The take as audio: a ``SynthPort`` whose calls are logged in the MIDI thread and
     played on a FluidSynth of its own in the writer thread, each at its sample (``t`` on
     the performer's clock, from ``t0``), into ``path`` (``WavWriter``)."""
 
-    def __init__(self, path: Path, soundfont: str | os.PathLike, sample_rate: int,
-                 gain: float, ensemble: Ensemble, t0: float, clock):
+    def __init__(
+        self,
+        path: Path,
+        soundfont: str | os.PathLike,
+        sample_rate: int,
+        gain: float,
+        ensemble: Ensemble,
+        t0: float,
+        clock,
+    ):
         self.synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
         self.synth.set_ensemble(ensemble)
         self.ensemble: Ensemble | None = ensemble
@@ -208,7 +228,7 @@ class TakeAudio:
             self.synth.close()
             raise InstrumentError(f"cannot record audio into {path}: {e.strerror}") from None
 
-    # -- PartOutput (MIDI thread and main thread): one tuple into the log -------------------
+    # -- SynthPort (MIDI thread and main thread): one tuple into the log -------------------
     def set_ensemble(self, ensemble: Ensemble) -> None:
         self._events.append((self._clock(), "ensemble", ensemble))
 
@@ -329,9 +349,13 @@ def _atomic(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]],
-               notes: list[tuple[float, float, int, int, int]],
-               conductor: Conductor | None = None) -> None:
+def write_take(
+    take: Path,
+    ensemble: Ensemble,
+    raw: list[tuple[float, list[int]]],
+    notes: list[tuple[float, float, int, int, int]],
+    conductor: Conductor | None = None,
+) -> None:
     """Write ``input.mid`` and ``arranged.mid`` of a take, each atomically, under the
     tempo map ``conductor`` (default 120 BPM)."""
 
@@ -358,8 +382,14 @@ def write_take(take: Path, ensemble: Ensemble, raw: list[tuple[float, list[int]]
 
     def write_arranged(path: Path) -> None:
         parts = ensemble.parts
-        write_parts(path, [p.name for p in parts], [p.program for p in parts],
-                    [p.channel for p in parts], notes, conductor=conductor)
+        write_parts(
+            path,
+            [p.name for p in parts],
+            [p.program for p in parts],
+            [p.channel for p in parts],
+            notes,
+            conductor=conductor,
+        )
 
     _atomic(take / "input.mid", write_input)
     _atomic(take / "arranged.mid", write_arranged)
@@ -382,8 +412,9 @@ def read_conductor(take: str | os.PathLike) -> Conductor:
             elif f[:2] == ["#", "meter"] and len(f) == 5:
                 t, num, den = _journal_time(f[2]), int(f[3]), int(f[4])
                 if 1 <= num <= 64 and den in (1, 2, 4, 8, 16, 32):
-                    conductor.append((t, mido.MetaMessage("time_signature", numerator=num,
-                                                          denominator=den)))
+                    conductor.append(
+                        (t, mido.MetaMessage("time_signature", numerator=num, denominator=den))
+                    )
         except ValueError:
             continue
     return conductor
@@ -406,8 +437,13 @@ def read_journal(take: str | os.PathLike):
                 raw.append((t, data))
                 end = max(end, t)
             elif f[0] in ("on", "off"):
-                t, pitch, vel, part, ch = _journal_time(f[1]), int(f[2]), int(f[3]), int(f[4]), \
-                    int(f[5])
+                t, pitch, vel, part, ch = (
+                    _journal_time(f[1]),
+                    int(f[2]),
+                    int(f[3]),
+                    int(f[4]),
+                    int(f[5]),
+                )
                 if not (0 <= pitch < 128 and 0 <= vel < 128 and 0 <= part < 16 and 0 <= ch < 16):
                     raise ValueError("a note out of the MIDI range")
                 end = max(end, t)
@@ -441,8 +477,10 @@ def recover(take: str | os.PathLike) -> tuple[int, int]:
 
     name, raw, notes = read_journal(take)
     if not raw and not notes:
-        raise InstrumentError(f"{Path(take) / 'journal.txt'} holds nothing recoverable "
-                              "(no readable note or input line)")  # fmt: skip
+        raise InstrumentError(
+            f"{Path(take) / 'journal.txt'} holds nothing recoverable "
+            "(no readable note or input line)"
+        )
     # The journal names the ensemble; only a built-in one is loaded by that name (an
     # untrusted file may name anything), else the default's parts name the tracks.
     ensemble = load_ensemble(name if name in available_ensembles() else "quartet")

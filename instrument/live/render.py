@@ -19,6 +19,7 @@ from instrument.ensemble import Ensemble
 from instrument.input.midifile import keyboard_events, read_midi
 from instrument.live.performer import NoteEvent, Performer
 from instrument.synth.fluid import Synth
+from instrument.synth.offline import render_events
 
 
 @dataclass
@@ -31,9 +32,15 @@ class Rendering:
     moves: list[tuple[float, float, int, int, int]]
 
 
-def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
-                soundfont: str | os.PathLike, sample_rate: int = 44100, gain: float = 0.5,
-                tail: float = 1.5) -> Rendering:
+def render_file(
+    path: str | os.PathLike,
+    ensemble: Ensemble,
+    arranger: Arranger,
+    soundfont: str | os.PathLike,
+    sample_rate: int = 44100,
+    gain: float = 0.5,
+    tail: float = 1.5,
+) -> Rendering:
     """Arrange and render a MIDI file as if it were played live."""
     events = keyboard_events(read_midi(path))
     arranger.use_time_guard(False)
@@ -66,24 +73,23 @@ def render_file(path: str | os.PathLike, ensemble: Ensemble, arranger: Arranger,
             notes[i] = (on, ev.time, pitch, vel, part)
 
     performer.add_listener(collect)
-    chunks, pos = [], 0
-    try:
-        for t, data in events:
-            due = int(round(t * sample_rate))
-            if due > pos:
-                chunks.append(synth.render(due - pos))
-                pos = due
-            now[0] = t
+
+    def play(t: float, data: list[int] | None) -> None:
+        now[0] = t
+        if data is None:  # after the file's last event
+            performer.release_all()
+        else:
             performer.handle(data, t)
-        end = events[-1][0] if events else 0.0
-        performer.release_all()
-        for i in list(open_notes.values()):  # notes the file never ended
-            on, _, pitch, vel, part = notes[i]
-            notes[i] = (on, end, pitch, vel, part)
-        chunks.append(synth.render(int(tail * sample_rate)))
+
+    end = events[-1][0] if events else 0.0
+    try:
+        audio = render_events(synth, [*events, (end, None)], play, tail=tail)
     finally:
         synth.close()
-    return Rendering(np.concatenate(chunks), sample_rate, notes, performer, moves)
+    for i in list(open_notes.values()):  # notes the file never ended
+        on, _, pitch, vel, part = notes[i]
+        notes[i] = (on, end, pitch, vel, part)
+    return Rendering(audio, sample_rate, notes, performer, moves)
 
 
 def file_notes(events: list[tuple[float, list[int]]]) -> list[Note]:

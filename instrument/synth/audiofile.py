@@ -31,8 +31,9 @@ def writable_formats() -> dict[str, tuple[str, str]]:
     import soundfile
 
     known = soundfile.available_formats()
-    return {ext: fmt for ext, fmt in FORMATS.items()
-            if fmt[0] in known and soundfile.check_format(*fmt)}  # fmt: skip
+    return {
+        ext: fmt for ext, fmt in FORMATS.items() if fmt[0] in known and soundfile.check_format(*fmt)
+    }
 
 
 def check_audio_output(path: str | os.PathLike) -> tuple[str, str]:
@@ -41,8 +42,9 @@ def check_audio_output(path: str | os.PathLike) -> tuple[str, str]:
     formats = writable_formats()
     can = ", ".join(formats)
     if p.is_dir() or str(path).endswith(os.sep):
-        raise InstrumentError(f"cannot write audio to {p}: it is a folder; give a file name "
-                              f"ending in one of {can}")  # fmt: skip
+        raise InstrumentError(
+            f"cannot write audio to {p}: it is a folder; give a file name ending in one of {can}"
+        )
     ext = p.suffix.lower()
     if ext not in formats:
         what = f"the {ext} format" if ext else "a file name without an extension"
@@ -59,9 +61,9 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) ->
     fmt, subtype = check_audio_output(path)
     p = Path(path)
     try:
-        soundfile.write(str(p), np.clip(audio, -1.0, 1.0), sample_rate, format=fmt,
-                        subtype=subtype)  # fmt: skip
+        soundfile.write(str(p), np.clip(audio, -1.0, 1.0), sample_rate, format=fmt, subtype=subtype)
     except (OSError, RuntimeError, ValueError, TypeError) as e:  # e.g. MP3 at 96 kHz
-        raise InstrumentError(f"cannot write {p} ({fmt} at {sample_rate} Hz): "
-                              f"{one_line(e)}") from None  # fmt: skip
+        raise InstrumentError(
+            f"cannot write {p} ({fmt} at {sample_rate} Hz): {one_line(e)}"
+        ) from None
     return p

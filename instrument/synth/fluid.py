@@ -16,6 +16,7 @@ import numpy as np
 
 from instrument.ensemble import DRUM_CHANNEL, Ensemble
 from instrument.errors import InstrumentError
+from instrument.synth.base import SynthPort
 from instrument.synth.soundfont import check_soundfont
 
 _write_float = fluidsynth.cfunc(
@@ -81,8 +82,9 @@ def quiet_fluidsynth_logs() -> None:
         glib = ctypes.CDLL("libglib-2.0.so.0")
     except OSError:
         return
-    glib_handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                                    ctypes.c_void_p)(lambda _d, _l, m, _u: _keep_error(1, m, 0))
+    glib_handler = ctypes.CFUNCTYPE(
+        None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p
+    )(lambda _d, _l, m, _u: _keep_error(1, m, 0))
     _log_handlers.append(glib_handler)
     glib.g_log_set_default_handler.restype = ctypes.c_void_p
     glib.g_log_set_default_handler(glib_handler, None)
@@ -98,7 +100,7 @@ CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
 N_CHANNELS = 16
 
 
-class Synth:
+class Synth(SynthPort):
     """A FluidSynth instance set up for an ensemble.
 
     sample_rate: Hz. gain: FluidSynth master gain (0.2 is its default; 0.6 suits a few
@@ -106,26 +108,35 @@ class Synth:
     ``render_into`` (offline rendering, or a host-owned audio callback).
     """
 
-    def __init__(self, soundfont: str | os.PathLike, sample_rate: int = 48000, gain: float = 0.6,
-                 outputs_per_channel: bool = False):
+    def __init__(
+        self,
+        soundfont: str | os.PathLike,
+        sample_rate: int = 48000,
+        gain: float = 0.6,
+        outputs_per_channel: bool = False,
+    ):
         self.soundfont = check_soundfont(soundfont)
         quiet_fluidsynth_logs()
         self.sample_rate = sample_rate
         settings: dict[str, object] = {}
         if outputs_per_channel:  # one stereo output per MIDI channel, i.e. per part
             settings = {"synth.audio-channels": N_CHANNELS, "synth.audio-groups": N_CHANNELS}
-        self._fs = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=N_CHANNELS,
-                                    **settings)
+        self._fs = fluidsynth.Synth(
+            gain=gain, samplerate=float(sample_rate), channels=N_CHANNELS, **settings
+        )
         self.outputs_per_channel = outputs_per_channel
         _errors.clear()
         self.sfid = self._fs.sfload(str(self.soundfont))
         if self.sfid == -1:
             self._fs.delete()
-            raise InstrumentError(f"FluidSynth could not load SoundFont {self.soundfont}"
-                                  f"{_fluid_reason()}")  # fmt: skip
+            raise InstrumentError(
+                f"FluidSynth could not load SoundFont {self.soundfont}{_fluid_reason()}"
+            )
         self._loaded: dict[Path, int] = {self.soundfont.resolve(): self.sfid}  # path -> sfid
         self.ensemble: Ensemble | None = None
         self._driver_started = False
+        self._midi_handler = None  # the JACK MIDI callback, once ``start`` opened the port
+        self._abandoned: list[object] = []  # drivers of dead servers (``abandon_driver``)
 
     # -- set-up (outside the real-time path) -------------------------------------------------
     def set_ensemble(self, ensemble: Ensemble) -> None:
@@ -139,20 +150,6 @@ class Synth:
             self._fs.cc(part.channel, CC_PAN, part.pan)
         self._fs.program_select(DRUM_CHANNEL, self.sfid, 128, 0)
         self.ensemble = ensemble
-
-    def set_soundfont(self, soundfont: str | os.PathLike) -> None:
-        """Swap the SoundFont: the new one is loaded before the old one is dropped."""
-        path = check_soundfont(soundfont)
-        _errors.clear()
-        new_id = self._fs.sfload(str(path))
-        if new_id == -1:
-            raise InstrumentError(f"FluidSynth could not load SoundFont {path}{_fluid_reason()}")
-        old_id, self.sfid, self.soundfont = self.sfid, new_id, path
-        self._loaded = {p: i for p, i in self._loaded.items() if i != old_id}
-        self._loaded[path.resolve()] = new_id
-        if self.ensemble is not None:
-            self.set_ensemble(self.ensemble)
-        self._fs.sfunload(old_id, 1)
 
     def preload(self, soundfont: str | os.PathLike) -> None:
         """Load another SoundFont beside the one in use, so that ``use_soundfont`` can
@@ -176,9 +173,15 @@ class Synth:
         self.sfid, self.soundfont = self._loaded[path], path
         self._fs.program_select(DRUM_CHANNEL, self.sfid, 128, 0)
 
-    def start(self, driver: str, client_name: str = "instrument", period: int = 128,
-              periods: int = 2, autoconnect: bool = True,
-              midi_callback: Callable[[list[int]], None] | None = None) -> None:
+    def start(
+        self,
+        driver: str,
+        client_name: str = "instrument",
+        period: int = 128,
+        periods: int = 2,
+        autoconnect: bool = True,
+        midi_callback: Callable[[list[int]], None] | None = None,
+    ) -> None:
         """Start FluidSynth's own audio thread on ``driver`` (jack, pulseaudio, alsa, ...).
 
         With ``driver="jack"`` and ``midi_callback``, FluidSynth also opens a JACK MIDI port
@@ -208,8 +211,7 @@ class Synth:
         from instrument.input.jack import open_jack_midi
 
         # the handler is kept referenced: FluidSynth calls it for as long as the driver lives
-        self._fs.midi_driver, self._midi_handler = open_jack_midi(self._fs, client_name,
-                                                                  on_message)
+        self._fs.midi_driver, self._midi_handler = open_jack_midi(self._fs, client_name, on_message)
 
     def stop_driver(self) -> None:
         """Close the audio (and MIDI) driver but keep the synth: to reopen after a server loss."""
@@ -229,8 +231,7 @@ class Synth:
         handles are small and are kept (never freed) so nothing calls into them again.
         """
         fs = self._fs
-        self._abandoned = [*getattr(self, "_abandoned", []), fs.audio_driver, fs.midi_driver,
-                           getattr(self, "_midi_handler", None)]
+        self._abandoned += [fs.audio_driver, fs.midi_driver, self._midi_handler]
         fs.audio_driver = fs.midi_driver = None
         self._driver_started = False
 
@@ -282,56 +283,6 @@ class Synth:
         out = np.zeros((frames, 2), dtype=np.float32)
         self.render_into(out)
         return out
-
-
-def render_midi_file(path: str | os.PathLike, soundfont: str | os.PathLike,
-                     sample_rate: int = 44100, gain: float = 0.4, tail: float = 1.0) -> np.ndarray:
-    """Render a MIDI file with its own channels and programs; returns float32 (frames, 2).
-
-    Used to make audio with known content (beats, chords) for evaluation. ``tail``
-    seconds of release are kept after the last event.
-    """
-    from instrument.input.midifile import read_midi
-
-    midi = read_midi(path)
-    synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
-    try:
-        chunks = []
-        pos = 0  # frames rendered so far
-        t = 0.0
-        for msg in midi:  # mido yields delta times in seconds
-            t += msg.time
-            due = int(round(t * sample_rate))
-            if due > pos:
-                chunks.append(synth.render(due - pos))
-                pos = due
-            if msg.is_meta:
-                continue
-            _send(synth, msg)
-        chunks.append(synth.render(int(tail * sample_rate)))
-        return np.concatenate(chunks) if chunks else np.zeros((0, 2), np.float32)
-    finally:
-        synth.close()
-
-
-def _send(synth: Synth, msg) -> None:
-    """Play one mido channel message on ``synth``."""
-    kind = msg.type
-    if kind == "note_on":
-        if msg.velocity:
-            synth.noteon(msg.channel, msg.note, msg.velocity)
-        else:
-            synth.noteoff(msg.channel, msg.note)
-    elif kind == "note_off":
-        synth.noteoff(msg.channel, msg.note)
-    elif kind == "control_change":
-        synth.cc(msg.channel, msg.control, msg.value)
-    elif kind == "program_change":
-        bank = 128 if msg.channel == DRUM_CHANNEL else 0
-        fluidsynth.fluid_synth_program_select(synth._fs.synth, msg.channel, synth.sfid, bank,
-                                              msg.program)
-    elif kind == "pitchwheel":
-        synth.pitch_bend(msg.channel, msg.pitch + 8192)
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> Path:

@@ -40,8 +40,10 @@ def check_soundfont(path: str | os.PathLike) -> Path:
                 raise InstrumentError(f"not a SoundFont (no RIFF sfbk header): {p}")
             declared, size = int.from_bytes(head[4:8], "little") + 8, p.stat().st_size
             if declared != size:
-                raise InstrumentError(f"damaged SoundFont (cut short?): {p} is {size} bytes, "
-                                      f"its header says {declared}")  # fmt: skip
+                raise InstrumentError(
+                    f"damaged SoundFont (cut short?): {p} is {size} bytes, "
+                    f"its header says {declared}"
+                )
             problem = _chunk_problem(f, size)
     if problem:
         raise InstrumentError(f"damaged SoundFont: {p} ({problem})")

@@ -95,8 +95,9 @@ class Probe:
             self.client.close()
 
 
-def onset_latencies(audio: np.ndarray, start_frame: int, sent_frames: list[int],
-                    threshold: float, early: int = 0) -> np.ndarray:
+def onset_latencies(
+    audio: np.ndarray, start_frame: int, sent_frames: list[int], threshold: float, early: int = 0
+) -> np.ndarray:
     """Frames from each sent note-on to the first recorded sample above ``threshold``.
 
     audio: (frames,) or (frames, channels) recorded from ``start_frame``. The search starts

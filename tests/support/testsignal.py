@@ -35,8 +35,9 @@ def _tone(pitch: int, dur: float, sr: int, amp: float) -> np.ndarray:
     return (amp * env * x).astype(np.float32)
 
 
-def make_song(bpm: float = 100.0, bars: int = 12, sample_rate: int = 44100,
-              seed: int = 0, meter: str = "4/4") -> TestSong:  # fmt: skip
+def make_song(
+    bpm: float = 100.0, bars: int = 12, sample_rate: int = 44100, seed: int = 0, meter: str = "4/4"
+) -> TestSong:
     """``bars`` bars at ``bpm`` (beats: quarters, or dotted quarters in 6/8), starting
     with a downbeat at 0.5 s. meter: "4/4", "3/4" or "6/8"."""
     rng = np.random.default_rng(seed)

@@ -52,8 +52,9 @@ class JackServer:
                 self._log.seek(0)
                 err = self._log.read().decode(errors="replace").strip().splitlines()
                 raise InstrumentError(f"jackd exited: {err[-1] if err else 'no message'}")
-            probe = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True,
-                                   env=dict(os.environ))
+            probe = subprocess.run(
+                ["jack_lsp", "-s", self.name], capture_output=True, env=dict(os.environ)
+            )
             if probe.returncode == 0 and self.proc.poll() is None:
                 return self
             time.sleep(0.1)
