@@ -32,17 +32,14 @@ from instrument.live.compiled import (
     warm_up,
 )
 from instrument.live.performer import Performer
+from tests.support.fakes import SilentSynth
 
 
-class RecordingSynth:
+class CallLog(SilentSynth):
     """Stands where FluidSynth stands for the Python performer: keeps the calls."""
 
     def __init__(self):
         self.calls: list[tuple] = []
-        self.ensemble = None
-
-    def set_ensemble(self, ensemble) -> None:
-        self.ensemble = ensemble
 
     def noteon(self, channel, pitch, velocity):
         self.calls.append(("noteon", channel, pitch, velocity))
@@ -55,9 +52,6 @@ class RecordingSynth:
 
     def pitch_bend(self, channel, value14):
         self.calls.append(("pitch_bend", channel, value14))
-
-    def program(self, channel, program):
-        pass
 
     def panic(self):  # as Synth.panic
         for ch in range(16):
@@ -132,7 +126,7 @@ def _arranger(ensemble) -> LSTMArranger:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_same_synth_calls_and_parts_as_the_python_performer(choir, seed):
-    synth = RecordingSynth()
+    synth = CallLog()
     python = Performer(synth, choir, _arranger(choir))
     py_events: list = []
     python.add_listener(py_events.append)
@@ -156,7 +150,7 @@ def test_same_synth_calls_and_parts_as_the_python_performer(choir, seed):
 
 
 def test_the_zone_split_and_garbage_as_the_python_performer(choir):
-    synth = RecordingSynth()
+    synth = CallLog()
     python = Performer(synth, choir, ZoneArranger(choir))
     compiled = CompiledPerformer(None, choir, ZoneArranger(choir), record_calls=4096)
     junk = [[], [0x90], [0x90, 200, 1], [0xF0, 1, 2, 0xF7], [0x12, 0x34], [0xD0, 5],

@@ -54,7 +54,7 @@ def hogged_app(jack_server):
 
 
 def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(hogged_app):
-    from instrument.jackprobe import Probe, onset_latencies
+    from tests.support.jackprobe import Probe, onset_latencies
 
     choir = load_ensemble("choir")
     probe = Probe("np-probe", n_inputs=4, seconds=40).activate()

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -60,3 +61,36 @@ def test_a_session_plays_its_notes_through_the_compiled_path(arranger):
         assert live.performer.counters.decision_percentiles()[1] > 0.0
     finally:
         live.close()
+
+
+@pytest.mark.parametrize(
+    ("arranger", "path"), [("lstm", "compiled"), ("zone", "compiled"),
+                           ("bilstm", "python (bilstm arranger)")]  # fmt: skip
+)
+def test_render_plays_through_the_compiled_path(tmp_path, arranger, path):
+    from instrument.arrange import make_arranger
+    from instrument.ensemble import load_ensemble
+    from instrument.live.render import render_file
+    from instrument.synth import find_soundfont
+    from tests.test_render import make_piece
+
+    src = tmp_path / "piece.mid"
+    played = make_piece(src)
+    choir = load_ensemble("choir")
+    rendering = render_file(src, choir, make_arranger(arranger, choir), find_soundfont())
+    assert rendering.note_path == path
+    assert len(rendering.notes) == len(played)
+    assert np.abs(rendering.audio).max() > 0.01
+
+
+def test_render_says_which_note_path_it_took(tmp_path):
+    from tests.test_render import make_piece
+
+    make_piece(tmp_path / "piece.mid")
+    proc = subprocess.run(
+        [sys.executable, "-m", "instrument", "render", str(tmp_path / "piece.mid"), "-o",
+         str(tmp_path / "out.wav"), "--ensemble", "choir"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "note path compiled" in proc.stdout

@@ -154,7 +154,6 @@ class LiveSession(Session):
         self.compiled = reason is None
         self.note_path = "compiled" if self.compiled else f"python ({reason})"
         if self.compiled:
-            warm_up()
             self.performer = CompiledPerformer(self.synth, ensemble, arranger,
                                                reset_after=reset_after, record_calls=8192,
                                                outputs=self.outputs)
@@ -190,11 +189,13 @@ class LiveSession(Session):
 
     # -- the lifecycle (live.lifecycle) ------------------------------------------------------
     def prepare(self) -> None:
-        """Load the registrations' bank (the first one in force), then apply the real-time
-        settings (``live.realtime``). Once only."""
+        """Warm the compiled note path up, load the registrations' bank (the first one in
+        force), then apply the real-time settings (``live.realtime``). Once only."""
         if self.prepared:
             return
         self.prepared = True
+        if self.compiled:  # compiled now (or loaded from numba's cache), not on a note
+            warm_up()
         if self._registrations:
             self.load_registrations(self._registrations)
             first = self._registrations[0]
