@@ -37,6 +37,12 @@ def test_mpe_keeps_the_python_path_and_says_so():
     assert "note path python (MPE)" in _play("--no-display", "--mpe")[0]
 
 
+def test_the_python_path_when_asked_or_for_an_arranger_it_cannot_play():
+    assert "note path python (asked)" in _play("--no-display", "--note-path", "python")[0]
+    out = _play("--no-display", "--arranger", "closest")[0]
+    assert "note path python (closest arranger)" in out
+
+
 @pytest.mark.parametrize("arranger", ["lstm", "zone"])
 def test_a_session_plays_its_notes_through_the_compiled_path(arranger):
     from instrument.arrange import make_arranger

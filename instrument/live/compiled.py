@@ -34,6 +34,7 @@ from instrument.live.native import clock_address, fluid_address
 from instrument.live.performer import NoteEvent, Setup
 
 NOT_GUARDED = 1 << 62  # a budget no decision reaches: the time guard off
+COMPILED_ARRANGERS = ("lstm", "zone")  # the arrangers the compiled path plays, by name
 
 
 def python_reason(arranger: Arranger, mpe: bool = False, fluid: bool = True) -> str | None:
@@ -247,7 +248,8 @@ class CompiledPerformer:
         InstrumentError for an arranger the compiled path cannot play."""
         reason = python_reason(arranger)
         if reason is not None:
-            raise InstrumentError(f"the compiled note path cannot play the {reason}")
+            raise InstrumentError(f"the compiled note path cannot play the {reason} "
+                                  "(play with --note-path python)")  # fmt: skip
         N.reset_arranger(build_setup(ensemble, arranger, 0), self.keys)
         out = self.outputs
         if out is not None:

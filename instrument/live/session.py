@@ -32,6 +32,7 @@ from instrument.input.midi import (
     jack_running,
 )
 from instrument.live.compiled import (
+    COMPILED_ARRANGERS,
     CompiledPerformer,
     open_compiled_input,
     python_reason,
@@ -128,9 +129,10 @@ class LiveSession(Session):
                  reset_after: float = 4.0, multi_out: bool = False,
                  midi_out: str | None = None, time_guard: bool = True,
                  registrations: list[Registration] | tuple = (), mpe: bool = False,
-                 transpose: int = 0, synth: Synth | None = None):
+                 transpose: int = 0, synth: Synth | None = None, note_path: str = "auto"):
         """time_guard: whether the arranger may hand a note to the zone split when its work
-        ran late (``Arranger.use_time_guard``); off, every note waits for the model."""
+        ran late (``Arranger.use_time_guard``); off, every note waits for the model.
+        note_path: "auto" (the compiled path when it can play the set-up) or "python"."""
         if audio not in AUDIO_CHOICES:
             raise InstrumentError(f"unknown audio output {audio!r} ({', '.join(AUDIO_CHOICES)})")
         if multi_out and audio not in ("jack", "auto"):
@@ -150,7 +152,11 @@ class LiveSession(Session):
             arranger.use_time_guard(False)
         # The compiled note path (live.notepath: no Python in the audio thread) plays when
         # it can; what it cannot play keeps the Python performer, named on the status.
-        reason = python_reason(arranger, mpe=mpe, fluid=isinstance(synth, Synth))
+        reason = "asked" if note_path == "python" else None
+        reason = reason or python_reason(arranger, mpe=mpe, fluid=isinstance(synth, Synth))
+        for reg in registrations:  # one it could not switch to, later
+            if reason is None and reg.arranger and reg.arranger not in COMPILED_ARRANGERS:
+                reason = f"{reg.arranger} arranger in a registration"
         self.compiled = reason is None
         self.note_path = "compiled" if self.compiled else f"python ({reason})"
         if self.compiled:
