@@ -15,6 +15,7 @@ played through:
   ctypes with FluidSynth MIDI events made beforehand (the call FluidSynth's MIDI driver
   makes; ctypes adds about a microsecond), no synth. The handler reads the real clock,
   so these events are sent in real time (the first ``--driver-chords`` chords);
+- ``python, paced``: the Python performer on the driver's stream, in real time too;
 - ``compiled, in the path``: the decision times the path writes to its timing ring
   (assign + revisions, timed with CLOCK_MONOTONIC where they run): the status line's
   "decide p99".
@@ -76,13 +77,18 @@ def _arranger(ensemble) -> LSTMArranger:
     return a
 
 
-def time_python(ensemble, stream) -> tuple[np.ndarray, np.ndarray]:
+def time_python(ensemble, stream, paced: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per note-on: ``Performer.handle``'s wall clock and the arranger's work; ``paced``:
+    each message at its time from now, as the driver's run."""
     arranger = _arranger(ensemble)
     perf = Performer(SilentSynth(), ensemble, arranger)  # the synth's cost is not measured
     wall, work = [], []
+    start = time.monotonic() - stream[0][0]
     for t, data in stream:
+        while paced and (ahead := start + t - time.monotonic()) > 0:
+            time.sleep(ahead)
         t0 = time.perf_counter_ns()
-        perf.handle(data, t)
+        perf.handle(data, time.monotonic() if paced else t)
         dt = time.perf_counter_ns() - t0
         if data[0] & 0xF0 == 0x90 and data[2] > 0:
             wall.append(dt)
@@ -161,7 +167,9 @@ def main() -> int:
     stream = chorale_stream(args.chords)
     py_wall, py_work = time_python(ensemble, stream)
     c_wall, c_work = time_compiled(ensemble, stream)
-    d_wall, d_work = time_driver_call(ensemble, chorale_stream(args.driver_chords))
+    paced = chorale_stream(args.driver_chords)
+    d_wall, d_work = time_driver_call(ensemble, paced)
+    p_wall, p_work = time_python(ensemble, paced, paced=True)
     rows = [
         ["python: Performer.handle, per note-on", *stats(py_wall)],
         ["python: the arranger's work (assign + revisions)", *stats(py_work)],
@@ -169,6 +177,8 @@ def main() -> int:
         ["compiled, as the driver calls it (ctypes call of the cfunc)", *stats(d_wall)],
         ["compiled, in the path: assign + revisions (timing ring)", *stats(c_work)],
         ["compiled, in the path, paced in real time (the driver's run)", *stats(d_work)],
+        ["python, paced in real time: Performer.handle", *stats(p_wall)],
+        ["python, paced in real time: the arranger's work", *stats(p_work)],
     ]
     table = markdown_table(["per note-on (µs)", "p50", "p90", "p99", "max", "n"], rows)
     print(table)
