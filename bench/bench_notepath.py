@@ -11,7 +11,7 @@ played through:
   (``last_step_ns``: assign + revisions, what comes before the note sounds);
 - ``compiled, from Python``: ``CompiledPerformer.handle`` (numba's dispatch of the state
   from Python included), no synth;
-- ``compiled, as the driver calls it``: ``notepath.midi_event_handler`` called through
+- ``compiled, as the driver calls it``: ``notepath.handler()`` called through
   ctypes with FluidSynth MIDI events made beforehand (the call FluidSynth's MIDI driver
   makes; ctypes adds about a microsecond), no synth. The handler reads the real clock,
   so these events are sent in real time (the first ``--driver-chords`` chords);

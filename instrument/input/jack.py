@@ -90,7 +90,7 @@ def open_compiled_midi(
 ) -> tuple[int, EventHandler]:
     """Open FluidSynth's MIDI driver ``driver`` ("jack": the port ``<client_name>:midi_00``
     in the audio's JACK client; "alsa_seq": an ALSA sequencer client ``client_name``) with a
-    compiled handler (``live.notepath.midi_event_handler``: no Python, no GIL in the
+    compiled handler (``live.notepath.handler()``: no Python, no GIL in the
     driver's thread) and its ``user_data`` pointer.
 
     Returns (driver, handler) as ``open_jack_midi`` does; the handler object wraps the

@@ -240,7 +240,7 @@ class CompiledPerformer:
     @staticmethod
     def handler_address() -> int:
         """The ``handle_midi_event_func_t`` to give FluidSynth's MIDI driver."""
-        return int(N.midi_event_handler.address)
+        return int(N.handler().address)
 
     # -- main thread -------------------------------------------------------------------------
     def switch(self, ensemble: Ensemble, arranger: Arranger) -> None:
@@ -401,6 +401,7 @@ def warm_up() -> None:
     for data in ([0x90, 60, 90], [0xB0, 64, 127], [0x80, 60, 0], [0xB0, 64, 0], [0xE0, 0, 64],
                  [0xB0, 1, 10], [0xC0, 3], [0xB0, 123, 0]):  # fmt: skip
         path.handle(data, 0.0)
+    path.handler_address()  # the driver's callback
     path.release_all()
     path.switch(ensemble, ZoneArranger(ensemble))
     path.poll()

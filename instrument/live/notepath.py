@@ -4,7 +4,7 @@
 ``LSTMArranger`` do in Python (read ``live.performer`` for the musical rules: the
 revision moves, polyphony, the performer's own pedal on monophonic parts, the reset
 after a pause, the budget guard's zone fallback), on preallocated numpy arrays only, and
-calls libfluidsynth by address (``native``). ``midi_event_handler`` is a ``cfunc`` with
+calls libfluidsynth by address (``native``). ``handler()`` is a ``cfunc`` with
 FluidSynth's ``handle_midi_event_func_t`` signature: handed to FluidSynth's MIDI driver
 (JACK or ALSA sequencer), it runs in the driver's thread without ever taking the GIL, so
 the display, the listener, the band or the collector can no longer delay a note.
@@ -33,6 +33,7 @@ most ``VOICES`` notes are tracked (a part has polyphony <= 16).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -726,11 +727,10 @@ def _unpack(t):
 TABLE_ROWS = 68
 
 
-@cfunc(types.int32(types.voidptr, types.voidptr), cache=True, error_model="numpy")
-def midi_event_handler(data, event):
+def _midi_event(data, event):
     """FluidSynth's ``handle_midi_event_func_t``: ``data`` is the slot (``compiled``),
     ``event`` a ``fluid_midi_event_t *``. Decodes the event as ``input.jack`` does and
-    plays it at the time it is handled (CLOCK_MONOTONIC)."""
+    plays it at the time it is handled (CLOCK_MONOTONIC). Compiled by ``handler``."""
     slot = carray(data, (1,), np.int64)
     table = carray(as_voidptr(slot[0]), (TABLE_ROWS, 4), np.int64)
     setup, keys, rings, sink = _unpack(table)
@@ -746,3 +746,11 @@ def midi_event_handler(data, event):
     else:
         process(setup, keys, rings, sink, status, key, call_p(fns[FN_EV_VALUE], ev), 2, -1.0)
     return 0
+
+
+@functools.cache
+def handler():
+    """The compiled ``_midi_event`` (a numba ``cfunc``; its ``address`` goes to FluidSynth),
+    compiled on first use, or loaded from numba's cache: the session's prepare asks."""
+    signature = types.int32(types.voidptr, types.voidptr)
+    return cfunc(signature, cache=True, error_model="numpy")(_midi_event)
