@@ -37,9 +37,9 @@ from instrument.accompany.evaluate import player_of
 from instrument.accompany.generator import ModelGenerator
 from instrument.accompany.model import load_model
 from instrument.accompany.notes import ChordTrack
+from instrument.accompany.options import DEFAULT_MODEL
 from instrument.accompany.planner import BandPlanner
 from instrument.accompany.styles import STYLES, make_style
-from instrument.cli.train_accompany import DEFAULT_MODEL
 from instrument.live.realtime import set_switch_interval
 from instrument.report import markdown_table, write_section
 from tests.support.fakes import SilentSynth

@@ -22,11 +22,9 @@ from pathlib import Path
 
 import mido
 import numpy as np
+from _root import ROOT  # the repository root, also put on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from instrument.input.feeder import write_keyboard_file  # noqa: E402
+from instrument.input.feeder import write_keyboard_file
 
 CHORDS = [[48, 52, 55], [45, 48, 52], [41, 45, 48], [43, 47, 50]]  # C Am F G, left hand
 

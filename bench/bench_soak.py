@@ -55,10 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from instrument.synth.fluid import Synth  # noqa: E402
+from instrument.synth.fluid import Synth
 
 RATE, PERIOD = 48000, 128
 LISTEN_BLOCK = 512  # frames per listener call, as ``instrument listen`` reads its input

@@ -15,6 +15,7 @@ from instrument.accompany.metrics import chord_tone_ratio
 from instrument.accompany.model import Stepper, load_model, sample
 from instrument.accompany.notes import BASS, COMP, MELODY, STEPS_PER_BEAT
 from instrument.accompany.offline import chart_track
+from instrument.accompany.options import DEFAULT_MODEL
 from instrument.accompany.tokens import (
     BEAT,
     DURATIONS,
@@ -26,7 +27,6 @@ from instrument.accompany.tokens import (
     fold,
 )
 from instrument.cli import main
-from instrument.cli.train_accompany import DEFAULT_MODEL
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import parse_chart
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from instrument.errors import InstrumentError
+from instrument.listen.estimate import Estimate, Reference, chord_spans
 from instrument.listen.evaluate import (
-    Estimate,
-    Reference,
     change_delays,
     chord_steadiness,
     pool,
@@ -19,9 +18,7 @@ from instrument.listen.evaluate import (
 
 
 def _estimate(changes: list[tuple[float, str]], duration: float, beats=()) -> Estimate:
-    from instrument.listen.evaluate import _spans
-
-    iv, labels = _spans(changes, duration)
+    iv, labels = chord_spans(changes, duration)
     return Estimate(np.asarray(beats, float), np.zeros(0), 120.0, iv, labels)
 
 

@@ -13,7 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from instrument.listen.evaluate import Estimate, _spans, run_listener, score
+from instrument.listen.estimate import Estimate, chord_spans
+from instrument.listen.evaluate import run_listener, score
 from tests.conftest import EXCERPT_SECONDS as SECONDS
 from tests.support.hearing import run_hearing
 
@@ -42,7 +43,7 @@ def _offset(live_beats: np.ndarray, changes: list, offline: Estimate) -> float:
     off_labels = _label_at(offline.chord_intervals, offline.chord_labels, grid)
     best, best_agree = 0.0, -1.0
     for d in np.unique(np.round(cands[counts >= 0.7 * counts.max()], 3)):
-        iv, labels = _spans([(t - d, c) for t, c in changes if t - d > 0], SECONDS)
+        iv, labels = chord_spans([(t - d, c) for t, c in changes if t - d > 0], SECONDS)
         agree = float(np.mean(_label_at(iv, labels, grid) == off_labels))
         if agree > best_agree:
             best, best_agree = float(d), agree
@@ -70,7 +71,7 @@ def test_live_listen_follows_song_through_jack(jack_server, pop909_excerpt):
     assert live_bpm == pytest.approx(ref.bpm, rel=0.02)
     # Chords: live spans moved onto the song's clock, scored like the offline run.
     changes = [(r["t"] - d, r["chord"]) for r in rows if "chord" in r and r["t"] - d > 0]
-    iv, labels = _spans(changes, SECONDS)
+    iv, labels = chord_spans(changes, SECONDS)
     downs = np.array([r["t"] for r in rows if r.get("beat") == 1]) - d
     live = Estimate(beats - d, downs, live_bpm, iv, labels)
     live_score = score(ref, live)

@@ -58,7 +58,7 @@ def test_note_off_follows_its_part_across_an_ensemble_switch(synth):
     perf.switch(pop, ByPitchClass(pop))
     perf.handle([0x80, 63, 0], 0.2)
     assert events[-1].on is False and events[-1].channel == quartet.parts[3].channel
-    perf.handle([0x90, 63, 100], 0.3)  # now pop part 63 % 5 = 3
+    perf.handle([0x90, 63, 100], 0.3)  # now pop part 63 % 4 = 3 (Bass)
     assert events[-1].channel == pop.parts[3].channel
     perf.handle([0x80, 63, 0], 0.4)
     assert perf.sounding == {}

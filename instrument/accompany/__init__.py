@@ -9,6 +9,7 @@ Modules, in the order a beat flows through them:
 * ``styles``: rule-based styles and drum grooves;
 * ``tokens``, ``model``, ``generator``: the chord-aware LSTM and one-beat sampling;
 * ``planner``: what the band plays in each beat (sections, continuation, model or rules);
+  ``options``: the band's options, the planner they describe, ``DEFAULT_MODEL``;
 * ``band``: the live worker and dispatcher threads; ``offline``: the same, from a file;
 * ``data``, ``train``, ``metrics``, ``evaluate``: POP909 training and evaluation.
 """

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from instrument.harmony.chords import Chord
+
 # The band's parts. MELODY is the player's part: the band plays it only when it continues
 # the player's phrase.
 MELODY, BASS, COMP, DRUMS = 0, 1, 2, 3
@@ -56,18 +58,14 @@ class Tones(NamedTuple):
 NO_CHORD = Tones(None, (), None)
 
 
-def tones_of(chord: object) -> Tones:
-    """The band's view of a chord from ``instrument.harmony.chords`` (or a Tones already)."""
+def tones_of(chord: Chord | Tones | None) -> Tones:
+    """The band's view of a chord symbol (or a Tones already); None and N: no chord."""
     if isinstance(chord, Tones):
         return chord
-    if chord is None:
-        return NO_CHORD
-    root = getattr(chord, "root", None)
-    if root is None:
+    if chord is None or chord.root is None:
         return NO_CHORD
     pcs = tuple(sorted({int(p) % 12 for p in chord.pitch_classes}))
-    bass = getattr(chord, "bass_pc", None)
-    return Tones(int(root) % 12, pcs, int(bass) % 12 if bass is not None else int(root) % 12)
+    return Tones(chord.root % 12, pcs, chord.bass_pc % 12)
 
 
 class ChordTrack:

@@ -80,8 +80,9 @@ class LoopedTrack(ChordTrack):
         self._grow(self.intro)
 
     def _grow(self, beat: float) -> None:
-        while (self.loops is None or self._passes < self.loops) and \
-                self.intro + self._passes * self.period <= beat + self.period:  # fmt: skip
+        while (
+            self.loops is None or self._passes < self.loops
+        ) and self.intro + self._passes * self.period <= beat + self.period:
             offset = self.intro + self._passes * self.period
             for start, tones in self._pass:
                 self.add(offset + start, tones)
@@ -135,8 +136,7 @@ def read_player(path: str | os.PathLike) -> list[PlayerNote]:
 OPEN_LOOP_PASSES = 64  # a loop without a count repeats the chart's sections this often
 
 
-def section_requests(chart, sections: Sections, loops: int | None = 1,
-                     intro_bars: int = 0) -> None:
+def section_requests(chart, sections: Sections, loops: int | None = 1, intro_bars: int = 0) -> None:
     """Chart sections become arranger sections: "chorus"/"B" play Main B, others Main A,
     each change prepared by a fill, on every pass of a loop (after ``intro_bars``); the
     last bar of the last pass is the ending. A loop without a count (None) ends when the

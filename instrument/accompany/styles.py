@@ -134,6 +134,24 @@ class Block(Style):
         return out
 
 
+def _broken(
+    figure: list[int], b: float, pos: int, busy: bool, accent: int, velocity: int
+) -> list[BandNote]:
+    """Beat ``b`` (position ``pos`` in the bar) of a broken-chord figure of pitches that runs
+    on through the bar: eighths, sixteenths when busy; the beat's first note ``accent``."""
+    n = 4 if busy else 2
+    return [
+        BandNote(
+            COMP,
+            figure[(pos * n + k) % len(figure)],
+            accent if k == 0 else velocity,
+            b + k / n,
+            1 / n - 0.02,
+        )
+        for k in range(n)
+    ]
+
+
 class Arpeggio(Style):
     name, groove = "arpeggio", "ballad"
     description = "broken chords up and down in eighths (sixteenths in B), ballad groove"
@@ -141,13 +159,7 @@ class Arpeggio(Style):
     def comp(self, b, pos, bpb, tones, busy):
         v = self.voicing(tones)
         line = [*v, v[0] + 12, *reversed(v[1:])]  # up, then back down
-        n = 4 if busy else 2
-        return [
-            BandNote(
-                COMP, line[(pos * n + k) % len(line)], 70 if k == 0 else 60, b + k / n, 1 / n - 0.02
-            )
-            for k in range(n)
-        ]
+        return _broken(line, b, pos, busy, 70, 60)
 
 
 class Alberti(Style):
@@ -157,12 +169,7 @@ class Alberti(Style):
     def comp(self, b, pos, bpb, tones, busy):
         v = self.voicing(tones)
         low, mid, high = v[0], v[len(v) // 2], v[-1]
-        figure = [low, high, mid, high]
-        n = 4 if busy else 2
-        return [
-            BandNote(COMP, figure[(pos * n + k) % 4], 66 if k == 0 else 56, b + k / n, 1 / n - 0.02)
-            for k in range(n)
-        ]
+        return _broken([low, high, mid, high], b, pos, busy, 66, 56)
 
 
 class Walking(Style):

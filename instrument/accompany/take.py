@@ -31,8 +31,14 @@ TEMPO_STEP = 0.5  # BPM: a smaller drift of a heard tempo is not a tempo change
 class BandTake:
     """Records the band's notes into ``take / "band.mid"`` (a named track per band part)."""
 
-    def __init__(self, take: str | Path, dispatcher, clock: Callable[[], float],
-                 t0: float | None = None, conductor: Conductor | None = None):
+    def __init__(
+        self,
+        take: str | Path,
+        dispatcher,
+        clock: Callable[[], float],
+        t0: float | None = None,
+        conductor: Conductor | None = None,
+    ):
         """t0: the take's start on ``clock`` (the player's recorder's, so that both files
         share one time line; default now). conductor: band.mid's tempo map (120 BPM)."""
         self.take = Path(take)
@@ -47,8 +53,9 @@ class BandTake:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="band-take", daemon=True)
 
-    def _on_note(self, on: bool, pitch: int, velocity: int, part: int, channel: int,
-                 t: float) -> None:  # the dispatcher's thread: enqueue only
+    def _on_note(
+        self, on: bool, pitch: int, velocity: int, part: int, channel: int, t: float
+    ) -> None:  # the dispatcher's thread: enqueue only
         self._queue.append((on, pitch, velocity, part, channel, t))
 
     def start(self) -> None:
@@ -68,16 +75,20 @@ class BandTake:
 
     def _write(self) -> None:
         end = max([n[1] for n in self.notes] + [0.0])
-        notes = self.notes + [(s, max(s, end), pitch, v, p)
-                              for (_, pitch), (s, v, p) in self._open.items()]
+        notes = self.notes + [
+            (s, max(s, end), pitch, v, p) for (_, pitch), (s, v, p) in self._open.items()
+        ]
         parts = sorted(self.channels)
         index = {part: k for k, part in enumerate(parts)}
         tmp = self.path.with_suffix(".mid.tmp")
-        write_parts(tmp, [TRACK_NAMES[p] for p in parts],
-                    [PART_PROGRAMS.get(p, 0) for p in parts],
-                    [self.channels[p] for p in parts],
-                    [(a, b, pitch, v, index[p]) for a, b, pitch, v, p in notes],
-                    conductor=self.conductor)
+        write_parts(
+            tmp,
+            [TRACK_NAMES[p] for p in parts],
+            [PART_PROGRAMS.get(p, 0) for p in parts],
+            [self.channels[p] for p in parts],
+            [(a, b, pitch, v, index[p]) for a, b, pitch, v, p in notes],
+            conductor=self.conductor,
+        )
         tmp.replace(self.path)
 
     def _run(self) -> None:
@@ -110,8 +121,9 @@ class ClockTempoMap:
     change up on their next rewrite (and the player's journal keeps it for a recovery).
     """
 
-    def __init__(self, conductor: Conductor, clock, t0: float,
-                 now: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, conductor: Conductor, clock, t0: float, now: Callable[[], float] = time.monotonic
+    ):
         """clock: the band's clock (``tempo``: BPM now); t0: the take's start on ``now``."""
         self.conductor = conductor
         self.clock = clock

@@ -60,11 +60,6 @@ def dur_index(steps: np.ndarray) -> np.ndarray:
     return np.abs(steps[..., None] - DURATIONS).argmin(-1)
 
 
-def note_token(part: int, pitch: int, dur_steps: int) -> int:
-    lo = RANGES[part][0]
-    return _BASE[part] + (int(fold(pitch, part)) - lo) * N_DUR + int(dur_index(dur_steps))
-
-
 def token_parts() -> np.ndarray:
     """Part of each token id, -1 for the specials (length VOCAB)."""
     out = np.full(VOCAB, -1, dtype=np.int64)

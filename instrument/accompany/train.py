@@ -8,14 +8,19 @@ bounded by wall-clock minutes, since it has to fit on a shared two-core machine.
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
+import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from instrument.accompany.data import GridSong
+from instrument.accompany.data import GridSong, load_grid_split
+from instrument.accompany.model import AccompanyLSTM, load_model, save_model
 from instrument.accompany.tokens import (
     BEAT,
     STEPS_PER_BEAT,
@@ -24,6 +29,8 @@ from instrument.accompany.tokens import (
     event_tokens,
     events,
 )
+from instrument.datasets.splits import split_hash
+from instrument.errors import untrusted
 
 
 @dataclass
@@ -173,3 +180,139 @@ def _checkpoint(model, valid_songs, step, elapsed, history, best, log):
     if nll < best[0]:
         best = (nll, {k: v.detach().clone() for k, v in model.state_dict().items()})
     return best
+
+
+def _previous_card(init: Path) -> dict:
+    """The model card beside the weights training continues from ({} when there is none)."""
+    card_path = init.with_suffix(".json")
+    if not card_path.exists():
+        return {}
+    with untrusted(card_path, "model card"):
+        previous = json.loads(card_path.read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            raise ValueError("not a JSON object")
+    return previous
+
+
+@dataclass
+class TrainSettings:
+    """What ``instrument train accompany`` trains with (its options, the same defaults).
+
+    minutes: wall-clock budget. threads: recorded in the card (the caller sets torch's).
+    d_model, layers: a new model's size (from the weights when continuing from ``init``).
+    limit: only the first N songs per split. data: the music data folder. init: weights
+    to continue training (a previous run's .pt).
+    """
+
+    minutes: float = 15.0
+    threads: int = 2
+    d_model: int = 256
+    layers: int = 1
+    batch: int = 32
+    seq_len: int = 192
+    lr: float = 3e-3
+    limit: int | None = None
+    data: str | None = None
+    seed: int = 0
+    init: str | None = None
+
+
+def train_model(
+    out: Path,
+    settings: TrainSettings,
+    command: str = "instrument train accompany",
+    log=print,
+) -> dict:
+    """Train on the POP909 train split (valid for the checkpoints), write the weights to
+    ``out`` and the model card beside them; returns ``train``'s result.
+
+    Continuing from ``settings.init``, the card's runs go into "previous_runs".
+    """
+    t0 = time.monotonic()
+    train_songs = [encode(s) for s in load_grid_split("train", settings.data, settings.limit)]
+    valid_songs = [encode(s) for s in load_grid_split("valid", settings.data, settings.limit)]
+    n_tok = sum(len(s.ev) for s in train_songs)
+    log(
+        f"{len(train_songs)} train songs ({n_tok} tokens), {len(valid_songs)} valid songs; "
+        f"encoded in {time.monotonic() - t0:.0f}s"
+    )
+    previous: dict = {}
+    if settings.init:
+        model = load_model(settings.init)
+        model.train()
+        previous = _previous_card(Path(settings.init))
+        settings = replace(
+            settings, d_model=model.config["d_model"], layers=model.config["n_layers"]
+        )
+    else:
+        model = AccompanyLSTM(d_model=settings.d_model, n_layers=settings.layers)
+    log(f"model: {model.n_params()} parameters")
+    result = train(
+        model,
+        train_songs,
+        valid_songs,
+        minutes=settings.minutes,
+        batch=settings.batch,
+        seq_len=settings.seq_len,
+        lr=settings.lr,
+        seed=settings.seed,
+        log=log,
+    )
+    card = _model_card(out, model, settings, len(train_songs), len(valid_songs), result, previous)
+    card["command"] = command
+    card["date"] = datetime.date.today().isoformat()
+    save_model(model, out, card)
+    return result
+
+
+def _model_card(
+    out: Path,
+    model: AccompanyLSTM,
+    s: TrainSettings,
+    n_train: int,
+    n_valid: int,
+    result: dict,
+    previous: dict,
+) -> dict:
+    """The model card saved beside the weights: what was trained, on what, how, how well;
+    previous: the card of the weights training continued from ({} for none). The caller
+    adds "command" and "date"."""
+    return {
+        "name": out.stem,
+        "task": "chord-aware accompaniment (bass, comping) and melody continuation, one beat "
+        "at a time on a sixteenth grid",
+        "architecture": f"LSTM, {s.layers} layer(s), d_model {s.d_model}, "
+        f"{model.n_params()} parameters, weights stored in float16",
+        "data": "POP909 (MIT licence): MELODY as the player's part, PIANO split into bass "
+        "(lowest note <= E3 per onset) and comping; chord_midi.txt labels",
+        "split": {
+            "file": "configs/splits/pop909.json",
+            "hash": split_hash("pop909"),
+            "train_songs": n_train,
+            "valid_songs": n_valid,
+        },
+        "training": {
+            "minutes": s.minutes,
+            "batch": s.batch,
+            "seq_len": s.seq_len,
+            "lr": s.lr,
+            "seed": s.seed,
+            "steps": result["steps"],
+            "tokens": result["tokens"],
+            "seconds": round(result["seconds"], 1),
+            "augmentation": "random transposition -5..+6 semitones",
+            "machine": f"{platform.machine()} CPU, {s.threads} threads (shared)",
+        },
+        "metrics": {
+            "valid_nll_nats_per_token": round(result["valid_nll"], 4),
+            "history": result["history"],
+        },
+        "previous_runs": [
+            *previous.get("previous_runs", []),
+            *(
+                [{k: previous[k] for k in ("training", "metrics", "command") if k in previous}]
+                if previous
+                else []
+            ),
+        ],
+    }

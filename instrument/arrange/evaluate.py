@@ -454,7 +454,8 @@ def _paper_section(results: dict, cols: list[str]) -> list[str]:
         "",
         "Protocol differences: the paper scores notes in score timing only (our "
         "*score timing* column), on its own splits; its pop set is Lakh MIDI, ours "
-        "POP909 (3 parts) and the 5-part pop band derived from it; our online LSTM has "
+        "POP909 (3 parts) and the 4-part pop band made from it (the piano's bass line split "
+        "off as Bass); our online LSTM has "
         "2 layers (128 units for the choir and the quartet, 64 for POP909 and pop; the "
         "paper's: 3 x 128) and is trained on performances (then selected on them), so "
         "its score-timing figure is a side result; the zone split is fitted like the "

@@ -117,5 +117,42 @@ def load(path: Path, kind: str, n_parts: int) -> tuple[nn.Module, dict, dict]:
     return model, ckpt["config"], card
 
 
+def parts_of_checkpoint(path: Path) -> int:
+    """How many parts the model in checkpoint ``path`` assigns to (its output rows)."""
+    with untrusted(path, "arranger model"):
+        with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return int(ckpt["state_dict"]["out.weight"].shape[0])
+
+
+def remap_parts(state: dict, source: list[int], embed: int) -> dict:
+    """An online LSTM's weights for another ensemble: new part k starts from old part
+    ``source[k]`` (its per-part input features and its output row).
+
+    state: an ``OnlineLSTM`` state dict; embed: its pitch-embedding size. A part that
+    repeats an old part already used keeps that part's output row (its bias one lower,
+    so at first it is chosen less often) but zero input weights, so that the copied
+    part's history is not counted twice. Used to warm-start the pop band (Lead, Strings,
+    Piano, Bass) from the POP909 model (Melody, Bridge, Piano): Bass starts as a Piano.
+    """
+    out = dict(state)
+    w = state["lstm.weight_ih_l0"]  # (4 hidden, embed + N_GLOBAL + N_PER_PART * n_old)
+    head = embed + F.N_GLOBAL
+    n_old = state["out.weight"].shape[0]
+    if w.shape[1] != head + F.N_PER_PART * n_old or not all(0 <= k < n_old for k in source):
+        raise InstrumentError(f"cannot map {n_old} parts by {source}")
+    blocks, seen = [w[:, :head]], set()
+    for k in source:
+        block = w[:, head + F.N_PER_PART * k : head + F.N_PER_PART * (k + 1)]
+        blocks.append(torch.zeros_like(block) if k in seen else block)
+        seen.add(k)
+    out["lstm.weight_ih_l0"] = torch.cat(blocks, dim=1)
+    out["out.weight"] = state["out.weight"][source].clone()
+    bias = state["out.bias"][source].clone()
+    repeated = torch.tensor([k in source[:i] for i, k in enumerate(source)])
+    out["out.bias"] = bias - repeated.to(bias.dtype)
+    return out
+
+
 def numpy_weights(model: nn.Module) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}

@@ -526,7 +526,9 @@ class Job:
     model: "lstm", "bilstm" or "zone" (only fit the zone split). dataset / midi_dir,
     ensemble, data, limit: see ``load_data``. overrides: hyperparameters given (None:
     the default, ``make_config``), with orders and select. out: the checkpoint (default
-    ``models/<ensemble>-<model>.pt``). init: a checkpoint to go on training. command: the
+    ``models/<ensemble>-<model>.pt``). init: a checkpoint to go on training; init_parts:
+    for each part of the ensemble, the part of ``init`` it starts from (when ``init`` was
+    trained for another ensemble, ``model.remap_parts``). command: the
     command line that repeats the run, for the card. threads: torch CPU threads.
     """
 
@@ -543,6 +545,7 @@ class Job:
     limit: int | None = None
     out: str | None = None
     init: str | None = None
+    init_parts: list[int] | None = None
     progress: bool = True
     overrides: dict = field(default_factory=dict)
     orders: str | None = None
@@ -582,11 +585,7 @@ def run(job: Job, log=print) -> Outcome:
             f"{ensemble.name!r} has {len(ensemble)}"
         )
     config = make_config(job.model, job.dataset, job.overrides, job.orders, job.select)
-    init, init_card = None, None
-    if job.init:
-        prior, prior_config, init_card = M.load(Path(job.init), job.model, len(ensemble))
-        config.update({k: prior_config[k] for k in ("hidden", "layers", "embed")})
-        init = prior.state_dict()
+    init, init_card = initial_weights(job, len(ensemble), config)
     log(
         f"training {job.model} for {ensemble.name!r} ({len(ensemble)} parts): "
         f"{len(data.train)}/{len(data.valid)}/{len(data.test)} pieces, config "
@@ -625,9 +624,37 @@ def run(job: Job, log=print) -> Outcome:
     card = model_card(job, ensemble, data, config, history, (test_first, test_final), minutes)
     if init_card is not None:
         card["initialised_from"] = {k: init_card.get(k) for k in INIT_CARD_KEYS if k in init_card}
+        card["initialised_from"]["checkpoint"] = str(job.init)
+        if job.init_parts is not None:
+            card["initialised_from"]["parts"] = {
+                "from": init_card.get("parts"),
+                "source": job.init_parts,
+                "how": "model.remap_parts: part k starts from the --init model's part "
+                "source[k]; a repeated part gets zero history inputs",
+            }
     M.save(out, job.model, model, config, card)
     zone = None if job.out else write_zone(ensemble, data.train, data.dataset, data.split)
     return Outcome(out, zone, train_minutes)
+
+
+def initial_weights(job: Job, n_parts: int, config: dict) -> tuple[dict | None, dict | None]:
+    """The state dict and card of ``job.init`` (None, None without one), its sizes copied
+    into ``config``; with ``job.init_parts`` its parts are mapped onto the ``n_parts`` of
+    this run's ensemble (``model.remap_parts``, online LSTM only)."""
+    if not job.init:
+        return None, None
+    path = Path(job.init)
+    if job.init_parts is None:
+        prior, prior_config, card = M.load(path, job.model, n_parts)
+    else:
+        if job.model != "lstm" or len(job.init_parts) != n_parts:
+            raise InstrumentError(f"--init-parts: an lstm and {n_parts} part numbers")
+        prior, prior_config, card = M.load(path, job.model, M.parts_of_checkpoint(path))
+    config.update({k: prior_config[k] for k in ("hidden", "layers", "embed")})
+    state = prior.state_dict()
+    if job.init_parts is not None:
+        state = M.remap_parts(state, job.init_parts, config["embed"])
+    return state, card
 
 
 # what a card keeps of the card of the checkpoint its run went on training
@@ -640,11 +667,11 @@ INIT_CARD_KEYS = (
     "initialised_from",  # the whole chain back to the first run
 )
 POP_NOTE = (
-    "No five-part pop data set exists here: labels derived from POP909 by a fixed "
-    "rule (melody->Brass, bridge->Strings, piano: lowest note of each onset group "
-    "below MIDI 55->Bass, other piano notes >= MIDI 60->Guitar, the rest->Piano; "
-    "instrument.datasets.corpus.pop_band_parts). The model learns that rule plus "
-    "the melody/bridge/accompaniment roles of POP909."
+    "The pop band's parts are POP909's own tracks (MELODY->Lead, BRIDGE->Strings, "
+    "PIANO->Piano) with the piano's bass line split off as Bass: the lowest note of a "
+    "piano onset group (30 ms) below MIDI 55 that lies a fourth or more below every "
+    "other piano note struck with it or still sounding "
+    "(instrument.datasets.popband.bass_line)."
 )
 
 

@@ -17,47 +17,36 @@ def register(subparsers) -> None:
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="audio file to analyse")
     p.add_argument("--input", metavar="DEVICE", help="input device name or number (live)")
-    p.add_argument("--json", action="store_true",
-                   help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
-                   'change ({"t","chord"})')  # fmt: skip
-    p.add_argument("--duration", type=number(float, 0.01, 1e6), metavar="S",
-                   help="live: stop after S seconds")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
+        'change ({"t","chord"})',
+    )
+    p.add_argument(
+        "--duration", type=number(float, 0.01, 1e6), metavar="S", help="live: stop after S seconds"
+    )
     p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
     p.set_defaults(func=run)
-
-
-def line_sink(out=None):
-    """Plain mode for a file or a pipe: a line per bar and per chord change, no ``\\r``."""
-    import sys
-
-    from instrument.listen.tracker import BeatEvent, ChordEvent
-
-    def sink(events, listener) -> None:
-        stream = out or sys.stdout
-        for e in events:
-            if isinstance(e, BeatEvent) and e.beat == 1:
-                print(f"{e.t:8.2f} s  {e.bpm:6.1f} BPM  {e.beats_per_bar}/4  bar {e.bar:4d}  "
-                      f"chord {listener.chord:<7} key {listener.key_label}", file=stream)
-            elif isinstance(e, ChordEvent):
-                print(f"{e.t:8.2f} s  chord {e.chord}", file=stream)
-        stream.flush()
-
-    return sink
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from instrument.errors import InstrumentError
-    from instrument.listen.live import display_sink, json_sink, run_file, run_live
+    from instrument.listen.live import (
+        display_sink,
+        input_devices,
+        json_sink,
+        line_sink,
+        run_file,
+        run_live,
+        summary_line,
+    )
 
     if args.list_devices:
-        import sounddevice as sd
-
-        for i, d in enumerate(sd.query_devices()):
-            if d["max_input_channels"] > 0:
-                print(f"{i}: {d['name']} ({d['max_input_channels']} in, "
-                      f"{d['default_samplerate']:.0f} Hz)")  # fmt: skip
+        for line in input_devices():
+            print(line)
         return 0
     if args.file and args.input:
         raise InstrumentError("give either FILE or --input, not both")
@@ -78,7 +67,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.close()
         return 0
     if not args.json:
-        st = listener.state(listener.time)
-        print(f"\n{st.tempo:.1f} BPM, {st.beats_per_bar} beats to the bar, last chord "
-              f"{listener.chord}, key {listener.key_label}", file=sys.stderr)  # fmt: skip
+        print("\n" + summary_line(listener), file=sys.stderr)
     return 0

@@ -46,6 +46,11 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="use only the first N pieces of each split")
     p.add_argument("--out", help="checkpoint path (default models/<ensemble>-<model>.pt)")
     p.add_argument("--init", help="go on training this checkpoint (same model and sizes)")
+    p.add_argument(
+        "--init-parts",
+        help="with --init from another ensemble (lstm): for each part, the --init "
+        "model's part it starts from, comma-separated (pop from pop909: 0,1,2,2)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     for key in INT_OPTIONS:
         p.add_argument(f"--{key.replace('_', '-')}", type=int, dest=key)
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         out=args.out,
         init=args.init,
+        init_parts=part_numbers(args.init_parts),
         progress=not args.no_progress,
         overrides={key: options[key] for key in HYPERPARAMETERS},
         orders=args.orders,
@@ -104,6 +110,18 @@ def run(args: argparse.Namespace) -> int:
         f"{outcome.train_minutes:.1f} min of training"
     )
     return 0
+
+
+def part_numbers(text: str | None) -> list[int] | None:
+    """``--init-parts`` "0,1,2,2" -> [0, 1, 2, 2]; InstrumentError if not numbers."""
+    if text is None:
+        return None
+    from instrument.errors import InstrumentError
+
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise InstrumentError(f"--init-parts: comma-separated part numbers, got {text!r}") from None
 
 
 def command_line(args: argparse.Namespace) -> str:

@@ -26,49 +26,12 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from instrument.datasets.splits import split_hash
-    from instrument.harmony import chordlm
+    from instrument.harmony.chordlm import train_model
 
     torch.set_num_threads(args.threads)
-    train = chordlm.load_corpus("train", args.data)
-    valid = chordlm.load_corpus("valid", args.data)
-    test = chordlm.load_corpus("test", args.data)
-    print(f"songs: train {len(train)}, valid {len(valid)}, test {len(test)}")
-    model = chordlm.ChordGRU(hidden=args.hidden)
-    history = model.fit(train, valid, epochs=args.epochs, seed=args.seed)
-    unigram = chordlm.UnigramLM(train)
-    bigram = chordlm.BigramLM(train)
-    bigram.tune(valid)
-    metrics = {
-        name: {
-            "valid_ppl": round(chordlm.perplexity(m, valid), 4),
-            "test_ppl": round(chordlm.perplexity(m, test), 4),
-        }
-        for name, m in (("gru", model), ("unigram", unigram), ("bigram", bigram))
-    }
-    n_params = sum(p.numel() for p in model.net.parameters())
-    card = {
-        "name": "chordlm-gru",
-        "task": "next chord change, key-relative (tokens '<semitones above tonic>:<family>')",
-        "architecture": f"embedding 64, 1-layer GRU {args.hidden}, dropout 0.2; {n_params} params",
-        "data": {
-            "billboard": "McGill Billboard salami_chords.txt (../shared/data/billboard)",
-            "pop909": "POP909 chord_midi.txt, tonic from key_audio.txt (../shared/data/pop909)",
-        },
-        "split": {
-            "billboard": f"configs/splits/billboard.json ({chordlm.split_hash_safe('billboard')})",
-            "pop909": f"configs/splits/pop909.json ({split_hash('pop909')})",
-            "songs": {"train": len(train), "valid": len(valid), "test": len(test)},
-        },
-        "metrics": metrics,
-        "bigram_lambda": bigram.lam,
-        "history": history,
-        "seed": args.seed,
-        "machine": "2-core CPU VM (shared), torch CPU, 2 threads",
-        "command": f"instrument train chordlm --epochs {args.epochs} --hidden {args.hidden} "
-        f"--seed {args.seed}",
-    }
-    out = model.save(Path(args.out) if args.out else chordlm.MODEL_DIR, card)
+    out, metrics = train_model(
+        args.data, args.epochs, args.hidden, args.seed, Path(args.out) if args.out else None
+    )
     print(f"test perplexity: {metrics}")
     print(f"wrote {out}")
     return 0

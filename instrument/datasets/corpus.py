@@ -6,7 +6,8 @@ Data sets (``DATASETS``):
 - ``quartet``: string-quartet movements from the music21 corpus and the When in Rome
   quartet scores (``<data>/when-in-rome/Corpus/Quartets/*/*/*/score.mxl``).
 - ``pop909``: POP909 songs, parts MELODY, BRIDGE, PIANO.
-- ``pop``: POP909 re-labelled for the five-part pop band (see ``pop_band_parts``).
+- ``pop``: POP909 for the pop band: Lead, Strings, Piano and the piano's bass line split
+  off as Bass (``popband.pop_band_parts``).
 - any folder of multitrack MIDI files (``midi_pieces``), one part per track.
 
 Scores have no performance timing: their onsets in seconds are the score's quarter notes
@@ -35,7 +36,7 @@ CACHE_VERSION = 1
 BACH_PARTS = ("Soprano", "Alto", "Tenor", "Bass")
 QUARTET_PARTS = ("Violin I", "Violin II", "Viola", "Cello")
 POP909_PARTS = ("Melody", "Bridge", "Piano")
-POP_PARTS = ("Brass", "Strings", "Guitar", "Piano", "Bass")
+POP_PARTS = ("Lead", "Strings", "Piano", "Bass")  # labelled by popband.pop_band_parts
 
 
 @dataclass
@@ -166,6 +167,8 @@ def score_piece(score, piece_id: str, part_names: tuple[str, ...]) -> Piece:
     grace notes are skipped; repeats are not expanded. InstrumentError if the part count
     differs or there are no notes.
     """
+    from music21.chord import ChordBase  # music21 loads only when a score is read
+
     parts = list(score.parts)
     if len(parts) != len(part_names):
         raise InstrumentError(f"{piece_id}: needs {len(part_names)} parts, found {len(parts)}")
@@ -177,12 +180,13 @@ def score_piece(score, piece_id: str, part_names: tuple[str, ...]) -> Piece:
             if ql <= 0:
                 continue
             onset = float(n.offset)
-            for p in getattr(n, "pitches", ()):
+            for p in n.pitches:
                 midi = int(p.midi)
-                tie = n.tie if not hasattr(n, "notes") else None
-                if tie is None and hasattr(n, "notes"):
+                if isinstance(n, ChordBase):  # a chord's ties are its notes'
                     sub = [x for x in n.notes if x.pitch.midi == midi]
                     tie = sub[0].tie if sub else None
+                else:
+                    tie = n.tie
                 kind = tie.type if tie is not None else None
                 if kind in ("stop", "continue") and midi in open_ties:
                     i = open_ties[midi]
@@ -334,38 +338,6 @@ def pop909_piece(song_id: str, data: str | os.PathLike | None = None) -> Piece:
     return piece
 
 
-def pop_band_parts(piece: Piece) -> Piece:
-    """POP909 re-labelled for the five-part pop band (Brass, Strings, Guitar, Piano, Bass).
-
-    POP909 has no five-part arrangements, so the labels are derived by a fixed rule: the
-    sung melody goes to Brass, the secondary melody to Strings; in the piano part the
-    lowest note of each onset group (notes within 30 ms) below MIDI 55 goes to Bass,
-    remaining piano notes at or above MIDI 60 to Guitar, the rest to Piano.
-    """
-    part = np.empty(len(piece), dtype=np.int64)
-    part[piece.part == 0] = 0
-    part[piece.part == 1] = 1
-    piano = np.flatnonzero(piece.part == 2)
-    t = piece.time[piano]
-    group_start = np.concatenate([[True], np.diff(t) > 0.03])
-    gid = np.cumsum(group_start) - 1
-    first = np.zeros(len(piano), dtype=bool)
-    first[np.unique(gid, return_index=True)[1]] = True  # sorted low to high: first is lowest
-    p = piece.pitch[piano]
-    part[piano] = np.where(first & (p < 55), 4, np.where(p >= 60, 2, 3))
-    return Piece(
-        piece.id,
-        POP_PARTS,
-        piece.time,
-        piece.end,
-        piece.pitch,
-        piece.velocity,
-        part,
-        piece.beat,
-        piece.has_velocity,
-    )
-
-
 def midi_piece(path: str | os.PathLike, n_parts: int | None = None) -> Piece:
     """A multitrack MIDI file as a piece: each track with notes is a part, in file order.
 
@@ -410,12 +382,6 @@ def midi_pieces(folder: str | os.PathLike, n_parts: int | None = None) -> list[P
 DATASETS = ("bach", "quartet", "pop909", "pop")
 
 
-def dataset_parts(dataset: str) -> tuple[str, ...]:
-    return {"bach": BACH_PARTS, "quartet": QUARTET_PARTS, "pop909": POP909_PARTS, "pop": POP_PARTS}[
-        dataset
-    ]
-
-
 def sources(dataset: str, data: str | os.PathLike | None = None) -> dict[str, Path | None]:
     """Piece id -> source file for a data set (POP909: id -> None)."""
     if dataset == "bach":
@@ -438,6 +404,8 @@ def load_piece(dataset: str, piece_id: str, data: str | os.PathLike | None = Non
     if dataset == "pop909":
         return pop909_piece(piece_id, data)
     if dataset == "pop":
+        from instrument.datasets.popband import pop_band_parts
+
         return pop_band_parts(pop909_piece(piece_id, data))
     src = sources(dataset, data)
     if piece_id not in src:

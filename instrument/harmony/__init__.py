@@ -1,4 +1,10 @@
-"""Harmony: chord symbols, chord naming from notes, chord charts, the chord language model."""
+"""Harmony: chord symbols, chord naming from notes, chord charts, the chord language model.
+
+``chords`` (symbols), ``naming`` (chords from notes), ``chart`` (chord charts),
+``imports`` (charts from other formats), ``chordlm`` (the chord language model and its
+training), ``suggest`` (progressions from words), ``chorales`` and ``evaluate`` (scoring
+chord naming and ``suggest``).
+"""
 
 from instrument.harmony.chart import (
     HOLD,

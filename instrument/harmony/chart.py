@@ -304,8 +304,7 @@ def load_chart(path: str | os.PathLike) -> Chart:
         return parse_chart(p.read_text(encoding="utf-8"), source=str(p))
 
 
-def save_chart(chart: Chart, path: str | os.PathLike,
-               names: tuple[str, ...] | None = None) -> Path:
+def save_chart(chart: Chart, path: str | os.PathLike, names: tuple[str, ...] | None = None) -> Path:
     """Write ``chart.to_text(names=names)`` to ``path`` (its folder made if need be)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,9 @@ def transposition(refs: list[Chord], basses: list[int]) -> int:
     """Semitones from the analysis's key to the score's (some music21 editions are
     transposed): the shift that makes the numerals' bass notes agree most often with the
     lowest sounding notes. It uses no chord naming, so it is the same for every method."""
-    votes = [sum((r.bass_pc + t) % 12 == b for r, b in zip(refs, basses, strict=True))
-             for t in range(12)]  # fmt: skip
+    votes = [
+        sum((r.bass_pc + t) % 12 == b for r, b in zip(refs, basses, strict=True)) for t in range(12)
+    ]
     return max(range(12), key=lambda t: (votes[t], t == 0))
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -152,7 +153,20 @@ def make_billboard_split(data: str | None = None) -> Path:
 # ---------------------------------------------------------------- models
 
 
-class UnigramLM:
+class ChordLM(ABC):
+    """A language model over chord-change tokens (``VOCAB``), as ``suggest`` scores with it."""
+
+    @abstractmethod
+    def token_logprobs(self, seq: Sequence[str]) -> list[float]:
+        """Natural-log probability of each token of ``seq`` and of the song end after it
+        (len(seq) + 1 values)."""
+
+    def batch_logprobs(self, seqs: Sequence[Sequence[str]]) -> list[list[float]]:
+        """``token_logprobs`` of each sequence; a model that batches overrides this."""
+        return [self.token_logprobs(s) for s in seqs]
+
+
+class UnigramLM(ChordLM):
     def __init__(self, train: list[list[str]]):
         counts = Counter(t for s in train for t in s + [EOS])
         total = sum(counts.values()) + len(VOCAB) - 1
@@ -162,7 +176,7 @@ class UnigramLM:
         return [self.logp[t] for t in list(seq) + [EOS]]
 
 
-class BigramLM:
+class BigramLM(ChordLM):
     """p(b | a) = lam * count(a, b) / count(a) + (1 - lam) * unigram(b)."""
 
     def __init__(self, train: list[list[str]], lam: float = 0.8):
@@ -195,7 +209,7 @@ class BigramLM:
         return out
 
 
-def perplexity(model, seqs: list[list[str]]) -> float:
+def perplexity(model: ChordLM, seqs: list[list[str]]) -> float:
     """exp of the mean negative log-likelihood per token (each song's end included)."""
     total, n = 0.0, 0
     for s in seqs:
@@ -205,7 +219,7 @@ def perplexity(model, seqs: list[list[str]]) -> float:
     return math.exp(total / n)
 
 
-class ChordGRU:
+class ChordGRU(ChordLM):
     """A GRU chord model; ``torch`` is imported when one is built or loaded."""
 
     def __init__(self, embed: int = 64, hidden: int = 128, dropout: float = 0.2):
@@ -315,8 +329,9 @@ class ChordGRU:
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             vocab = tuple(config.pop("vocab"))
             if vocab != VOCAB:
-                raise InstrumentError(f"{folder / 'config.json'}: a chord model of another "
-                                      "vocabulary")  # fmt: skip
+                raise InstrumentError(
+                    f"{folder / 'config.json'}: a chord model of another vocabulary"
+                )
             model = cls(**config)
         with untrusted(folder / "weights.pt", "chord model"):
             state = model.torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
@@ -326,7 +341,71 @@ class ChordGRU:
         return model
 
 
+def load_trained(folder: Path | None = None) -> ChordGRU:
+    """The trained GRU in ``folder`` (default ``MODEL_DIR``); a one-line error when absent."""
+    folder = folder or MODEL_DIR
+    if not (folder / "weights.pt").exists():
+        raise InstrumentError(f"no chord model in {folder}: run `instrument train chordlm`")
+    return ChordGRU.load(folder)
+
+
 def split_hash_safe(name: str) -> str:
     from instrument.datasets.splits import split_hash
 
     return split_hash(name)
+
+
+def train_model(
+    data: str | None = None,
+    epochs: int = 20,
+    hidden: int = 128,
+    seed: int = 0,
+    out: Path | None = None,
+    log=print,
+) -> tuple[Path, dict]:
+    """Fit the GRU on the train splits (best valid epoch kept), score it and the unigram and
+    bigram baselines, save it with its model card to ``out`` (default ``MODEL_DIR``).
+
+    Returns (the model folder, {model: {"valid_ppl", "test_ppl"}}).
+    """
+    from instrument.datasets.splits import split_hash
+
+    train = load_corpus("train", data)
+    valid = load_corpus("valid", data)
+    test = load_corpus("test", data)
+    log(f"songs: train {len(train)}, valid {len(valid)}, test {len(test)}")
+    model = ChordGRU(hidden=hidden)
+    history = model.fit(train, valid, epochs=epochs, seed=seed)
+    unigram = UnigramLM(train)
+    bigram = BigramLM(train)
+    bigram.tune(valid)
+    metrics = {
+        name: {
+            "valid_ppl": round(perplexity(m, valid), 4),
+            "test_ppl": round(perplexity(m, test), 4),
+        }
+        for name, m in (("gru", model), ("unigram", unigram), ("bigram", bigram))
+    }
+    n_params = sum(p.numel() for p in model.net.parameters())
+    card = {
+        "name": "chordlm-gru",
+        "task": "next chord change, key-relative (tokens '<semitones above tonic>:<family>')",
+        "architecture": f"embedding 64, 1-layer GRU {hidden}, dropout 0.2; {n_params} params",
+        "data": {
+            "billboard": "McGill Billboard salami_chords.txt (../shared/data/billboard)",
+            "pop909": "POP909 chord_midi.txt, tonic from key_audio.txt (../shared/data/pop909)",
+        },
+        "split": {
+            "billboard": f"configs/splits/billboard.json ({split_hash_safe('billboard')})",
+            "pop909": f"configs/splits/pop909.json ({split_hash('pop909')})",
+            "songs": {"train": len(train), "valid": len(valid), "test": len(test)},
+        },
+        "metrics": metrics,
+        "bigram_lambda": bigram.lam,
+        "history": history,
+        "seed": seed,
+        "machine": "2-core CPU VM (shared), torch CPU, 2 threads",
+        "command": f"instrument train chordlm --epochs {epochs} --hidden {hidden} --seed {seed}",
+    }
+    folder = model.save(out if out is not None else MODEL_DIR, card)
+    return folder, metrics

@@ -237,10 +237,6 @@ class Chord:
             object.__setattr__(self, "bass", None)
 
     @property
-    def is_no_chord(self) -> bool:
-        return self.root is None
-
-    @property
     def pitch_classes(self) -> frozenset[int]:
         """Every pitch class of the full chord (optional tones included) plus the bass."""
         if self.root is None:

@@ -118,7 +118,7 @@ def chord_from_music21(cs) -> Chord:
     root = cs.root().pitchClass
     bass = cs.bass().pitchClass if cs.bass() is not None else None
     quality = _KINDS.get(cs.chordKind or "")
-    has_degrees = bool(getattr(cs, "chordStepModifications", None))
+    has_degrees = bool(cs.chordStepModifications)  # every music21 Harmony has the list
     if quality is None or has_degrees:
         intervals = frozenset((p.pitchClass - root) % 12 for p in cs.pitches)
         quality = closest_quality(intervals)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from instrument.errors import InstrumentError
 from instrument.harmony.chart import Chart, chart_from_chords
-from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, token_chord
+from instrument.harmony.chordlm import FAMILY_QUALITY, VOCAB, ChordLM, token_chord
 from instrument.harmony.chords import PITCH_NAMES, Chord
 
 # word stem -> (valence, energy); stems match the start of a word ("danc" ~ dance, dancing)
@@ -97,9 +97,34 @@ NOT_STEMS = ("season", "search", "seat", "sear", "start", "stare", "bare", "barn
              "scarce", "starv", "warn", "ward", "warp", "pasta", "pastel", "hillar", "tensil",
              "cafeteria", "roomm", "towel", "woodst", "spaceb", "tearo", "funer")  # fmt: skip
 # Words that ask for lush colours (maj7, add9, sus) rather than plain triads.
-LUSH = ("dream", "night", "sea", "ocean", "warm", "sky", "star", "moon", "romantic", "float",
-        "mellow", "evening", "dusk", "twilight", "serene", "sunset", "breeze", "wave",
-        "cafe", "rain", "memor", "nostalg", "wistful", "tender", "gentle", "soft")
+LUSH = (
+    "dream",
+    "night",
+    "sea",
+    "ocean",
+    "warm",
+    "sky",
+    "star",
+    "moon",
+    "romantic",
+    "float",
+    "mellow",
+    "evening",
+    "dusk",
+    "twilight",
+    "serene",
+    "sunset",
+    "breeze",
+    "wave",
+    "cafe",
+    "rain",
+    "memor",
+    "nostalg",
+    "wistful",
+    "tender",
+    "gentle",
+    "soft",
+)
 # stems that colour the chords rather than the mood
 COLOURS = {
     "jazz": "jazz", "smooth": "jazz", "lounge": "jazz", "cocktail": "jazz", "bossa": "jazz",
@@ -158,7 +183,13 @@ def text_attributes(text: str, mode: str | None = None) -> Attributes:
     tempo = int(round(100 + 40 * energy))
     lushness = min(1.0, lush / max(1, len(vals)) + max(0.0, -energy) * 0.3)
     return Attributes(
-        mood, mode, tempo, round(energy, 3), round(valence, 3), colour, tuple(matched),
+        mood,
+        mode,
+        tempo,
+        round(energy, 3),
+        round(valence, 3),
+        colour,
+        tuple(matched),
         round(lushness, 3),
     )
 
@@ -174,11 +205,16 @@ def _stem_of(word: str) -> str | None:
 def check_prompt(text: str, attrs: Attributes) -> None:
     """A prompt must say something the lexicon knows: a clear error otherwise."""
     if not re.search(r"[a-zA-Z]", text):
-        raise InstrumentError("say in a few words what the music is about (a mood, a place, "
-                              "a season or a time of day), e.g. \"warm summer night by the sea\"")
+        raise InstrumentError(
+            "say in a few words what the music is about (a mood, a place, "
+            'a season or a time of day), e.g. "warm summer night by the sea"'
+        )
     if not attrs.matched:
-        raise InstrumentError(f"no word of mood, place, season or time in {text.strip()!r}: try "
-                              "words like happy, sad, calm, sea, city, winter, night")
+        raise InstrumentError(
+            f"no word of mood, place, season or time in {text.strip()!r}: try "
+            "words like happy, sad, calm, sea, city, winter, night"
+        )
+
 
 # Chords the proposer may use: token -> (brightness 0..1, tension 0..1, function)
 # T: tonic, S: predominant, D: dominant. Relative to the tonic, like the chord model.
@@ -233,8 +269,9 @@ class Proposer:
             rename = _BLUES
         v = (attrs.valence + 1) / 2  # 0..1
         e = (attrs.energy + 1) / 2
-        colour_weight = (0.03 + 0.15 * attrs.lush) * (0.3 if attrs.colour == "plain" and
-                                                     attrs.lush == 0 else 1.0)  # fmt: skip
+        colour_weight = (0.03 + 0.15 * attrs.lush) * (
+            0.3 if attrs.colour == "plain" and attrs.lush == 0 else 1.0
+        )
         states: list[tuple[str, str]] = []
         props, scale = [], []
         for token, prop in table.items():
@@ -265,8 +302,7 @@ class Proposer:
                     self.trans[i, j] = _NEXT_FUNCTION[fi][fj] * self.weight[j]
             self.trans[i] /= self.trans[i].sum()
 
-    def sample(self, length: int, rng: np.random.Generator
-               ) -> tuple[list[tuple[str, str]], float]:
+    def sample(self, length: int, rng: np.random.Generator) -> tuple[list[tuple[str, str]], float]:
         """A progression of ``length`` chord changes as (token, written quality), and its
         log q."""
         i = rng.choice(len(self.states), p=self.start)
@@ -293,8 +329,10 @@ class Suggestion:
 
     @property
     def chords(self) -> list[Chord]:
-        return [Chord(token_chord(t, self.tonic).root, q)
-                for t, q in zip(self.tokens, self._qualities(), strict=True)]  # fmt: skip
+        return [
+            Chord(token_chord(t, self.tonic).root, q)
+            for t, q in zip(self.tokens, self._qualities(), strict=True)
+        ]
 
     @property
     def numerals(self) -> list[str]:
@@ -373,7 +411,7 @@ def degree_names(key: str, tonic: int) -> tuple[str, ...]:
 
 def suggest(
     text: str,
-    model,
+    model: ChordLM,
     *,
     key: int = 0,
     mode: str | None = None,
@@ -386,7 +424,7 @@ def suggest(
 ) -> tuple[list[Suggestion], SamplingStats, Attributes]:
     """``n`` distinct progressions for ``text``, by rejection sampling (module docstring).
 
-    model: anything with ``batch_logprobs(seqs)`` (``ChordGRU``) or ``token_logprobs``.
+    model: the chord model that scores the proposals (``ChordGRU``, or a baseline).
     key: tonic pitch class. bars: chart length; energetic texts get two chords a bar.
     """
     if not 1 <= bars <= 64 or not 1 <= n <= 100:
@@ -399,10 +437,7 @@ def suggest(
     stats = SamplingStats()
 
     def score(batch: list[list[str]]) -> list[float]:
-        if hasattr(model, "batch_logprobs"):
-            lps = model.batch_logprobs(batch)
-        else:
-            lps = [model.token_logprobs(s) for s in batch]
+        lps = model.batch_logprobs(batch)
         return [sum(lp[:-1]) for lp in lps]  # drop the end-of-song term: a progression loops
 
     def draw(k: int) -> list[tuple[list[str], float, float]]:
@@ -427,8 +462,7 @@ def suggest(
                     stats.duplicates += 1
                     continue
                 seen.add(tokens)
-                out.append(Suggestion([t for t, _ in seq], key, lp, lq, attrs,
-                                      [q for _, q in seq]))
+                out.append(Suggestion([t for t, _ in seq], key, lp, lq, attrs, [q for _, q in seq]))
                 if len(out) == n:
                     break
         batch = draw(256)
@@ -438,7 +472,97 @@ def suggest(
     return out, stats, attrs
 
 
-def check_vocab(tokens: list[str]) -> None:
-    unknown = [t for t in tokens if t not in VOCAB]
-    if unknown:
-        raise InstrumentError(f"tokens outside the chord model vocabulary: {unknown}")
+# ---------------------------------------------------------------- what ``suggest`` shows
+
+
+def key_label(key: str, mode: str) -> str:
+    """The key as charts write it: the tonic as typed, capitalised ("f#" -> "F#"), with
+    "m" for minor."""
+    return key[0].upper() + key[1:] + ("m" if mode == "minor" else "")
+
+
+@dataclass
+class Suggested:
+    """``suggest``'s result as the command shows it: the progressions in ``key`` (its
+    label, e.g. "F#m"), spelled with ``spelling`` (``degree_names``), one chart each."""
+
+    text: str
+    attrs: Attributes
+    key: str
+    spelling: tuple[str, ...]
+    found: list[Suggestion]
+    charts: list[Chart]
+    stats: SamplingStats
+
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        found: list[Suggestion],
+        stats: SamplingStats,
+        attrs: Attributes,
+        key: str,
+        tonic: int,
+        bars: int,
+        tempo: float | None = None,
+    ) -> Suggested:
+        """key: the tonic as typed; tempo: the charts' tempo instead of the words'."""
+        label = key_label(key, attrs.mode)
+        charts = []
+        for s in found:
+            chart = s.chart(bars, title=text, key=label)
+            if tempo:
+                chart = replace(chart, tempo=tempo)
+            charts.append(chart)
+        return cls(text, attrs, label, degree_names(label, tonic), found, charts, stats)
+
+    def to_json(self, saved: str | None) -> dict:
+        """What ``suggest --json`` prints; saved: the chart file written, or None."""
+        attrs, stats = self.attrs, self.stats
+        return {
+            "text": self.text,
+            "attributes": {
+                "mood": attrs.mood,
+                "mode": attrs.mode,
+                "tempo": attrs.tempo,
+                "energy": attrs.energy,
+                "valence": attrs.valence,
+                "colour": attrs.colour,
+                "matched": list(attrs.matched),
+            },
+            "key": self.key,
+            "suggestions": [
+                {
+                    "chords": s.names(self.key),
+                    "numerals": s.numerals,
+                    "log_prob": round(s.logp, 3),
+                    "chart": chart.to_text(names=self.spelling),
+                }
+                for s, chart in zip(self.found, self.charts, strict=False)
+            ],
+            "sampling": {
+                "proposed": stats.proposed,
+                "accepted": stats.accepted,
+                "acceptance_rate": round(stats.acceptance_rate, 4),
+            },
+            "saved": saved,
+        }
+
+    def lines(self) -> list[str]:
+        """What ``suggest`` prints: the reading of the words, one line per progression
+        (its chart's bar line when it has at most 4 bars), and the sampling summary."""
+        attrs, stats = self.attrs, self.stats
+        words = ", ".join(attrs.matched) or "no mood words recognised"
+        lines = [
+            f"{attrs.mood}, {attrs.mode}, {attrs.tempo} BPM, energy {attrs.energy:+.2f}"
+            f" ({words}); key {self.key}"
+        ]
+        for i, (s, chart) in enumerate(zip(self.found, self.charts, strict=False), 1):
+            shown = chart.to_text(names=self.spelling).splitlines()[-1]
+            bars = shown if len(chart.bars) <= 4 else ""
+            lines.append(f"{i}. {' '.join(s.names(self.key)):28} {' '.join(s.numerals):24} {bars}")
+        lines.append(
+            f"({stats.accepted} of {stats.proposed} proposals kept by the chord model,"
+            f" {stats.acceptance_rate:.1%}; the most plausible to it first)"
+        )
+        return lines

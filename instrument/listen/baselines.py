@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from instrument.listen.chord import CHORD_LABELS
-from instrument.listen.evaluate import Estimate, _spans
+from instrument.listen.estimate import Estimate, chord_spans
 
 SR = 22050
 HOP = 512
@@ -90,11 +90,14 @@ def librosa_baseline(audio: np.ndarray, sr: int) -> Estimate:
     prob /= prob.sum(axis=0, keepdims=True)
     path = librosa.sequence.viterbi_discriminative(prob, librosa.sequence.transition_loop(25, 0.95))
     times = librosa.frames_to_time(np.arange(len(path)), sr=SR, hop_length=HOP)
-    changes = [(float(times[i]), CHORD_LABELS[path[i]])
-               for i in range(len(path)) if i == 0 or path[i] != path[i - 1]]  # fmt: skip
+    changes = [
+        (float(times[i]), CHORD_LABELS[path[i]])
+        for i in range(len(path))
+        if i == 0 or path[i] != path[i - 1]
+    ]
     if changes and changes[0][0] == 0.0:
         changes[0] = (1e-6, changes[0][1])
-    iv, labels = _spans(changes, len(y) / SR)
+    iv, labels = chord_spans(changes, len(y) / SR)
 
     downbeats = np.zeros(0)
     if len(beat_frames) > 4:

@@ -22,8 +22,9 @@ import numpy as np
 
 
 @numba.njit(cache=True, fastmath=True)
-def _forward(alpha, scratch, act, taus, offsets, trans, lo, hi, gain, threshold,
-             out_tau, out_phase, out_conf):  # fmt: skip
+def _forward(
+    alpha, scratch, act, taus, offsets, trans, lo, hi, gain, threshold, out_tau, out_phase, out_conf
+):
     """Advance ``alpha`` through ``len(act)`` frames of activation in [0, 1].
 
     alpha, scratch: (n_states,) forward probabilities and a work buffer.
@@ -141,10 +142,19 @@ class BeatTracker:
     peaks (half the onset window), so beat times refer to the sound.
     """
 
-    def __init__(self, fps: float, min_bpm: float = 40.0, max_bpm: float = 200.0,
-                 prior_bpm: float = 79.0, prior_octaves: float = 0.6, prior_weight: float = 0.6,
-                 transition_lambda: float = 100.0, gain: float = 4.0, threshold: float = 0.4,
-                 onset_delay: float = 0.023):  # fmt: skip
+    def __init__(
+        self,
+        fps: float,
+        min_bpm: float = 40.0,
+        max_bpm: float = 200.0,
+        prior_bpm: float = 79.0,
+        prior_octaves: float = 0.6,
+        prior_weight: float = 0.6,
+        transition_lambda: float = 100.0,
+        gain: float = 4.0,
+        threshold: float = 0.4,
+        onset_delay: float = 0.023,
+    ):
         self.fps = float(fps)
         lo = int(np.floor(60.0 * fps / max_bpm))
         hi = int(np.ceil(60.0 * fps / min_bpm))
@@ -198,8 +208,13 @@ class BeatTracker:
         )
         return np.clip(a, 0.0, 1.0)
 
-    def process(self, onset: np.ndarray, time: np.ndarray, horizon: float = 0.0,
-                played: np.ndarray | None = None) -> list[Beat]:  # fmt: skip
+    def process(
+        self,
+        onset: np.ndarray,
+        time: np.ndarray,
+        horizon: float = 0.0,
+        played: np.ndarray | None = None,
+    ) -> list[Beat]:
         """Feed frames (novelty and frame-end times, seconds); returns beats announced.
 
         horizon: seconds until the caller's next call (its block length): beats predicted
@@ -218,15 +233,37 @@ class BeatTracker:
         out_tau = np.empty(n, np.int64)
         out_phase = np.empty(n, np.int64)
         out_conf = np.empty(n)
-        _forward(self._alpha, self._scratch, act, self.taus, self.offsets, self.trans,
-                 self._lo, self._hi, self.gain, self.threshold, out_tau, out_phase,
-                 out_conf)  # fmt: skip
+        _forward(
+            self._alpha,
+            self._scratch,
+            act,
+            self.taus,
+            self.offsets,
+            self.trans,
+            self._lo,
+            self._hi,
+            self.gain,
+            self.threshold,
+            out_tau,
+            out_phase,
+            out_conf,
+        )
         taus = self.taus[out_tau]
         announced = np.zeros(n, np.bool_)
         pred = np.empty(n)
         state = np.array([self._last_beat, self.next_beat_time])
-        _announce(time.astype(np.float64), taus, out_phase, 1.0 / self.fps, self.onset_delay,
-                  self.warmup, horizon, state, pred, announced)  # fmt: skip
+        _announce(
+            time.astype(np.float64),
+            taus,
+            out_phase,
+            1.0 / self.fps,
+            self.onset_delay,
+            self.warmup,
+            horizon,
+            state,
+            pred,
+            announced,
+        )
         self._last_beat, self.next_beat_time = float(state[0]), float(state[1])
         self._period = float(taus[-1]) / self.fps
         self.bpm = 60.0 / self._period

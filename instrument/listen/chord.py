@@ -63,19 +63,30 @@ class ChordModel:
 
         with untrusted(path, "chord model"):
             d = json.loads(Path(path).read_text(encoding="utf-8"))
-            model = cls(np.array(d["treble"], float), np.array(d["bass"], float),
-                        np.array(d["bias"], float), float(d["no_chord"]),
-                        float(d["scale"]))  # fmt: skip
-            if model.treble.shape != (2, 12) or model.bass.shape != (2, 12) \
-                    or model.bias.shape != (2,):
+            model = cls(
+                np.array(d["treble"], float),
+                np.array(d["bass"], float),
+                np.array(d["bias"], float),
+                float(d["no_chord"]),
+                float(d["scale"]),
+            )
+            if (
+                model.treble.shape != (2, 12)
+                or model.bass.shape != (2, 12)
+                or model.bias.shape != (2,)
+            ):
                 raise ValueError("weights of the wrong shape")
             check_finite(vars(model))
         return model
 
     def save(self, path: str | os.PathLike, **card: object) -> None:
-        d = {"treble": self.treble.tolist(), "bass": self.bass.tolist(),
-             "bias": self.bias.tolist(), "no_chord": self.no_chord,
-             "scale": self.scale}  # fmt: skip
+        d = {
+            "treble": self.treble.tolist(),
+            "bass": self.bass.tolist(),
+            "bias": self.bias.tolist(),
+            "no_chord": self.no_chord,
+            "scale": self.scale,
+        }
         Path(path).write_text(json.dumps(d | card, indent=1) + "\n")
 
     def _stack(self) -> np.ndarray:
@@ -119,9 +130,15 @@ class ChordTracker:
     names changes within 150 ms.
     """
 
-    def __init__(self, model: ChordModel | None = None, p_change_on_beat: float = 0.3,
-                 p_change_off_beat: float = 0.001, beat_window: tuple[float, float] = (-0.05, 0.3),
-                 key_weight: float = 0.2, switch_ratio: float = 8.0):  # fmt: skip
+    def __init__(
+        self,
+        model: ChordModel | None = None,
+        p_change_on_beat: float = 0.3,
+        p_change_off_beat: float = 0.001,
+        beat_window: tuple[float, float] = (-0.05, 0.3),
+        key_weight: float = 0.2,
+        switch_ratio: float = 8.0,
+    ):
         self.model = model or ChordModel.templates()
         self.switch_ratio = float(switch_ratio)
         self._w = self.model._stack()
@@ -148,8 +165,14 @@ class ChordTracker:
     def label(self) -> str:
         return CHORD_LABELS[self.index]
 
-    def process(self, chroma: np.ndarray, bass: np.ndarray, time: np.ndarray,
-                last_beat: np.ndarray, key_prior: np.ndarray | None = None):  # fmt: skip
+    def process(
+        self,
+        chroma: np.ndarray,
+        bass: np.ndarray,
+        time: np.ndarray,
+        last_beat: np.ndarray,
+        key_prior: np.ndarray | None = None,
+    ):
         """Returns [(time, label)] for each chord change among these frames.
 
         last_beat: (n,) for each frame, the time of the latest beat announced by then (or
@@ -164,10 +187,26 @@ class ChordTracker:
         best = np.empty(len(time), np.int64)
         best_plain = np.empty(len(time), np.int64)
         held = np.array([self.index, self._held_plain], np.int64)
-        _chord_track(chroma, bass, self._w, self._b, self.model.no_chord, self.model.scale,
-                     prior, time - last_beat, lo, hi, self.p_on, self.p_off, self._alpha,
-                     best, self._alpha_plain, best_plain, self.switch_ratio,
-                     held)  # fmt: skip
+        _chord_track(
+            chroma,
+            bass,
+            self._w,
+            self._b,
+            self.model.no_chord,
+            self.model.scale,
+            prior,
+            time - last_beat,
+            lo,
+            hi,
+            self.p_on,
+            self.p_off,
+            self._alpha,
+            best,
+            self._alpha_plain,
+            best_plain,
+            self.switch_ratio,
+            held,
+        )
         self._held_plain = int(held[1])
         self.frame_chords = best
         self.frame_chords_plain = best_plain
@@ -179,8 +218,26 @@ class ChordTracker:
 
 
 @numba.njit(cache=True)
-def _chord_track(chroma, bass, w, b, no_chord, scale, prior, since, lo, hi, p_on, p_off,
-                 alpha, best, alpha_plain, best_plain, switch_ratio, held):  # fmt: skip
+def _chord_track(
+    chroma,
+    bass,
+    w,
+    b,
+    no_chord,
+    scale,
+    prior,
+    since,
+    lo,
+    hi,
+    p_on,
+    p_off,
+    alpha,
+    best,
+    alpha_plain,
+    best_plain,
+    switch_ratio,
+    held,
+):
     """Score each frame (as ``ChordModel.scores``) and filter the chord HMM forward.
 
     since: seconds from the latest beat to each frame; the change probability is p_on

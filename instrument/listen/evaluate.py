@@ -9,39 +9,32 @@ and thirds over the whole excerpt, pooled over excerpts by duration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import collections
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from instrument.listen.audio import blocks
+from instrument.datasets import pop909
+from instrument.datasets.splits import split_ids
+from instrument.errors import InstrumentError
+from instrument.listen.audio import blocks, read_audio
+from instrument.listen.baselines import (
+    librosa_baseline,
+    librosa_beats,
+    madmom_available,
+    madmom_online_beats,
+)
+from instrument.listen.estimate import Estimate, Reference, chord_spans
+from instrument.listen.renders import CACHE, Condition, Variation, cached_excerpt, variation_for
 from instrument.listen.tracker import BeatEvent, ChordEvent, Listener
+from instrument.paths import data_dir
+from instrument.report import markdown_table
 
 CHORD_METRICS = ("majmin", "root", "thirds")
-
-
-@dataclass
-class Reference:
-    """Annotations of one excerpt, times from its start. chords: (n, 2) intervals, labels."""
-
-    beats: np.ndarray
-    downbeats: np.ndarray
-    chord_intervals: np.ndarray
-    chord_labels: list[str]
-    duration: float
-    bpm: float
-
-
-@dataclass
-class Estimate:
-    """What a system found: beat times, downbeat times, final tempo, chord spans."""
-
-    beats: np.ndarray
-    downbeats: np.ndarray
-    bpm: float
-    chord_intervals: np.ndarray
-    chord_labels: list[str]
-    extra: dict = field(default_factory=dict)
 
 
 def pop909_reference(song, start: float, duration: float) -> Reference:
@@ -83,19 +76,9 @@ def run_listener(audio: np.ndarray, sr: int, block: int = 1024, **options) -> Es
             elif isinstance(e, ChordEvent):
                 changes.append((e.t, e.chord))
     duration = len(audio) / sr
-    iv, labels = _spans(changes, duration)
+    iv, labels = chord_spans(changes, duration)
     bpm = float(np.median(bpms[len(bpms) // 2 :])) if bpms else 0.0
-    return Estimate(np.array(beats), np.array(downs), bpm, iv, labels,
-                    {"key": listener.key_label})  # fmt: skip
-
-
-def _spans(changes: list[tuple[float, str]], duration: float):
-    """Chord changes -> (intervals, labels) covering [0, duration); N before the first."""
-    times = [0.0] + [t for t, _ in changes] + [duration]
-    labels = ["N"] + [c for _, c in changes]
-    iv = np.array([[times[i], times[i + 1]] for i in range(len(labels))])
-    ok = iv[:, 1] > iv[:, 0]
-    return iv[ok], [lab for lab, k in zip(labels, ok, strict=True) if k]
+    return Estimate(np.array(beats), np.array(downs), bpm, iv, labels, {"key": listener.key_label})
 
 
 def score_beats(ref_beats: np.ndarray, ref_bpm: float, est: Estimate) -> dict[str, float]:
@@ -118,8 +101,10 @@ def chord_steadiness(est: Estimate, duration: float) -> dict[str, float]:
     """How readable the chord output is: changes per minute and the share of chords
     held under 0.25 s (a display that changes four times a second cannot be read)."""
     spans = np.diff(est.chord_intervals, axis=1)[:, 0] if len(est.chord_intervals) else []
-    return {"changes_per_min": (len(est.chord_labels) - 1) / (duration / 60.0),
-            "short_chords": float(np.mean(np.asarray(spans) < 0.25)) if len(spans) else 0.0}
+    return {
+        "changes_per_min": (len(est.chord_labels) - 1) / (duration / 60.0),
+        "short_chords": float(np.mean(np.asarray(spans) < 0.25)) if len(spans) else 0.0,
+    }
 
 
 def change_delays(ref: Reference, est: Estimate, window: tuple[float, float] = (-0.25, 1.0)):
@@ -162,14 +147,21 @@ def score(ref: Reference, est: Estimate) -> dict[str, float]:
     out["downbeat_f"] = mir_eval.beat.f_measure(
         mir_eval.beat.trim_beats(ref.downbeats), mir_eval.beat.trim_beats(np.sort(est.downbeats))
     )
-    ei, el = mir_eval.util.adjust_intervals(est.chord_intervals, est.chord_labels, 0.0,
-                                            ref.duration, "N", "N")  # fmt: skip
-    ri, rl = mir_eval.util.adjust_intervals(ref.chord_intervals, ref.chord_labels, 0.0,
-                                            ref.duration, "N", "N")  # fmt: skip
+    ei, el = mir_eval.util.adjust_intervals(
+        est.chord_intervals, est.chord_labels, 0.0, ref.duration, "N", "N"
+    )
+    ri, rl = mir_eval.util.adjust_intervals(
+        ref.chord_intervals, ref.chord_labels, 0.0, ref.duration, "N", "N"
+    )
     mi, r, e = mir_eval.util.merge_labeled_intervals(ri, rl, ei, el)
     dur = mir_eval.util.intervals_to_durations(mi)
+    compare = {
+        "majmin": mir_eval.chord.majmin,
+        "root": mir_eval.chord.root,
+        "thirds": mir_eval.chord.thirds,
+    }  # CHORD_METRICS, each a mir_eval comparison
     for m in CHORD_METRICS:
-        comp = getattr(mir_eval.chord, m)(r, e)
+        comp = compare[m](r, e)
         valid = comp >= 0
         out[f"_hit_{m}"] = float((comp[valid] * dur[valid]).sum())
         out[f"_dur_{m}"] = float(dur[valid].sum())
@@ -199,18 +191,30 @@ def pool(rows: list[dict[str, float]]) -> dict[str, float]:
     out["change_delay_median"] = float(np.median(delays)) if delays else float("nan")
     out["changes_named"] = len(delays) / n_changes if n_changes else float("nan")
     # Per excerpt: is the changes-per-minute within 1.5x of the annotation's?
-    out["changes_within_1.5x"] = float(np.mean([
-        1 / 1.5 <= r["changes_per_min"] / max(r["ref_changes_per_min"], 1e-9) <= 1.5
-        for r in rows]))  # fmt: skip
+    out["changes_within_1.5x"] = float(
+        np.mean(
+            [
+                1 / 1.5 <= r["changes_per_min"] / max(r["ref_changes_per_min"], 1e-9) <= 1.5
+                for r in rows
+            ]
+        )
+    )
     for m in CHORD_METRICS:
         out[m] = sum(r[f"_hit_{m}"] for r in rows) / max(sum(r[f"_dur_{m}"] for r in rows), 1e-9)
     return out
 
 
-def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 60.0,
-                    limit: int | None = None, baseline: bool = True, progress=None,
-                    ids: list[str] | None = None, unseen: Path | None = None,
-                    **options) -> dict:  # fmt: skip
+def evaluate_pop909(
+    split: str = "test",
+    start: float = 30.0,
+    duration: float = 60.0,
+    limit: int | None = None,
+    baseline: bool = True,
+    progress=None,
+    ids: list[str] | None = None,
+    unseen: Path | None = None,
+    **options,
+) -> dict:
     """Render (cached) and score every song of a POP909 split, listener and baseline.
 
     unseen: a SoundFont kept out of all tuning; given, every song is rendered with it, with
@@ -218,11 +222,6 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
     Returns {"songs": [per-song rows], "listener": pooled, "baseline": pooled, ...}.
     options: passed to the Listener (for tuning on the valid split).
     """
-    from instrument.datasets import pop909
-    from instrument.datasets.splits import split_ids
-    from instrument.errors import InstrumentError
-    from instrument.listen.baselines import librosa_baseline
-    from instrument.listen.renders import cached_excerpt, variation_for
     from instrument.synth import list_soundfonts
 
     soundfonts = [p for p in list_soundfonts() if p.name in ("FluidR3_GM.sf2", "TimGM6mb.sf2")]
@@ -243,32 +242,49 @@ def evaluate_pop909(split: str = "test", start: float = 30.0, duration: float = 
         ref = pop909_reference(song, s, len(audio) / sr)
         est = run_listener(audio, sr, **options)
         described = cond.describe() + (f", {variation.describe()}" if variation else "")
-        row = {"id": sid, "start": s, "condition": described, "ref_bpm": ref.bpm,
-               "bpm": est.bpm, "key": est.extra.get("key"), **score(ref, est)}  # fmt: skip
+        row = {
+            "id": sid,
+            "start": s,
+            "condition": described,
+            "ref_bpm": ref.bpm,
+            "bpm": est.bpm,
+            "key": est.extra.get("key"),
+            **score(ref, est),
+        }
         rows.append(row)
         if baseline:
-            b = cached_baseline(sid, s, duration, (cond, variation), audio, sr,
-                                librosa_baseline)  # fmt: skip
+            b = cached_baseline(sid, s, duration, cond, variation, audio, sr, librosa_baseline)
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
         if progress:
             progress(n + 1, len(ids), row)
-    out = {"split": split, "start": start, "duration": duration, "songs": rows,
-           "listener": pool(rows)}  # fmt: skip
+    out = {
+        "split": split,
+        "start": start,
+        "duration": duration,
+        "songs": rows,
+        "listener": pool(rows),
+    }
     if baseline:
         out["baseline"] = pool(base_rows)
         out["baseline_songs"] = base_rows
     return out
 
 
-def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr, run):
-    """The baseline's estimate of one render, from the cache (it never changes)."""
-    import hashlib
-    import json
-    from dataclasses import asdict
+def cached_baseline(
+    song_id: str,
+    start: float,
+    duration: float,
+    cond: Condition,
+    variation: Variation | None,
+    audio: np.ndarray,
+    sr: int,
+    run: Callable[[np.ndarray, int], Estimate],
+) -> Estimate:
+    """The baseline's estimate of one render, from the cache (it never changes).
 
-    from instrument.listen.renders import CACHE
-
-    cond, variation = cond if isinstance(cond, tuple) else (cond, None)
+    The render is named by song, excerpt (start, duration s), its condition and variation
+    (None: a seen-SoundFont render); ``run(audio, sr)`` computes it when not cached.
+    """
     what = [song_id, start, duration, asdict(cond)]
     if variation is not None:
         what.append(asdict(variation))
@@ -276,19 +292,31 @@ def cached_baseline(song_id: str, start: float, duration: float, cond, audio, sr
     path = CACHE.parent / "baseline" / f"{song_id}-{key.hexdigest()[:10]}.json"
     if path.exists():
         d = json.loads(path.read_text())
-        return Estimate(np.array(d["beats"]), np.array(d["downbeats"]), d["bpm"],
-                        np.array(d["iv"]).reshape(-1, 2), d["labels"])  # fmt: skip
+        return Estimate(
+            np.array(d["beats"]),
+            np.array(d["downbeats"]),
+            d["bpm"],
+            np.array(d["iv"]).reshape(-1, 2),
+            d["labels"],
+        )
     est = run(audio, sr)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"beats": est.beats.tolist(), "downbeats": est.downbeats.tolist(),
-                                "bpm": est.bpm, "iv": est.chord_intervals.tolist(),
-                                "labels": est.chord_labels}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "beats": est.beats.tolist(),
+                "downbeats": est.downbeats.tolist(),
+                "bpm": est.bpm,
+                "iv": est.chord_intervals.tolist(),
+                "labels": est.chord_labels,
+            }
+        )
+    )
     return est
 
 
 def read_beats(path) -> np.ndarray:
     """A ``.beats`` file: one beat time (s) per line, optionally followed by other columns."""
-    from instrument.errors import InstrumentError
 
     try:
         rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
@@ -303,8 +331,6 @@ def read_beats(path) -> np.ndarray:
 # The systems scored on the real recordings: (column name, runner). librosa twice, with
 # the listener's tempo prior and with its own default, so neither side is handicapped.
 def _real_beat_systems(block: int) -> list[tuple[str, object]]:
-    from instrument.listen.baselines import librosa_beats, madmom_available, madmom_online_beats
-
     systems: list[tuple[str, object]] = [
         ("listener (causal)", lambda a, sr: run_listener(a, sr, block=block)),
         ("librosa, prior 79 BPM (offline)", lambda a, sr: librosa_beats(a, sr, 79.0)),
@@ -321,13 +347,13 @@ def evaluate_real_beats(folder=None, block: int = 1024, progress=None) -> dict:
     Returns {"clips": [{"file", "ref_bpm", system: scores}], "systems": [names],
     "pooled": {system: mean scores}, "madmom": bool}.
     """
-    from instrument.errors import InstrumentError
-    from instrument.listen.audio import read_audio
-    from instrument.paths import data_dir
 
     folder = Path(folder) if folder else data_dir() / "real-audio-beats"
-    files = sorted(f for f in folder.glob("*.wav") if f.with_suffix(".beats").is_file()) \
-        if folder.is_dir() else []  # fmt: skip
+    files = (
+        sorted(f for f in folder.glob("*.wav") if f.with_suffix(".beats").is_file())
+        if folder.is_dir()
+        else []
+    )
     if not files:
         raise InstrumentError(f"no recordings with .beats annotations found in {folder}")
     systems = _real_beat_systems(block)
@@ -344,10 +370,13 @@ def evaluate_real_beats(folder=None, block: int = 1024, progress=None) -> dict:
         if progress:
             progress(clip)
     names = [n for n, _ in systems]
-    pooled = {n: {k: float(np.mean([c[n][k] for c in clips])) for k in clips[0][n]}
-              for n in names}  # fmt: skip
-    return {"clips": clips, "systems": names, "pooled": pooled,
-            "madmom": any("madmom" in n for n in names)}  # fmt: skip
+    pooled = {n: {k: float(np.mean([c[n][k] for c in clips])) for k in clips[0][n]} for n in names}
+    return {
+        "clips": clips,
+        "systems": names,
+        "pooled": pooled,
+        "madmom": any("madmom" in n for n in names),
+    }
 
 
 def real_audio_report(folder=None) -> tuple[str, list[dict]]:
@@ -356,12 +385,6 @@ def real_audio_report(folder=None) -> tuple[str, list[dict]]:
     The trumpet recording is a loop, so it is also run looped four times, as it is meant
     to be played.
     """
-    import collections
-
-    from instrument.errors import InstrumentError
-    from instrument.listen.audio import read_audio
-    from instrument.paths import data_dir
-    from instrument.report import markdown_table
 
     folder = folder or data_dir() / "real-audio"
     files = sorted(folder.glob("*.ogg")) if folder.is_dir() else []
@@ -381,14 +404,38 @@ def real_audio_report(folder=None) -> tuple[str, list[dict]]:
             total = sum(dur.values())
             top = ", ".join(f"{lab} {v / total:.0%}" for lab, v in dur.most_common(4))
             steady = chord_steadiness(est, len(a) / sr)
-            rows.append({"file": f.stem + suffix, "seconds": round(len(a) / sr, 1),
-                         "bpm": round(est.bpm, 1), "key": est.extra["key"],
-                         "chords": top, "changes_per_min": round(steady["changes_per_min"], 1),
-                         "short_chords": round(steady["short_chords"], 2)})  # fmt: skip
+            rows.append(
+                {
+                    "file": f.stem + suffix,
+                    "seconds": round(len(a) / sr, 1),
+                    "bpm": round(est.bpm, 1),
+                    "key": est.extra["key"],
+                    "chords": top,
+                    "changes_per_min": round(steady["changes_per_min"], 1),
+                    "short_chords": round(steady["short_chords"], 2),
+                }
+            )
     table = markdown_table(
-        ["recording", "s", "tempo found (BPM)", "key found", "main chords (share of time)",
-         "chord changes / min", "share of chords < 0.25 s"],
-        [[r["file"], r["seconds"], r["bpm"], r["key"], r["chords"], r["changes_per_min"],
-          r["short_chords"]] for r in rows],
-    )  # fmt: skip
+        [
+            "recording",
+            "s",
+            "tempo found (BPM)",
+            "key found",
+            "main chords (share of time)",
+            "chord changes / min",
+            "share of chords < 0.25 s",
+        ],
+        [
+            [
+                r["file"],
+                r["seconds"],
+                r["bpm"],
+                r["key"],
+                r["chords"],
+                r["changes_per_min"],
+                r["short_chords"],
+            ]
+            for r in rows
+        ],
+    )
     return table, rows

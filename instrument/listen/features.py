@@ -186,8 +186,14 @@ class FrameFeatures:
             pitch = np.sqrt((spec.real**2 + spec.imag**2) @ self._pitch_map)
             new_c = np.empty((len(fresh), 12), np.float32)
             new_b = np.empty((len(fresh), 12), np.float32)
-            _fold(pitch, energy[fresh] >= SILENCE_RMS, self._treble_fold, self._bass_fold,
-                  new_c, new_b)  # fmt: skip
+            _fold(
+                pitch,
+                energy[fresh] >= SILENCE_RMS,
+                self._treble_fold,
+                self._bass_fold,
+                new_c,
+                new_b,
+            )
         else:
             new_c = new_b = np.zeros((0, 12), np.float32)
         # Each frame holds the latest chroma computed at or before it.

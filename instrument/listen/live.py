@@ -44,12 +44,55 @@ def display_sink(out: TextIO = sys.stdout) -> Sink:
             return
         b = beats[-1]
         pulse = "".join("●" if i + 1 == b.beat else "○" for i in range(b.beats_per_bar))
-        out.write(f"\r{b.t:8.2f} s  {b.bpm:6.1f} BPM  {b.beats_per_bar}/4  bar {b.bar:4d} "
-                  f"beat {b.beat}  {pulse:<6} chord {listener.chord:<7} "
-                  f"key {listener.key_label:<7} conf {b.confidence:.2f} ")  # fmt: skip
+        out.write(
+            f"\r{b.t:8.2f} s  {b.bpm:6.1f} BPM  {b.beats_per_bar}/4  bar {b.bar:4d} "
+            f"beat {b.beat}  {pulse:<6} chord {listener.chord:<7} "
+            f"key {listener.key_label:<7} conf {b.confidence:.2f} "
+        )
         out.flush()
 
     return sink
+
+
+def line_sink(out: TextIO | None = None) -> Sink:
+    """Plain mode for a file or a pipe: a line per bar and per chord change, no ``\\r``.
+
+    out: default the ``sys.stdout`` of the moment each line is written."""
+
+    def sink(events: list[BeatEvent | ChordEvent], listener: Listener) -> None:
+        stream = out or sys.stdout
+        for e in events:
+            if isinstance(e, BeatEvent) and e.beat == 1:
+                print(
+                    f"{e.t:8.2f} s  {e.bpm:6.1f} BPM  {e.beats_per_bar}/4  bar {e.bar:4d}  "
+                    f"chord {listener.chord:<7} key {listener.key_label}",
+                    file=stream,
+                )
+            elif isinstance(e, ChordEvent):
+                print(f"{e.t:8.2f} s  chord {e.chord}", file=stream)
+        stream.flush()
+
+    return sink
+
+
+def summary_line(listener: Listener) -> str:
+    """What the listener ended on: tempo, beats to the bar, the last chord and the key."""
+    st = listener.state(listener.time)
+    return (
+        f"{st.tempo:.1f} BPM, {st.beats_per_bar} beats to the bar, last chord "
+        f"{listener.chord}, key {listener.key_label}"
+    )
+
+
+def input_devices() -> list[str]:
+    """One line per audio input: "number: name (channels in, rate Hz)"."""
+    import sounddevice as sd
+
+    return [
+        f"{i}: {d['name']} ({d['max_input_channels']} in, {d['default_samplerate']:.0f} Hz)"
+        for i, d in enumerate(sd.query_devices())
+        if d["max_input_channels"] > 0
+    ]
 
 
 def run_file(path: str, sink: Sink, block: int = 1024) -> Listener:
@@ -61,8 +104,9 @@ def run_file(path: str, sink: Sink, block: int = 1024) -> Listener:
     return listener
 
 
-def run_live(sink: Sink, device: str | int | None = None, duration: float | None = None,
-             block: int = 512) -> Listener:  # fmt: skip
+def run_live(
+    sink: Sink, device: str | int | None = None, duration: float | None = None, block: int = 512
+) -> Listener:
     """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
     from instrument.listen.stream import find_input, open_input
 
@@ -93,6 +137,8 @@ def run_live(sink: Sink, device: str | int | None = None, duration: float | None
         except KeyboardInterrupt:
             pass
     if dropped[0]:
-        print(f"instrument: warning: {dropped[0]} input blocks dropped (analysis too slow)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"instrument: warning: {dropped[0]} input blocks dropped (analysis too slow)",
+            file=sys.stderr,
+        )
     return listener

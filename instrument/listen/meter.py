@@ -46,10 +46,16 @@ class MeterTracker:
     scalar intercept (nats).
     """
 
-    def __init__(self, decay: float = 0.97, three_bias: float = 2.5,
-                 onset_delay: float = 0.023, compound_ratio: float = 1.5,
-                 switch: float = 0.02, cue_weights: np.ndarray | None = None,
-                 cue_bias: float | None = None):  # fmt: skip
+    def __init__(
+        self,
+        decay: float = 0.97,
+        three_bias: float = 2.5,
+        onset_delay: float = 0.023,
+        compound_ratio: float = 1.5,
+        switch: float = 0.02,
+        cue_weights: np.ndarray | None = None,
+        cue_bias: float | None = None,
+    ):
         self.decay = decay
         self.onset_delay = onset_delay
         self.compound_ratio = compound_ratio
@@ -81,9 +87,15 @@ class MeterTracker:
         self._seg_period = 0.5
         self._sub = np.zeros(3)
 
-    def add_frames(self, time: np.ndarray, chroma: np.ndarray, bass: np.ndarray,
-                   bass_onset: np.ndarray, chords: np.ndarray,
-                   onset: np.ndarray | None = None) -> None:  # fmt: skip
+    def add_frames(
+        self,
+        time: np.ndarray,
+        chroma: np.ndarray,
+        bass: np.ndarray,
+        bass_onset: np.ndarray,
+        chords: np.ndarray,
+        onset: np.ndarray | None = None,
+    ) -> None:
         """Accumulate the frames of the beat in progress.
 
         time: (n,) frame ends, s; chroma, bass: (n, 12); bass_onset, onset: (n,) novelty;

@@ -37,8 +37,12 @@ class BeatEvent:
     confidence: float
 
     def to_json(self) -> dict:
-        return {"t": round(self.t, 3), "beat": self.beat, "bar": self.bar,
-                "bpm": round(self.bpm, 1)}  # fmt: skip
+        return {
+            "t": round(self.t, 3),
+            "beat": self.beat,
+            "bar": self.bar,
+            "bpm": round(self.bpm, 1),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +77,27 @@ class Listener:
     else hand-made templates.
     """
 
-    def __init__(self, sample_rate: float, fps: float = 100.0, time_origin: float = 0.0,
-                 chord_model: str | Path | None = None, bass_emphasis: float = 3.0,
-                 meter_decay: float = 0.97, three_bias: float = 2.5,
-                 meter_switch: float = 0.02,
-                 chord_scale: float | None = None,
-                 **beat_options: float):  # fmt: skip
+    def __init__(
+        self,
+        sample_rate: float,
+        fps: float = 100.0,
+        time_origin: float = 0.0,
+        chord_model: str | Path | None = None,
+        bass_emphasis: float = 3.0,
+        meter_decay: float = 0.97,
+        three_bias: float = 2.5,
+        meter_switch: float = 0.02,
+        chord_scale: float | None = None,
+        **beat_options: float,
+    ):
         self.sample_rate = float(sample_rate)
         self.features = FrameFeatures(sample_rate, fps)
         self.fps = self.features.fps
         delay = self.features.n_onset / 2 / self.features.sample_rate  # onset window centre
-        self.beats = BeatTracker(self.fps, onset_delay=delay,
-                                 **beat_options)  # fmt: skip
-        self.meter = MeterTracker(decay=meter_decay, three_bias=three_bias, onset_delay=delay,
-                                  switch=meter_switch)  # fmt: skip
+        self.beats = BeatTracker(self.fps, onset_delay=delay, **beat_options)
+        self.meter = MeterTracker(
+            decay=meter_decay, three_bias=three_bias, onset_delay=delay, switch=meter_switch
+        )
         path = Path(chord_model) if chord_model else CHORD_MODEL
         model = ChordModel.load(path) if path.is_file() else ChordModel.templates()
         if chord_scale is not None:  # how far one frame's evidence moves the chord HMM
@@ -200,11 +211,15 @@ class Listener:
         # For chord gating, each frame sees the latest beat announced up to its time.
         beat_times = np.array([b.time for b in beats])
         j = np.searchsorted(beat_times, t, side="right") - 1
-        last_beat = np.where(j >= 0, beat_times[np.maximum(j, 0)] if len(beats) else 0.0,
-                             self._snapshot.last_beat_time)  # fmt: skip
+        last_beat = np.where(
+            j >= 0,
+            beat_times[np.maximum(j, 0)] if len(beats) else 0.0,
+            self._snapshot.last_beat_time,
+        )
         self.key.process(fr.chroma, fr.bass_chroma)
-        for tc, label in self.chords.process(fr.chroma, fr.bass_chroma, t, last_beat,
-                                             self.key.chord_prior()):  # fmt: skip
+        for tc, label in self.chords.process(
+            fr.chroma, fr.bass_chroma, t, last_beat, self.key.chord_prior()
+        ):
             events.append(ChordEvent(tc, label, self.key.label))
         chords = self.chords.frame_chords_plain
         # Frames are handed to the meter in runs between beats, so each beat's place in
@@ -226,8 +241,14 @@ class Listener:
                     self._beat_count = count + (pos - count) % m
                 events.append(BeatEvent(b.time, pos + 1, self._bar + 1, b.bpm, m, b.confidence))
             seg = slice(start, max(cut, start))
-            self.meter.add_frames(t[seg], fr.chroma[seg], fr.bass_chroma[seg],
-                                  fr.bass_onset[seg], chords[seg], fr.onset[seg])  # fmt: skip
+            self.meter.add_frames(
+                t[seg],
+                fr.chroma[seg],
+                fr.bass_chroma[seg],
+                fr.bass_onset[seg],
+                chords[seg],
+                fr.onset[seg],
+            )
             start = max(cut, start)
         events.sort(key=lambda e: e.t)
         self._snapshot = _Snapshot(

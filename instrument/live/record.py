@@ -228,6 +228,11 @@ class TakeAudio(SynthPort):
             self.synth.close()
             raise InstrumentError(f"cannot record audio into {path}: {e.strerror}") from None
 
+    @property
+    def path(self) -> Path:
+        """The WAV file the take's audio goes into."""
+        return Path(self._wav.path)
+
     # -- SynthPort (MIDI thread and main thread): one tuple into the log -------------------
     def set_ensemble(self, ensemble: Ensemble) -> None:
         self._events.append((self._clock(), "ensemble", ensemble))

@@ -25,9 +25,17 @@ class Round:
 
 
 class Drill:
-    def __init__(self, chart: Chart, tempo_scale: float = 1.0, rounds: int = 10,
-                 up_at: float = 0.9, down_at: float = 0.6, step: float = 0.1,
-                 min_scale: float = 0.3, max_scale: float = 1.5):
+    def __init__(
+        self,
+        chart: Chart,
+        tempo_scale: float = 1.0,
+        rounds: int = 10,
+        up_at: float = 0.9,
+        down_at: float = 0.6,
+        step: float = 0.1,
+        min_scale: float = 0.3,
+        max_scale: float = 1.5,
+    ):
         if rounds < 1:
             raise ValueError("a drill has at least one round")
         self.chart, self.rounds = chart, rounds
@@ -70,8 +78,9 @@ class Drill:
         for pair in pairs:  # pairs that meet share their chord: C G, G Am -> C G Am
             chords += list(pair[1:] if chords and chords[-1] == pair[0] else pair)
         title = f"{self.chart.title or 'chart'}: drill"
-        chart = chart_from_chords(chords, 1, self.chart.tempo, self.chart.meter, title,
-                                  self.chart.key)
+        chart = chart_from_chords(
+            chords, 1, self.chart.tempo, self.chart.meter, title, self.chart.key
+        )
         scale = self.next_scale(self.score(engine.results), self.current.tempo_scale)
         self.current = Round(self.current.number + 1, chart, scale)
         return self.current

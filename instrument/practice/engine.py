@@ -99,8 +99,9 @@ def close_call(chord: Chord, pitches: tuple[int, ...]) -> bool:
     if not pcs or chord.root is None or pcs - chord.pitch_classes:
         return False
     missing = chord.required_pitch_classes - pcs
-    core = {chord.root} | {(chord.root + i) % 12 for i in (3, 4)
-                           if (chord.root + i) % 12 in chord.pitch_classes}  # fmt: skip
+    core = {chord.root} | {
+        (chord.root + i) % 12 for i in (3, 4) if (chord.root + i) % 12 in chord.pitch_classes
+    }
     return bool(missing) and core <= pcs
 
 
@@ -225,9 +226,16 @@ class PracticeEngine:
                 lo, hi = max(span.start, first * bpb), min(span.end, end * bpb)
                 if lo < hi and span.chord != NO_CHORD:
                     self.targets.append(
-                        Target(len(self.targets), i, loop, span.chord, lo + offset, hi + offset,
-                               max(span.bar, first))
-                    )  # fmt: skip
+                        Target(
+                            len(self.targets),
+                            i,
+                            loop,
+                            span.chord,
+                            lo + offset,
+                            hi + offset,
+                            max(span.bar, first),
+                        )
+                    )
         self.end_beat = self.count_in_beats + loops * length
         # windows[k]: the timeline beat from which a strike counts for target k
         self.opens = []
@@ -328,8 +336,9 @@ class PracticeEngine:
             closes = self.opens[k + 1] if k + 1 < len(self.targets) else self.end_beat
             if k in self.resolved:
                 self.next_unjudged += 1
-            elif b_missed >= closes and (self.strike is None
-                                         or self.strike.target is not self.targets[k]):
+            elif b_missed >= closes and (
+                self.strike is None or self.strike.target is not self.targets[k]
+            ):
                 # _result marks it final and moves next_unjudged on
                 out.append(self._result(self.targets[k], (), None, self.time_of(closes)))
             else:

@@ -133,8 +133,7 @@ class History:
                 raise ValueError(f"table {table} lacks columns {missing}: not a practice history")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if not 0 <= version <= SCHEMA_VERSION:
-            raise ValueError(f"schema version {version}, this program knows up to "
-                             f"{SCHEMA_VERSION}")  # fmt: skip
+            raise ValueError(f"schema version {version}, this program knows up to {SCHEMA_VERSION}")
         if version == SCHEMA_VERSION:
             return
         db.execute("BEGIN IMMEDIATE")
@@ -144,7 +143,8 @@ class History:
                 if stmt.strip() and not ("ADD COLUMN close" in stmt and "close" in have):
                     db.execute(stmt)
             finished = db.execute(
-                "SELECT id FROM sessions WHERE ended IS NOT NULL ORDER BY ended, id").fetchall()
+                "SELECT id FROM sessions WHERE ended IS NOT NULL ORDER BY ended, id"
+            ).fetchall()
             for (sid,) in finished:
                 self._update_best(sid)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -208,7 +208,9 @@ class History:
         row = self.db.execute(
             "SELECT s.exercise, s.ended, COUNT(a.id), SUM(a.correct + 0.5 * (a.close AND NOT"
             " a.correct)) FROM sessions s JOIN attempts a ON a.session = s.id AND a.attempt = 1"
-            " WHERE s.id = ? GROUP BY s.id", (session,)).fetchone()
+            " WHERE s.id = ? GROUP BY s.id",
+            (session,),
+        ).fetchone()
         if row is None or not row[2] or not isinstance(row[1], (int, float)):
             return  # nothing judged, or an end time that is no time
         exercise, ended, n, points = row
@@ -216,7 +218,9 @@ class History:
         day = dt.date.fromtimestamp(ended)
         old = self.db.execute(
             "SELECT best, best_session, streak, best_streak, last_day FROM bests"
-            " WHERE exercise = ?", (exercise,)).fetchone()
+            " WHERE exercise = ?",
+            (exercise,),
+        ).fetchone()
         if old is None:
             best, best_session, streak, best_streak = score, session, 1, 1
         else:
@@ -232,7 +236,8 @@ class History:
         self.db.execute(
             "INSERT OR REPLACE INTO bests (exercise, best, best_session, streak, best_streak,"
             " last_day) VALUES (?,?,?,?,?,?)",
-            (exercise, best, best_session, streak, best_streak, day.isoformat()))
+            (exercise, best, best_session, streak, best_streak, day.isoformat()),
+        )
 
     def bests(self, exercise: str | None = None) -> list[ExerciseBest]:
         """Each exercise's best score and streak (the ones finished at least once)."""
@@ -240,9 +245,13 @@ class History:
         with untrusted(self.path, "practice history database"):
             rows = self.db.execute(
                 "SELECT exercise, best, best_session, streak, best_streak, last_day FROM bests"
-                f" {where} ORDER BY exercise", params).fetchall()
-        return [ExerciseBest(str(r[0]), float(r[1]), r[2], int(r[3]), int(r[4]), str(r[5]))
-                for r in rows]  # fmt: skip
+                f" {where} ORDER BY exercise",
+                params,
+            ).fetchall()
+        return [
+            ExerciseBest(str(r[0]), float(r[1]), r[2], int(r[3]), int(r[4]), str(r[5]))
+            for r in rows
+        ]
 
     def _tx(self):
         """A BEGIN IMMEDIATE ... COMMIT transaction (ROLLBACK on error)."""
@@ -285,7 +294,7 @@ class History:
             accuracy=(r[7] / r[6]) if r[6] else 0.0,
             mean_abs_timing_ms=r[8],
             score=(float(r[9]) / r[6]) if r[6] else 0.0,
-        )  # fmt: skip
+        )
 
     def attempts(self, session: int) -> list[tuple]:
         with untrusted(self.path, "practice history database"):

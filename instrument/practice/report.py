@@ -23,14 +23,12 @@ def trend_line(exercise: str, sessions: list[SessionStats], best=None) -> str:
     if len(sessions) >= 2:
         text += f"score {first.score:.0%} -> {last.score:.0%} over {len(sessions)} sessions"
         if first.mean_abs_timing_ms is not None and last.mean_abs_timing_ms is not None:
-            text += (f", timing {first.mean_abs_timing_ms:.0f} -> "
-                     f"{last.mean_abs_timing_ms:.0f} ms")  # fmt: skip
+            text += f", timing {first.mean_abs_timing_ms:.0f} -> {last.mean_abs_timing_ms:.0f} ms"
     else:
         text += f"score {last.score:.0%} in 1 session"
     if best is not None:
         days = "day" if best.streak == 1 else "days"
-        text += (f"; best {best.best:.0%}, streak {best.streak} {days} "
-                 f"(longest {best.best_streak})")  # fmt: skip
+        text += f"; best {best.best:.0%}, streak {best.streak} {days} (longest {best.best_streak})"
     return text
 
 
@@ -41,8 +39,10 @@ def progress_text(history: History, exercise: str | None = None) -> str:
     if not stats:
         what = f" for {exercise!r}" if exercise else ""
         return f"no practice sessions recorded{what} in {history.path}"
-    lines = [f"{'date':16}  {'exercise':28} {'tempo':>5} {'chords':>6} {'right':>6} "
-             f"{'score':>6} {'timing':>7}"]  # fmt: skip
+    lines = [
+        f"{'date':16}  {'exercise':28} {'tempo':>5} {'chords':>6} {'right':>6} "
+        f"{'score':>6} {'timing':>7}"
+    ]
     for s in stats:
         when = dt.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M")
         timing = "-" if s.mean_abs_timing_ms is None else f"{s.mean_abs_timing_ms:.0f} ms"
@@ -89,8 +89,11 @@ def progress_figure(stats: list[SessionStats], title: str = ""):
     for name, sessions in groups.items():
         x = list(range(1, len(sessions) + 1))
         ax1.plot(x, [100 * s.score for s in sessions], "o-", label=name)
-        timed = [(i, s.mean_abs_timing_ms) for i, s in zip(x, sessions, strict=True)
-                 if s.mean_abs_timing_ms is not None]  # fmt: skip
+        timed = [
+            (i, s.mean_abs_timing_ms)
+            for i, s in zip(x, sessions, strict=True)
+            if s.mean_abs_timing_ms is not None
+        ]
         ax2.plot([i for i, _ in timed], [t for _, t in timed], "o-", label=name)
     ax1.set_ylabel("score (%)")
     ax1.set_ylim(0, 105)
