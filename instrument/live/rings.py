@@ -162,6 +162,8 @@ class RingReader:
     def _take(self, ring: int, rows: np.ndarray) -> np.ndarray:
         """The rows written since the last take (copied), oldest first."""
         size = rows.shape[0]
+        if size == 0:  # a ring without rows (the calls, when not recorded)
+            return rows[:0]
         head = int(self.rings.heads[ring])
         start = max(int(self.read[ring]), head - size)
         idx = np.arange(start, head)
