@@ -289,7 +289,7 @@ def test_the_driver_callback_decodes_fluidsynth_events(choir):
 def test_python_keeps_what_the_compiled_path_cannot_play(choir):
     assert python_reason(ZoneArranger(choir)) is None
     assert python_reason(ZoneArranger(choir), mpe=True) == "MPE"
-    assert python_reason(ZoneArranger(choir), fluid=False) == "not FluidSynth"
+    assert python_reason(ZoneArranger(choir), fluid=False) == "a synth of its own"
 
 
 def test_program_changes_and_transposition_as_the_session(choir):

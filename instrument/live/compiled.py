@@ -39,11 +39,12 @@ COMPILED_ARRANGERS = ("lstm", "zone")  # the arrangers the compiled path plays, 
 
 def python_reason(arranger: Arranger, mpe: bool = False, fluid: bool = True) -> str | None:
     """Why the compiled path cannot play this set-up (None: it can). fluid: the session
-    plays a FluidSynth ``Synth`` (the soak's logging stand-in is not one)."""
+    plays FluidSynth's own ``Synth`` (the path calls libfluidsynth itself, so a subclass
+    that logs its calls, as the soak's, would miss them)."""
     if mpe:
         return "MPE"
     if not fluid:
-        return "not FluidSynth"
+        return "a synth of its own"
     if type(arranger) not in (LSTMArranger, ZoneArranger):
         return f"{arranger.name} arranger"
     return None

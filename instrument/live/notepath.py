@@ -25,6 +25,11 @@ One owner at a time: every entry takes ``Keys.flags[F_LOCK]`` (a spinlock by
 compare-and-swap; held for microseconds, never across Python), so the main thread's
 panic or switch cannot interleave with the audio thread's note.
 
+numba's cache knows each function's own file only: after a change to the kernels this
+path inlines (``arrange.fast``, ``arrange.features``, ``live.rings``, ``live.native``),
+clear ``instrument/live/__pycache__/notepath*.nb*`` (tests/test_notepath.py, which
+compares the paths call for call, fails on a stale cache).
+
 Differences from the Python path, by design: the channels a message touched keep their
 polyphony in channel order (Python: set order), and a revision moves the note of that
 pitch held on the lowest input channel (Python: the first struck). Per output channel at

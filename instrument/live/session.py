@@ -153,7 +153,7 @@ class LiveSession(Session):
         # The compiled note path (live.notepath: no Python in the audio thread) plays when
         # it can; what it cannot play keeps the Python performer, named on the status.
         reason = "asked" if note_path == "python" else None
-        reason = reason or python_reason(arranger, mpe=mpe, fluid=isinstance(synth, Synth))
+        reason = reason or python_reason(arranger, mpe=mpe, fluid=type(synth) is Synth)
         for reg in registrations:  # one it could not switch to, later
             if reason is None and reg.arranger and reg.arranger not in COMPILED_ARRANGERS:
                 reason = f"{reg.arranger} arranger in a registration"
