@@ -32,6 +32,8 @@ from instrument.live import notepath as N
 from instrument.live import rings as R
 from instrument.live.native import clock_address, fluid_address
 from instrument.live.performer import NoteEvent, Setup
+from instrument.synth.base import SynthPort
+from instrument.synth.fluid import Synth
 
 NOT_GUARDED = 1 << 62  # a budget no decision reaches: the time guard off
 COMPILED_ARRANGERS = ("lstm", "zone")  # the arrangers the compiled path plays, by name
@@ -50,7 +52,7 @@ def python_reason(arranger: Arranger, mpe: bool = False, fluid: bool = True) -> 
     return None
 
 
-def fluid_synth_pointer(synth) -> int:
+def fluid_synth_pointer(synth: Synth) -> int:
     """The ``fluid_synth_t *`` of an ``instrument.synth.fluid.Synth`` (its pyfluidsynth
     synth), for the compiled calls."""
     return int(synth._fs.synth)
@@ -192,17 +194,15 @@ class CompiledPerformer:
     silence after which the arranger starts a new phrase. clock: the time of a message
     handled without one (seconds, monotonic)."""
 
-    path_name = "compiled"
-
     def __init__(
         self,
-        synth,
+        synth: Synth | None,
         ensemble: Ensemble,
         arranger: Arranger,
         reset_after: float = 4.0,
         record_calls: int = 0,
         clock: Callable[[], float] = time.monotonic,
-        outputs=None,
+        outputs: SynthPort | None = None,
     ):
         self.synth = synth
         self.outputs = outputs if outputs is not None else synth  # program changes & co.
@@ -380,7 +380,9 @@ class CompiledPerformer:
             self.pump_once(self._outputs())
 
 
-def open_compiled_input(synth, path: CompiledPerformer, driver: str, client_name: str) -> None:
+def open_compiled_input(
+    synth: Synth, path: CompiledPerformer, driver: str, client_name: str
+) -> None:
     """FluidSynth's MIDI driver ``driver`` ("jack" or "alsa_seq") on ``synth`` (a started
     ``instrument.synth.fluid.Synth``) with the compiled handler playing ``path``; the
     synth frees it with its audio driver (``stop_driver``) or abandons it with it."""
