@@ -307,3 +307,27 @@ def test_program_changes_and_transposition_as_the_session(choir):
     path.handle([0x90, 60, 90], 0.3)  # beyond MIDI: silent, and so is its note-off
     path.handle([0x80, 60, 0], 0.4)
     assert path.reader.calls() == [] and path.counter(R.C_ORPHAN_OFFS) == 0
+
+
+@pytest.mark.parametrize("silence", ["cc123", "panic", "release_all"])
+def test_fluidsynth_sounds_the_compiled_calls_and_falls_silent(choir, silence):
+    """With a real FluidSynth (called by address from the compiled code, no driver)."""
+    from instrument.synth import Synth, find_soundfont
+
+    synth = Synth(find_soundfont(), sample_rate=44100)
+    try:
+        path = CompiledPerformer(synth, choir, _arranger(choir))
+        for k, data in enumerate([*STATES["pedalled"], *STATES["moved"]]):
+            path.handle(data, 1.0 + 0.01 * k)
+        assert synth.active_voices() > 0
+        assert np.abs(synth.render(4410)).max() > 0.01
+        if silence == "cc123":
+            path.handle([0xB0, 123, 0], 2.0)
+        elif silence == "panic":
+            path.panic()
+        else:
+            path.release_all()
+        synth.render(2 * 44100)  # the releases play out
+        assert np.abs(synth.render(4410)).max() < 1e-3
+    finally:
+        synth.close()

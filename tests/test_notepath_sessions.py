@@ -69,10 +69,10 @@ def test_a_session_plays_its_notes_through_the_compiled_path(arranger):
         live.close()
 
 
-@pytest.mark.parametrize(
-    ("arranger", "path"), [("lstm", "compiled"), ("zone", "compiled"),
-                           ("bilstm", "python (bilstm arranger)")]  # fmt: skip
-)
+RENDER_PATHS = [("lstm", "compiled"), ("zone", "compiled"), ("bilstm", "python (bilstm arranger)")]
+
+
+@pytest.mark.parametrize(("arranger", "path"), RENDER_PATHS)
 def test_render_plays_through_the_compiled_path(tmp_path, arranger, path):
     from instrument.arrange import make_arranger
     from instrument.ensemble import load_ensemble
