@@ -15,8 +15,7 @@ import threading
 
 from instrument.arrange.neural import LSTMArranger
 from instrument.ensemble import load_ensemble
-from instrument.input.jack import open_compiled_midi
-from instrument.live.compiled import CompiledPerformer, warm_up
+from instrument.live.compiled import CompiledPerformer, open_compiled_input, warm_up
 from instrument.synth import Synth, find_soundfont
 
 
@@ -35,10 +34,7 @@ def main() -> None:
     synth = Synth(find_soundfont(), sample_rate=48000, outputs_per_channel=True)
     path = CompiledPerformer(synth, choir, arranger)
     synth.start("jack", client_name="nptest", period=128, autoconnect=False)
-    fs = synth._fs  # the pyfluidsynth synth: its MIDI driver is freed with the audio's
-    fs.midi_driver, handler = open_compiled_midi(
-        fs, "jack", "nptest", path.handler_address(), path.user_data
-    )
+    open_compiled_input(synth, path, "jack", "nptest")  # freed with the audio driver
     stop = threading.Event()
     sys.setswitchinterval(0.1)
     threading.Thread(target=hog, args=(stop,), daemon=True).start()
@@ -48,7 +44,6 @@ def main() -> None:
     for e in path.reader.note_events():
         print(json.dumps([e.on, e.pitch, e.part, e.channel, e.revision]), flush=True)
     synth.close()
-    del handler
 
 
 if __name__ == "__main__":
