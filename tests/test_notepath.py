@@ -78,10 +78,12 @@ def chorale(seed: int, n_chords: int = 40) -> Piece:
 
 
 def messages(seed: int) -> list[tuple[float, list[int]]]:
-    """A performance of the test piece as a keyboard sends it, with bends, a mod wheel
-    and a stray controller between the notes."""
+    """Two performances of the test piece as a keyboard sends it, 5 s apart (the arranger
+    starts a new phrase), with bends, a mod wheel and a stray controller between the
+    notes."""
     rng = np.random.default_rng(seed + 100)
     events = keyboard_events(perform(chorale(seed), rng, "random"))
+    events += [(t + events[-1][0] + 5.0, data) for t, data in events]
     out = []
     for t, data in events:
         out.append((t, data))
@@ -145,6 +147,7 @@ def test_same_synth_calls_and_parts_as_the_python_performer(choir, seed):
     assert compiled.counter(R.C_MOVED) == python.counters.revised > 0  # moves were tested
     assert compiled.counter(R.C_MONO_CUTS) == python.counters.mono_cuts
     assert compiled.counter(R.C_NOTES) == python.counters.notes
+    assert compiled.counter(R.C_RESETS) == python.counters.resets == 2
     assert compiled.counter(R.C_IGNORED) == python.counters.ignored > 0
     assert compiled.decision_percentiles()[1] > 0.0
 
