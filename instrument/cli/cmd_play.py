@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "pressure and slide go to the part it plays")
     p.add_argument("--audio", default=None,
                    help="auto, jack, pulseaudio, alsa, sounddevice or none (default: auto)")
+    p.add_argument("--note-path", choices=("auto", "python"), default="auto",
+                   help="auto: the compiled note path when it can play the set-up (no Python "
+                        "in the audio thread); python: the Python performer (any arranger)")
     p.add_argument("--no-time-guard", action="store_true",
                    help="every note waits for the arranger's model, even when the machine is "
                         "too busy to decide in time (default: such a note goes to the zone split)")
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         time_guard=not args.no_time_guard,
         registrations=registrations,
         mpe=args.mpe,
+        note_path=args.note_path,
     )
     interrupt_on(signal.SIGTERM, signal.SIGHUP)  # the finally below always runs
     try:
@@ -111,7 +115,8 @@ def _announce(session, registrations: list) -> None:
     ensemble, arranger = session.performer.setup.ensemble, session.performer.setup.arranger
     print(f"instrument: {ensemble.title} ({', '.join(ensemble.part_names)}), "
           f"arranger {arranger.name}, SoundFont {session.soundfont.name}, audio {health.audio}, "
-          f"MIDI {health.midi.state} {health.midi.port}", flush=True)
+          f"MIDI {health.midi.state} {health.midi.port}, note path {health.note_path}",
+          flush=True)
     if registrations:
         print(f"instrument: registration 1: {registrations[0].name}"
               + (f" ({len(registrations)} in the bank)" if len(registrations) > 1 else ""),

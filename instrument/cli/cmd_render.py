@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     level = f", gain {gain_db:+.1f} dB so that it does not clip" if gain_db < 0 else ""
     print(
         f"rendered {len(result.notes)} notes, {seconds:.1f} s at {result.sample_rate} Hz "
-        f"with {arranger.name} on {ensemble.title} ({summary}){level} -> {args.output}"
+        f"with {arranger.name} on {ensemble.title} ({summary}){level}, note path "
+        f"{result.note_path} -> {args.output}"
     )
     return 0

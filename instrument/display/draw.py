@@ -439,7 +439,7 @@ def developer_text(model: StageModel) -> str:
     s = model.status
     parts = [f"latency {s.latency_ms:.1f} ms (buffer)", f"CPU {s.cpu_load:.0f}%",
              f"arranger {s.arranger}", f"over budget {s.over_budget}",
-             f"decide p99 {s.decide_p99_ms:.2f} ms"]
+             f"decide p99 {s.decide_p99_ms:.2f} ms", f"note path {s.note_path}"]
     return "   ".join(parts)
 
 

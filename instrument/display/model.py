@@ -51,6 +51,7 @@ class Status:
     cpu_load: float = 0.0
     over_budget: int = 0  # arranger decisions the budget guard sent to the zone split
     decide_p99_ms: float = 0.0  # measured: the arranger's decision time, 99th percentile
+    note_path: str = "python"  # "compiled" (no Python in the audio thread) or "python (why)"
     arranger: str = ""
     message: str = ""
 

@@ -278,6 +278,7 @@ def _update_status(model: StageModel, session) -> None:
     s.cpu_load, s.over_budget = h.cpu_load, h.over_budget
     s.arranger = session.performer.setup.arranger.name
     s.decide_p99_ms = session.performer.counters.decision_percentiles()[1]
+    s.note_path = h.note_path
     if h.midi.state == "lost":
         model.release_all(time.monotonic())
 

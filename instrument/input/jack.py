@@ -83,3 +83,27 @@ def open_jack_midi(
     if not driver:
         raise InstrumentError("could not open FluidSynth's JACK MIDI input")
     return driver, handler
+
+
+def open_compiled_midi(
+    fs: fluidsynth.Synth, driver: str, client_name: str, handler_address: int, user_data: int
+) -> tuple[int, EventHandler]:
+    """Open FluidSynth's MIDI driver ``driver`` ("jack": the port ``<client_name>:midi_00``
+    in the audio's JACK client; "alsa_seq": an ALSA sequencer client ``client_name``) with a
+    compiled handler (``live.notepath.handler()``: no Python, no GIL in the
+    driver's thread) and its ``user_data`` pointer.
+
+    Returns (driver, handler) as ``open_jack_midi`` does; the handler object wraps the
+    compiled function's address (keep it referenced). InstrumentError if it cannot open.
+    """
+    fs.setting("midi.driver", driver)
+    if driver == "jack":
+        fs.setting("midi.jack.id", client_name)  # same id as the audio: one shared client
+    else:
+        fs.setting("midi.alsa_seq.id", client_name)
+    fs.setting("midi.autoconnect", 0)
+    handler = EventHandler(handler_address)
+    midi = fluidsynth.new_fluid_midi_driver(fs.settings, handler, user_data)
+    if not midi:
+        raise InstrumentError(f"could not open FluidSynth's {driver} MIDI input")
+    return midi, handler

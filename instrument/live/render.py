@@ -1,7 +1,9 @@
 """Playing a MIDI file through the live path, faster than real time.
 
-The file is turned into one keyboard's event stream and fed to the same ``Performer``
-the live loop uses, with a simulated clock; FluidSynth renders the audio between events.
+The file is turned into one keyboard's event stream and fed to the same note path the
+live loop uses (the compiled one, ``live.notepath``, when it can play the arranger; else
+the Python ``Performer``: ``Rendering.note_path`` says which), with a simulated clock;
+FluidSynth renders the audio between events.
 The arranger's time guard is off (``Arranger.use_time_guard(False)``): a busy machine
 must not change the parts. Given the same file, ensemble, arranger and SoundFont, the
 output is identical. Notes hold their final parts (after any revision).
@@ -17,6 +19,7 @@ import numpy as np
 from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import Ensemble
 from instrument.input.midifile import keyboard_events, read_midi
+from instrument.live.compiled import CompiledPerformer, python_reason
 from instrument.live.performer import NoteEvent, Performer
 from instrument.synth.fluid import Synth
 from instrument.synth.offline import render_events
@@ -27,9 +30,10 @@ class Rendering:
     audio: np.ndarray  # float32 (frames, 2)
     sample_rate: int
     notes: list[tuple[float, float, int, int, int]]  # (onset s, end s, pitch, velocity, part)
-    performer: Performer
+    performer: Performer | CompiledPerformer
     # revisions: (onset s, moved at s, pitch, from part, to part), in the order made
     moves: list[tuple[float, float, int, int, int]]
+    note_path: str = "python"  # "compiled", or "python (why)"
 
 
 def render_file(
@@ -47,7 +51,12 @@ def render_file(
     arranger.plan(file_notes(events))  # an offline arranger sees the whole file first
     now = [0.0]
     synth = Synth(soundfont, sample_rate=sample_rate, gain=gain)
-    performer = Performer(synth, ensemble, arranger, clock=lambda: now[0])
+    reason = python_reason(arranger)
+    if reason is None:
+        performer = CompiledPerformer(synth, ensemble, arranger, clock=lambda: now[0])
+    else:
+        performer = Performer(synth, ensemble, arranger, clock=lambda: now[0])
+    note_path = "compiled" if reason is None else f"python ({reason})"
     open_notes: dict[tuple[int, int], int] = {}  # (channel, pitch) -> index in notes
     notes: list[tuple[float, float, int, int, int]] = []
 
@@ -80,6 +89,8 @@ def render_file(
             performer.release_all()
         else:
             performer.handle(data, t)
+        if isinstance(performer, CompiledPerformer):
+            performer.poll()  # its notes to ``collect``, between the chunks
 
     end = events[-1][0] if events else 0.0
     try:
@@ -89,7 +100,7 @@ def render_file(
     for i in list(open_notes.values()):  # notes the file never ended
         on, _, pitch, vel, part = notes[i]
         notes[i] = (on, end, pitch, vel, part)
-    return Rendering(audio, sample_rate, notes, performer, moves)
+    return Rendering(audio, sample_rate, notes, performer, moves, note_path)
 
 
 def file_notes(events: list[tuple[float, list[int]]]) -> list[Note]:

@@ -31,6 +31,13 @@ from instrument.input.midi import (
     forget_jack_client,
     jack_running,
 )
+from instrument.live.compiled import (
+    COMPILED_ARRANGERS,
+    CompiledPerformer,
+    open_compiled_input,
+    python_reason,
+    warm_up,
+)
 from instrument.live.lifecycle import Session
 from instrument.live.midiout import MidiOut
 from instrument.live.outputs import PartOutputs
@@ -96,6 +103,7 @@ class Health:
     xruns: int = 0
     cpu_load: float = 0.0  # JACK's DSP load, %
     over_budget: int = 0  # arranger decisions that fell back to the zone split
+    note_path: str = "python"  # "compiled" (live.notepath), or "python (why)"
     messages: list[str] = field(default_factory=list)
 
 
@@ -121,9 +129,10 @@ class LiveSession(Session):
                  reset_after: float = 4.0, multi_out: bool = False,
                  midi_out: str | None = None, time_guard: bool = True,
                  registrations: list[Registration] | tuple = (), mpe: bool = False,
-                 transpose: int = 0, synth: Synth | None = None):
+                 transpose: int = 0, synth: Synth | None = None, note_path: str = "auto"):
         """time_guard: whether the arranger may hand a note to the zone split when its work
-        ran late (``Arranger.use_time_guard``); off, every note waits for the model."""
+        ran late (``Arranger.use_time_guard``); off, every note waits for the model.
+        note_path: "auto" (the compiled path when it can play the set-up) or "python"."""
         if audio not in AUDIO_CHOICES:
             raise InstrumentError(f"unknown audio output {audio!r} ({', '.join(AUDIO_CHOICES)})")
         if multi_out and audio not in ("jack", "auto"):
@@ -141,13 +150,29 @@ class LiveSession(Session):
         self.time_guard = time_guard
         if not time_guard:  # on, each arranger keeps the budget it was built with
             arranger.use_time_guard(False)
-        self.performer = Performer(self.outputs, ensemble, arranger, reset_after=reset_after)
+        # The compiled note path (live.notepath: no Python in the audio thread) plays when
+        # it can; what it cannot play keeps the Python performer, named on the status.
+        reason = "asked" if note_path == "python" else None
+        reason = reason or python_reason(arranger, mpe=mpe, fluid=type(synth) is Synth)
+        for reg in registrations:  # one it could not switch to, later
+            if reason is None and reg.arranger and reg.arranger not in COMPILED_ARRANGERS:
+                reason = f"{reg.arranger} arranger in a registration"
+        self.compiled = reason is None
+        self.note_path = "compiled" if self.compiled else f"python ({reason})"
+        if self.compiled:
+            self.performer = CompiledPerformer(self.synth, ensemble, arranger,
+                                               reset_after=reset_after, record_calls=8192,
+                                               outputs=self.outputs)
+        else:
+            self.performer = Performer(self.outputs, ensemble, arranger,
+                                       reset_after=reset_after)
         self.midi: MidiInput | None = None
         self.midi_out: MidiOut | None = None
         self._want_midi_out = midi_out
         self._want_midi = midi_in
         self._midi_api = midi_api
         self.choices: list[str] = []  # what start() chose and why, for the terminal
+        self._transpose = 0
         self.transpose = transpose  # semitones added to every note played (a registration's)
         self._shifts: dict[tuple[int, int], int] = {}  # (channel, played pitch) -> shift
         self.program_changes: deque[int] = deque()  # from the keyboard, for the main thread
@@ -170,11 +195,13 @@ class LiveSession(Session):
 
     # -- the lifecycle (live.lifecycle) ------------------------------------------------------
     def prepare(self) -> None:
-        """Load the registrations' bank (the first one in force), then apply the real-time
-        settings (``live.realtime``). Once only."""
+        """Warm the compiled note path up, load the registrations' bank (the first one in
+        force), then apply the real-time settings (``live.realtime``). Once only."""
         if self.prepared:
             return
         self.prepared = True
+        if self.compiled:  # compiled now (or loaded from numba's cache), not on a note
+            warm_up()
         if self._registrations:
             self.load_registrations(self._registrations)
             first = self._registrations[0]
@@ -182,10 +209,26 @@ class LiveSession(Session):
             self.registration = first
         apply_realtime_settings()
 
+    @property
+    def transpose(self) -> int:
+        """Semitones added to every note played (a registration's)."""
+        return self._transpose
+
+    @transpose.setter
+    def transpose(self, semitones: int) -> None:
+        self._transpose = semitones
+        if self.compiled:  # the compiled path transposes itself
+            self.performer.transpose = semitones
+
     def start(self) -> None:
-        """Open audio and MIDI (``choices`` says what was taken), then route MPE."""
+        """Open audio and MIDI (``choices`` says what was taken), then route MPE. On the
+        compiled path a pump thread hands the listeners what it played, and replays its
+        synth calls on the outputs beside FluidSynth (a MIDI out, a take's audio)."""
         self.prepare()
         self._open_io(first=True)
+        if self.compiled:
+            synth = self.synth
+            self.performer.pump(lambda: tuple(o for o in self.outputs.outputs if o is not synth))
         if self.mpe:
             from instrument.live.mpe import MpeRouter
 
@@ -319,6 +362,10 @@ class LiveSession(Session):
                 self._stream = None
                 raise InstrumentError(f"cannot open audio output through PortAudio: {e}") from None
             return
+        if midi_callback is not None and self.compiled:  # FluidSynth's port: no GIL
+            self.synth.start(driver, client_name="instrument", period=self.period)
+            open_compiled_input(self.synth, self.performer, driver, "instrument")
+            return
         self.synth.start(driver, client_name="instrument", period=self.period,
                          midi_callback=midi_callback)
 
@@ -370,7 +417,11 @@ class LiveSession(Session):
         """A message from the keyboard: program changes recall registrations (in the main
         thread, see ``take_program_change``), notes are transposed, and all goes on to
         the performer. A note-off gets the shift its note-on got, so none hangs when the
-        transposition changes in between. Never raises."""
+        transposition changes in between. Never raises. (The compiled path does all this
+        itself: ``live.notepath``.)"""
+        if self.compiled:
+            self.performer.handle(data, t)
+            return
         try:
             status = data[0] & 0xF0
         except (IndexError, TypeError):
@@ -575,6 +626,8 @@ class LiveSession(Session):
     def health(self) -> Health:
         """The status (polled a few times a second by every front end, in the main
         thread, which also acts here on the keyboard's program changes)."""
+        if self.compiled:  # the keyboard's program changes, from the compiled path's ring
+            self.program_changes.extend(self.performer.programs())
         said = self._service() if self.bank or self.program_changes else []
         if self.midi_out is not None:
             change = self.midi_out.poll()
@@ -600,9 +653,10 @@ class LiveSession(Session):
                 cpu = float(self._jack_monitor.cpu_load())
             except Exception:  # noqa: BLE001 - the server may have gone; shown as 0
                 cpu = 0.0
-        arranger = self.performer.setup.arranger
+        stats = self.performer.stats() if self.compiled else self.performer.setup.arranger.stats()
         return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._xruns,
-                      cpu_load=cpu, over_budget=arranger.stats().fallbacks, messages=said)
+                      cpu_load=cpu, over_budget=stats.fallbacks, messages=said,
+                      note_path=self.note_path)
 
     def close(self) -> None:
         """Silence everything, then shut down input, audio and synth. Safe to call twice."""
@@ -611,6 +665,8 @@ class LiveSession(Session):
         self.closed = True
         self.performer.panic()
         self.performer.closed = True
+        if self.compiled:
+            self.performer.stop_pump()
         time.sleep(0.05)  # let the audio thread render the release once
         if self.midi_out is not None:
             self.midi_out.close()

@@ -1,0 +1,97 @@
+"""The compiled note path under a JACK dummy server, with Python busy: a thread in the app
+spins holding the GIL, and chords played into FluidSynth's port still sound on the right
+voices, in the period they were sent (read from the recorded audio, in JACK frames)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instrument.ensemble import load_ensemble
+from tests.conftest import wait_for
+from tests.test_live_revision_jack import CHORD, ORDERS, _sounding_pitch
+
+pytestmark = pytest.mark.jack
+APP = Path(__file__).with_name("notepath_jack_app.py")
+
+
+def attack_frames(choir, part: int, threshold: float) -> int:
+    """Frames from a note-on to its first sample above ``threshold``, rendered offline by
+    the same synth and voice: how late a note sounds when it is not late at all."""
+    from instrument.synth import Synth, find_soundfont
+
+    synth = Synth(find_soundfont(), sample_rate=48000)
+    try:
+        synth.set_ensemble(choir)
+        synth.noteon(choir.parts[part].channel, CHORD[part], 90)
+        audio = synth.render(9600)
+    finally:
+        synth.close()
+    return int(np.flatnonzero(np.abs(audio).max(axis=1) > threshold)[0])
+
+
+@pytest.fixture
+def hogged_app(jack_server):
+    proc = subprocess.Popen(
+        [sys.executable, str(APP)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        pytest.fail(f"the app did not come up: {proc.communicate()[1][-2000:]}")
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(hogged_app):
+    from tests.support.jackprobe import Probe, onset_latencies
+
+    choir = load_ensemble("choir")
+    probe = Probe("np-probe", n_inputs=4, seconds=40).activate()
+    outs = [f"nptest:l_{part.channel:02d}" for part in choir.parts]
+    probe.connect_to("nptest:midi_00", outs)
+    assert wait_for(lambda: probe.start_frame is not None)
+    latencies = []
+    try:
+        for order, spread_ms in ORDERS:
+            time.sleep(4.5)  # a pause: the arranger starts a new phrase
+            at = probe.now() + 2400
+            sent = {part: at + int(ms * probe.rate / 1000) for part, ms in
+                    zip(order, spread_ms, strict=True)}  # fmt: skip
+            for part in order:
+                probe.send([0x90, CHORD[part], 90], at=sent[part])
+            time.sleep(1.0)
+            audio = probe.audio()
+            heard = {k: _sounding_pitch(audio[-int(0.4 * probe.rate) :, k], probe.rate)
+                     for k in range(4)}  # fmt: skip
+            first = order[0]
+            heard_at = onset_latencies(audio, probe.start_frame, [sent[first]], 1e-4,
+                                       early=probe.block)[0]  # fmt: skip
+            latencies.append(heard_at - attack_frames(choir, first, 1e-4))
+            for part in order:
+                probe.send([0x80, CHORD[part], 0])
+            assert heard == CHORD, f"arrival order {order}: voices sang {heard}"
+            assert wait_for(lambda: probe.level(4800) < 1e-3, timeout=4)
+    finally:
+        probe.close()
+    # FluidSynth renders an event from the start of the period it arrives in: the first
+    # note of each chord sounds at most one period later than its voice's attack allows
+    # (frames, from the recording; a callback that waited for the GIL held 100 ms at a
+    # time would be thousands of frames late)
+    assert np.all(np.array(latencies) <= probe.block), latencies
+    out, err = hogged_app.communicate("", timeout=30)
+    events = [json.loads(line) for line in out.splitlines()]
+    ons = [e for e in events if e[0]]
+    assert len([e for e in ons if not e[4]]) == 12
+    for _on, _pitch, part, channel, _revision in ons:
+        assert channel == choir.parts[part].channel
