@@ -67,6 +67,16 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [it for it in items if not it.get_closest_marker("gpu")]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_note_path():
+    """The compiled note path built into numba's cache before any test, as ``setup.sh``
+    does: an app a test starts loads it in a second instead of compiling it for up to a
+    minute inside the test's wait for its ports."""
+    from instrument.live.compiled import warm_up
+
+    warm_up()
+
+
 @pytest.fixture(scope="session")
 def jack_server():
     """A private ``jackd -d dummy -r 48000 -p 128`` for the whole test session.
