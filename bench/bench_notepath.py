@@ -34,7 +34,6 @@ import platform
 import time
 
 import _root  # noqa: F401 - the repository root on sys.path, for tests.support
-import fluidsynth
 import numpy as np
 
 from instrument.arrange.neural import LSTMArranger
@@ -45,6 +44,7 @@ from instrument.live import rings as R
 from instrument.live.compiled import CompiledPerformer, warm_up
 from instrument.live.performer import Performer
 from instrument.report import markdown_table, write_section
+from instrument.synth.library import fluidsynth
 from tests.support.fakes import SilentSynth
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import ctypes
 import sys
 
-import fluidsynth
 import pytest
 
 from instrument.input.jack import event_handler
 from instrument.input.messages import parse
+from instrument.synth.library import fluidsynth
 
 _lib = ctypes.CDLL(fluidsynth._fl._name, handle=fluidsynth._fl._handle)  # our own prototypes
 _lib.new_fluid_midi_event.restype = ctypes.c_void_p

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 from collections import defaultdict
 
-import fluidsynth
 import numpy as np
 import pytest
 
@@ -32,6 +31,7 @@ from instrument.live.compiled import (
     warm_up,
 )
 from instrument.live.performer import Performer
+from instrument.synth.library import fluidsynth
 from tests.support.fakes import SilentSynth
 
 

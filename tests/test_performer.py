@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 
-import fluidsynth
 import numpy as np
 import pytest
 
@@ -13,6 +12,7 @@ from instrument.arrange.base import Arranger, Note
 from instrument.ensemble import load_ensemble
 from instrument.live.performer import Performer
 from instrument.synth import Synth, find_soundfont
+from instrument.synth.library import fluidsynth
 
 
 class ByPitchClass(Arranger):

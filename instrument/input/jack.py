@@ -13,9 +13,8 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 
-import fluidsynth
-
 from instrument.errors import InstrumentError
+from instrument.synth.library import fluidsynth
 
 # The library pyfluidsynth loaded, seen again through PyDLL: calls that keep the GIL. In
 # JACK's process thread a call through a plain CDLL would release the GIL and then wait

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import ctypes
 
-import fluidsynth
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
+
+from instrument.synth.library import fluidsynth
 
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)

@@ -11,12 +11,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import fluidsynth
 import numpy as np
 
 from instrument.ensemble import DRUM_CHANNEL, Ensemble
 from instrument.errors import InstrumentError
 from instrument.synth.base import SynthPort
+from instrument.synth.library import fluidsynth
 from instrument.synth.soundfont import check_soundfont
 
 _write_float = fluidsynth.cfunc(
