@@ -7,8 +7,6 @@ each assertion is about sound coming out of the right part.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -58,17 +56,25 @@ def _zone_part(pitch: int) -> int:
 
 
 def _levels(probe, seconds: float) -> np.ndarray:
-    """Peak level of each part's output over the last ``seconds``."""
+    """Peak level of each part's output over the last ``seconds`` recorded."""
     a = probe.audio()[-int(seconds * probe.rate) :]
     return np.abs(a).max(axis=0)
+
+
+def _levels_at(probe, frame: int, after: float, until: float) -> np.ndarray:
+    """Peak level of each part's output from ``after`` to ``until`` s past JACK ``frame``
+    (a note's send frame), once the recording has got there: the window is of sound, not
+    of when this process woke up."""
+    a, b = frame + probe.seconds(after), frame + probe.seconds(until)
+    assert wait_for(lambda: probe.recorded_until() >= b, timeout=30), "the recording stalled"
+    return np.abs(probe.audio_between(a, b)).max(axis=0)
 
 
 def test_note_sounds_on_its_part_and_note_off_silences_it(probe):
     for pitch in (40, 84):
         part = _zone_part(pitch)
-        probe.send([0x90, pitch, 100])
-        time.sleep(0.4)
-        levels = _levels(probe, 0.3)
+        on = probe.send([0x90, pitch, 100])
+        levels = _levels_at(probe, on, 0.1, 0.4)
         assert levels[part] > 0.01, f"pitch {pitch}: part {part} silent: {levels}"
         others = np.delete(levels, part)
         assert others.max() < SILENT, f"pitch {pitch}: other parts sound: {levels}"
@@ -79,22 +85,20 @@ def test_note_sounds_on_its_part_and_note_off_silences_it(probe):
 def test_sustain_pedal_holds_until_released(probe):
     part = _zone_part(60)
     probe.send([0xB0, 64, 127])
-    probe.send([0x90, 60, 100])
-    time.sleep(0.3)
-    probe.send([0x80, 60, 0])
-    time.sleep(1.0)
-    assert _levels(probe, 0.2)[part] > SILENT, "pedal down: the note must ring on"
+    on = probe.send([0x90, 60, 100])
+    off = probe.send([0x80, 60, 0], at=on + probe.seconds(0.3))
+    assert _levels_at(probe, off, 0.8, 1.0)[part] > SILENT, "pedal down: the note must ring on"
     probe.send([0xB0, 64, 0])
     assert wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=4)
 
 
 def test_all_notes_off_silences_everything(probe):
+    on = probe.now() + probe.block
     for pitch in (40, 55, 67, 84):
-        probe.send([0x90, pitch, 100])
-    probe.send([0xB0, 64, 127])
-    time.sleep(0.4)
-    assert (_levels(probe, 0.2) > 0.005).sum() >= 3
-    probe.send([0xB0, 120, 0])  # all sound off: the performer's panic
+        probe.send([0x90, pitch, 100], at=on)
+    probe.send([0xB0, 64, 127], at=on)
+    assert (_levels_at(probe, on, 0.2, 0.4) > 0.005).sum() >= 3
+    probe.send([0xB0, 120, 0], at=on + probe.seconds(0.4))  # all sound off: the panic
     assert wait_for(lambda: _levels(probe, 0.1).max() < SILENT, timeout=2)
 
 
@@ -102,9 +106,8 @@ def test_garbage_and_sysex_do_not_stop_the_loop(probe):
     for junk in ([0xF0, 1, 2, 3, 0xF7], [0x90], [0xF8], [0xB0, 7], [0x90, 60, 100, 5]):
         probe.send(junk)
     part = _zone_part(72)
-    probe.send([0x90, 72, 100])
-    time.sleep(0.4)
-    assert _levels(probe, 0.3)[part] > 0.01
+    on = probe.send([0x90, 72, 100])
+    assert _levels_at(probe, on, 0.1, 0.4)[part] > 0.01
     probe.send([0x80, 72, 0])
 
 

@@ -84,8 +84,11 @@ def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
             at = probe.now() + 2400
             for part, ms in zip(order, spread_ms, strict=True):
                 probe.send([0x90, CHORD[part], 90], at=at + int(ms * probe.rate / 1000))
-            time.sleep(1.0)
-            audio = probe.audio()[-int(0.4 * probe.rate):]
+            # what the voices sing 0.6 to 1.0 s after the first note, by the recording's
+            # frames (however late this process gets to look)
+            end = at + probe.seconds(1.0)
+            assert wait_for(lambda end=end: probe.recorded_until() >= end, timeout=30)
+            audio = probe.audio_between(end - probe.seconds(0.4), end)
             heard = {k: _sounding_pitch(audio[:, k], probe.rate) for k in range(4)}
             for part in order:
                 probe.send([0x80, CHORD[part], 0])
