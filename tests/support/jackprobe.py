@@ -92,6 +92,15 @@ class Probe:
         start = self.start_frame or 0
         return self._buffer[max(0, a - start) : max(0, min(b, self.recorded_until()) - start)]
 
+    def first_sound(self, frame: int, threshold: float) -> np.ndarray:
+        """Seconds from JACK ``frame`` to each input's first recorded sample over
+        ``threshold`` (n_inputs,); NaN where none has been recorded yet."""
+        loud = np.abs(self.audio_between(frame, self.recorded_until())) > threshold
+        if not len(loud):  # the recording has not reached ``frame`` yet
+            return np.full(len(self.inputs), np.nan)
+        first = np.where(loud.any(axis=0), loud.argmax(axis=0), -1)
+        return np.where(first >= 0, first / self.rate, np.nan)
+
     def seconds(self, s: float) -> int:
         """``s`` seconds in frames."""
         return round(s * self.rate)
