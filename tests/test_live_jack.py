@@ -106,7 +106,9 @@ def test_note_sounds_on_its_part_and_note_off_silences_it(probe):
         part = _zone_part(pitch)
         on = probe.send([0x90, pitch, 100])
         delays = _onsets(probe, on, 0.01, [part])
-        assert not np.isnan(delays[part]), f"pitch {pitch}: part {part} silent: {delays}"
+        assert not np.isnan(delays[part]), (
+            f"pitch {pitch}: part {part} silent: {_what_was_sent(probe, on)}"
+        )
         until = float(np.nanmax(delays)) + 0.3
         levels = _levels_at(probe, on, 0.0, until)
         others = np.delete(levels, part)
