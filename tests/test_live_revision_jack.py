@@ -12,7 +12,7 @@ import pytest
 from instrument.ensemble import load_ensemble
 from instrument.live.session import part_port_names
 from tests.conftest import wait_for
-from tests.support.jackclients import start_app, stop_app, wait_for_app
+from tests.support.jackclients import start_app, stop_app, wait_for_app, wait_for_play
 
 pytestmark = pytest.mark.jack
 
@@ -36,7 +36,8 @@ def choir_app(jack_server):
     choir = load_ensemble("choir")
     flags = "play --audio jack --no-display --multi-out --ensemble choir --arranger lstm"
     proc = start_app(*flags.split(), "--no-time-guard")
-    wait_for_app(proc, ["instrument:midi_00", _left(choir, 0)], 60)
+    wait_for_app(proc, ["instrument:midi_00", _left(choir, 0)], 120)  # the LSTM loads: a failsafe
+    wait_for_play(proc, 120)
     yield proc, choir
     stop_app(proc, 10)
 
@@ -84,13 +85,25 @@ def test_a_rolled_chord_in_any_order_ends_on_the_right_voices(choir_app):
             at = probe.now() + 2400
             for part, ms in zip(order, spread_ms, strict=True):
                 probe.send([0x90, CHORD[part], 90], at=at + int(ms * probe.rate / 1000))
-            time.sleep(1.0)
-            audio = probe.audio()[-int(0.4 * probe.rate):]
+            # what the voices sing 0.6 to 1.0 s after the first note, by the recording's
+            # frames (however late this process gets to look), once every voice has sounded
+            # (the app answers in its own time: a failsafe, not a measure)
+            wait_for(lambda at=at: not np.isnan(probe.first_sound(at, 0.005)).any(), timeout=30)
+            onsets = probe.first_sound(at, 0.005)
+            end = at + probe.seconds(1.0)
+            assert wait_for(lambda end=end: probe.recorded_until() >= end, timeout=30)
+            audio = probe.audio_between(end - probe.seconds(0.4), end)
             heard = {k: _sounding_pitch(audio[:, k], probe.rate) for k in range(4)}
             for part in order:
                 probe.send([0x80, CHORD[part], 0])
-            assert heard == CHORD, f"arrival order {order}: voices sang {heard}"
-            assert wait_for(lambda: probe.level(4800) < 1e-3, timeout=4)
+            assert heard == CHORD, (
+                f"arrival order {order}: voices sang {heard}; s from the first note-on to "
+                f"each voice's first sound: {np.round(onsets, 3)}"
+            )
+            # the release ends in the app's own time: a failsafe, not a measure
+            ended = wait_for(lambda: probe.level(4800) < 1e-3, timeout=30)
+            levels = np.abs(probe.audio()[-4800:]).max(axis=0)
+            assert ended, f"arrival order {order}: still sounding after the note-offs: {levels}"
     finally:
         probe.close()
     assert proc.poll() is None

@@ -1,9 +1,11 @@
 """Running the listener on a file or on a live input, and showing what it hears.
 
 Live: a sounddevice input stream whose callback only copies the block into a bounded
-queue (no analysis, no printing, no locks in the audio thread); the main thread takes
-blocks off the queue and runs the listener. If the analysis ever falls behind, whole
-blocks are dropped (and counted) rather than letting the queue grow.
+queue (``stream.InputBlocks``: no analysis, no printing, no locks in the audio thread);
+the main thread takes blocks off the queue and runs the listener. If the analysis ever
+falls behind, whole blocks are dropped rather than letting the queue grow; audio lost that
+way, or skipped by the input itself, reaches the listener as silence of the same length
+(counted, and named on stderr at the end), so its times and tempo stay true to the room.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import queue
 import sys
 from collections.abc import Callable
 from typing import TextIO
-
-import numpy as np
 
 from instrument.errors import InstrumentError
 from instrument.listen.audio import blocks, read_audio
@@ -108,37 +108,27 @@ def run_live(
     sink: Sink, device: str | int | None = None, duration: float | None = None, block: int = 512
 ) -> Listener:
     """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
-    from instrument.listen.stream import find_input, open_input
+    from instrument.listen.stream import InputBlocks, find_input, open_input
 
     device, info = find_input(device)
-    blocks_q: queue.Queue[np.ndarray] = queue.Queue(maxsize=256)
-    dropped = [0]
-
-    def callback(indata, frames, time_info, status) -> None:  # audio thread: copy only
-        try:
-            blocks_q.put_nowait(indata.copy())
-        except queue.Full:
-            dropped[0] += 1
-
-    stream = open_input(device, info, block, callback)
+    heard_input = InputBlocks(float(info["default_samplerate"]), block)
+    stream = open_input(device, info, block, heard_input.callback)
     listener = Listener(stream.samplerate)
-    heard = 0
+    heard = 0  # frames of the room's time, lost audio (heard as silence) included
     with stream:
         try:
             while duration is None or heard < duration * stream.samplerate:
                 try:
-                    x = blocks_q.get(timeout=2.0)
+                    pieces = heard_input.get(timeout=2.0)
                 except queue.Empty:
                     raise InstrumentError(
                         f"audio input {info['name']!r} delivers nothing"
                     ) from None
-                heard += len(x)
-                sink(listener.process(x), listener)
+                for x in pieces:
+                    heard += len(x)
+                    sink(listener.process(x), listener)
         except KeyboardInterrupt:
             pass
-    if dropped[0]:
-        print(
-            f"instrument: warning: {dropped[0]} input blocks dropped (analysis too slow)",
-            file=sys.stderr,
-        )
+    if lost := heard_input.health():
+        print(f"instrument: warning: {lost}", file=sys.stderr)
     return listener

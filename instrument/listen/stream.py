@@ -52,6 +52,94 @@ def open_input(device: str | int | None, info: dict, block: int, callback: Calla
         raise InstrumentError(f"cannot open audio input {info['name']!r}: {e}") from None
 
 
+class InputBlocks:
+    """The audio callback's side of a live input: blocks into a bounded queue, and the
+    audio that never arrived given back as silence, so the listener's time stays true to
+    the room's.
+
+    Audio is lost two ways: the queue is full (the analysis fell behind: the block is
+    dropped, counted in ``dropped``), or the input itself skipped (a JACK client woken too
+    late misses whole periods; PortAudio flags an overflow). Either way the next block's
+    capture time (``time_info.inputBufferAdcTime``, s) is later than the frames before it
+    account for; ``get`` hands that much silence before it (counted in ``lost_frames``).
+    A listener fed contiguous audio across a gap would hear the song jump ahead: its beat
+    periods would shrink and its tempo come out fast.
+
+    sample_rate: Hz. block: frames per callback (silence is handed in pieces this long).
+    """
+
+    TOLERANCE = 0.5  # blocks: capture-time jitter below this is not taken for a gap
+
+    def __init__(self, sample_rate: float, block: int, maxsize: int = 256):
+        self.sample_rate, self.block = float(sample_rate), int(block)
+        self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(maxsize=maxsize)
+        self.dropped = 0  # blocks the analysis could not keep up with
+        self.overflows = 0  # callbacks whose input PortAudio says overflowed
+        self.lost_frames = 0  # frames of input that never arrived, handed on as silence
+        self._start: float | None = None  # capture time of the first block (s)
+        self._last = 0.0  # capture time of the latest block (s)
+        self._frames = 0  # frames handed on since then, silence included
+        self.stamped = True  # False once the input gives no usable capture times
+
+    def callback(self, indata, frames, time_info, status) -> None:  # audio thread: copy only
+        if status.input_overflow:
+            self.overflows += 1
+        self.put(indata.copy(), time_info.inputBufferAdcTime)
+
+    def put(self, block: np.ndarray, adc_time: float) -> None:
+        """What the callback does, for a block captured at ``adc_time`` (s) (tests)."""
+        try:
+            self._queue.put_nowait((float(adc_time), block))
+        except queue.Full:
+            self.dropped += 1
+
+    def get(self, timeout: float) -> list[np.ndarray]:
+        """The next block, after the silence standing for any audio lost before it; raises
+        ``queue.Empty`` after ``timeout`` s without one."""
+        adc, block = self._queue.get(timeout=timeout)
+        gap = self._gap(adc)
+        self._frames += gap + len(block)
+        if not gap:
+            return [block]
+        self.lost_frames += gap
+        shape = (self.block, *block.shape[1:])
+        pieces = [np.zeros(shape, block.dtype) for _ in range(gap // self.block)]
+        if gap % self.block:
+            pieces.append(np.zeros((gap % self.block, *block.shape[1:]), block.dtype))
+        return [*pieces, block]
+
+    def _gap(self, adc: float) -> int:
+        """Frames missing before a block captured at ``adc`` (s); 0 within the jitter."""
+        if not self.stamped:
+            return 0
+        if self._start is None:
+            self._start = self._last = adc
+            return 0
+        if adc <= self._last:  # some host APIs give no capture times (0): trust contiguity
+            self.stamped = False
+            return 0
+        self._last = adc
+        behind = round((adc - self._start) * self.sample_rate) - self._frames
+        return behind if behind > self.TOLERANCE * self.block else 0
+
+    @property
+    def lost_seconds(self) -> float:
+        return self.lost_frames / self.sample_rate
+
+    def health(self) -> str:
+        """What was lost, for the status line and the closing report ("" if nothing)."""
+        parts = []
+        if self.lost_frames:
+            parts.append(f"{self.lost_seconds:.2f} s of input lost (heard as silence)")
+        if self.dropped:
+            parts.append(f"{self.dropped} blocks dropped (analysis too slow)")
+        if self.overflows:
+            parts.append(f"{self.overflows} input overflows")
+        if not self.stamped:
+            parts.append("the input gives no capture times: gaps cannot be measured")
+        return ", ".join(parts)
+
+
 class ListenStream:
     """A ``BeatClock`` and chord source that follows what an audio input hears.
 
@@ -70,8 +158,6 @@ class ListenStream:
         sample_rate: float | None = None,
     ):
         self.now = now
-        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=256)
-        self.dropped = 0  # blocks the analysis could not keep up with
         self.device, self.block = device, block
         self.device_name, self._info = "(none)", {}
         if sample_rate is None:  # a wrong device name fails here, before anything starts
@@ -79,21 +165,21 @@ class ListenStream:
             self.device_name = str(self._info["name"])
             sample_rate = float(self._info["default_samplerate"])
         self.stream = None
+        self.input = InputBlocks(sample_rate, block)
         self.listener = Listener(sample_rate)
         self._running = False
         self._thread: threading.Thread | None = None
         self._offsets: deque[tuple[float, float]] = deque()  # (arrival, arrival - audio time)
         self.on_chord: Callable[[float, str], None] | None = None  # (time, label) per change
 
-    def _callback(self, indata, frames, time_info, status) -> None:  # audio thread
-        try:
-            self._queue.put_nowait(indata.copy())
-        except queue.Full:
-            self.dropped += 1
+    @property
+    def dropped(self) -> int:
+        """Blocks the analysis could not keep up with (their time is heard as silence)."""
+        return self.input.dropped
 
     def open(self) -> None:
         """Start hearing: the input stream and the listener's thread."""
-        self.stream = open_input(self.device, self._info, self.block, self._callback)
+        self.stream = open_input(self.device, self._info, self.block, self.input.callback)
         self._running = True
         self._thread = threading.Thread(target=self._work, name="listener", daemon=True)
         self._thread.start()
@@ -112,11 +198,20 @@ class ListenStream:
 
     def _work(self) -> None:
         while self._running:
-            try:
-                block = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.feed(block, self.now())
+            self.hear_next(timeout=0.2)
+
+    def hear_next(self, timeout: float) -> bool:
+        """Analyse the next block from the input (the worker's step); False if none came
+        within ``timeout`` s. Audio lost before it is fed first, as silence: the clock
+        stays true to the room."""
+        try:
+            pieces = self.input.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        arrival = self.now()
+        for piece in pieces:
+            self.feed(piece, arrival)
+        return True
 
     def feed(self, block: np.ndarray, arrival: float) -> None:
         """Analyse one block that reached us at ``arrival`` (the worker's step)."""
@@ -183,7 +278,10 @@ class ListenStream:
 
     @property
     def waiting(self) -> str:
-        return f"listening to {self.device_name}: the band joins on the beat it hears"
+        lost = self.input.health()
+        return f"listening to {self.device_name}: the band joins on the beat it hears" + (
+            f" ({lost})" if lost else ""
+        )
 
     # The room sets the beat (``BeatClock``): the player's controls do not move it.
     def tap(self, now: float) -> float | None:

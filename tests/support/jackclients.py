@@ -58,6 +58,24 @@ def wait_for_app(app: subprocess.Popen, ports: Iterable[str], timeout: float = 3
         pytest.fail(f"app did not come up: {(err or '')[-2000:]}")
 
 
+def wait_for_play(app: subprocess.Popen, timeout: float) -> str:
+    """Until ``instrument play`` has said on stdout what it plays (its first line, printed
+    once the session is started): its ports appear earlier, while it is still setting up,
+    and a note sent then may go unheard. Returns the line; fails with the app's stderr if it
+    does not come within ``timeout`` s (a failsafe, not a measure)."""
+    import threading
+
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.append(app.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not said or not said[0]:
+        app.kill()
+        _out, err = app.communicate()
+        pytest.fail(f"app did not start playing: {(err or '')[-2000:]}")
+    return said[0]
+
+
 def stop_app(app: subprocess.Popen, timeout: float = 15) -> str:
     """Terminate the app (killed if it has not ended within ``timeout`` s); its stderr."""
     app.terminate()

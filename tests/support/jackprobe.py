@@ -81,6 +81,30 @@ class Probe:
     def audio(self) -> np.ndarray:
         return self._buffer[: self._written]
 
+    def recorded_until(self) -> int:
+        """The JACK frame the recording has reached (exclusive); ``start_frame`` before."""
+        return (self.start_frame or 0) + self._written
+
+    def audio_between(self, a: int, b: int) -> np.ndarray:
+        """What was recorded from JACK frame ``a`` to ``b`` (frames, n_inputs); a test waits
+        until ``recorded_until() >= b`` first, so the window is of sound, not of when
+        Python ran (a cycle the probe missed reads as zeros)."""
+        start = self.start_frame or 0
+        return self._buffer[max(0, a - start) : max(0, min(b, self.recorded_until()) - start)]
+
+    def first_sound(self, frame: int, threshold: float) -> np.ndarray:
+        """Seconds from JACK ``frame`` to each input's first recorded sample over
+        ``threshold`` (n_inputs,); NaN where none has been recorded yet."""
+        loud = np.abs(self.audio_between(frame, self.recorded_until())) > threshold
+        if not len(loud):  # the recording has not reached ``frame`` yet
+            return np.full(len(self.inputs), np.nan)
+        first = np.where(loud.any(axis=0), loud.argmax(axis=0), -1)
+        return np.where(first >= 0, first / self.rate, np.nan)
+
+    def seconds(self, s: float) -> int:
+        """``s`` seconds in frames."""
+        return round(s * self.rate)
+
     def level(self, last_frames: int, channel: int | None = None) -> float:
         """Peak absolute level over the most recent ``last_frames`` recorded (one input or all)."""
         a = self._buffer[max(0, self._written - last_frames) : self._written]
