@@ -179,11 +179,16 @@ def forward_calls(calls: list[tuple], outputs: tuple) -> None:
     for call in calls:
         name, channel, args = call[0], call[1], call[2:]
         for out in outputs:
-            if name == "all_notes_off":
-                if channel == 0:
-                    out.panic()
-            elif name != "all_sounds_off":
-                getattr(out, name)(channel, *args)
+            if name == "noteon":
+                out.noteon(channel, *args)
+            elif name == "noteoff":
+                out.noteoff(channel, *args)
+            elif name == "cc":
+                out.cc(channel, *args)
+            elif name == "pitch_bend":
+                out.pitch_bend(channel, *args)
+            elif name == "all_notes_off" and channel == 0:
+                out.panic()
 
 
 class CompiledPerformer:
