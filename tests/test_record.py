@@ -10,7 +10,7 @@ import mido
 import pytest
 
 from instrument.live.record import read_journal, recover
-from tests.support.jackclients import ports_appear, start_app
+from tests.support.jackclients import WireTap, ports_appear, start_app
 
 pytestmark = pytest.mark.jack
 
@@ -29,6 +29,7 @@ def test_sigkill_mid_take_loses_at_most_the_last_second(jack_server, tmp_path):
         time.sleep(0.5)  # the recorder starts after the ports appear
         keys = Probe("rec-keys", n_inputs=0).activate()
         keys.connect_to("instrument:midi_00", [])
+        tap = WireTap("rec-keys:out")
         played = list(range(48, 72))
         for pitch in played:
             keys.send([0x90, pitch, 90])
@@ -39,6 +40,7 @@ def test_sigkill_mid_take_loses_at_most_the_last_second(jack_server, tmp_path):
         time.sleep(1.3)  # more than one MIDI rewrite and several journal syncs
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+        heard = WireTap.note_ons(tap.stop())
         keys.close()
     finally:
         if proc.poll() is None:
@@ -46,13 +48,16 @@ def test_sigkill_mid_take_loses_at_most_the_last_second(jack_server, tmp_path):
     takes = list(tmp_path.glob("take-*"))
     assert len(takes) == 1
     take = takes[0]
-    assert sorted(_notes_in(take / "arranged.mid")) == sorted([*played, 80])
-    assert sorted(_notes_in(take / "input.mid")) == sorted([*played, 80])
+    # Every note-on that reached the app's port, as jackd's own monitor heard it (our
+    # Python sender can drop one on a loaded machine, and then nobody receives it).
+    assert len(heard) >= len(played) - 2 and 80 in heard, f"the wire lost notes: {heard}"
+    assert sorted(_notes_in(take / "arranged.mid")) == sorted(heard)
+    assert sorted(_notes_in(take / "input.mid")) == sorted(heard)
     name, raw, notes = read_journal(take)
-    assert name == "quartet" and len(notes) == len(played) + 1
+    assert name == "quartet" and len(notes) == len(heard)
     (take / "arranged.mid").unlink()
     assert recover(take) == (len(raw), len(notes))
-    assert sorted(_notes_in(take / "arranged.mid")) == sorted([*played, 80])
+    assert sorted(_notes_in(take / "arranged.mid")) == sorted(heard)
 
 
 def test_torn_journal_lines_are_skipped(tmp_path):

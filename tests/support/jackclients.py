@@ -85,3 +85,52 @@ def stop_app(app: subprocess.Popen, timeout: float = 15) -> str:
         app.kill()
         _out, err = app.communicate()
     return err or ""
+
+
+class WireTap:
+    """What a JACK MIDI port really carried, heard by ``jack_midi_dump`` (jackd2's own C
+    client, no Python in its process callback): the ground truth of what reached the
+    app's input. A Python sender (``Probe``) can lose an event on a loaded machine, when its
+    process callback waits for the GIL past the cycle's end: then no client hears it, and a
+    test compares the app with what the wire carried, not with what the test meant to send.
+    """
+
+    def __init__(self, source: str, name: str = "test-wiretap", timeout: float = 10):
+        import shutil
+
+        if shutil.which("jack_midi_dump") is None:
+            raise RuntimeError("jack_midi_dump not found: install jackd2 (./setup.sh does)")
+        self.proc = subprocess.Popen(
+            ["jack_midi_dump", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        port = f"{name}:input"
+        if not ports_appear([port], timeout, self.proc):
+            self.proc.kill()
+            raise RuntimeError("jack_midi_dump did not come up")
+        subprocess.run(["jack_connect", source, port], check=True, capture_output=True)
+
+    def stop(self) -> list[bytes]:
+        """End the tap; every message it heard, in order."""
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=10)
+        heard = []
+        for line in out.splitlines():  # " 168064: 90 30 5a note on (channel 0): ..."
+            _stamp, sep, rest = line.partition(":")
+            if not sep:
+                continue
+            data = []
+            for field in rest.split():
+                if len(field) != 2:
+                    break
+                try:
+                    data.append(int(field, 16))
+                except ValueError:
+                    break
+            if data:
+                heard.append(bytes(data))
+        return heard
+
+    @staticmethod
+    def note_ons(heard: list[bytes]) -> list[int]:
+        """The pitches of the note-ons (velocity > 0) among ``heard``."""
+        return [m[1] for m in heard if len(m) == 3 and m[0] & 0xF0 == 0x90 and m[2] > 0]
