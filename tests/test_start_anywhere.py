@@ -98,8 +98,9 @@ def test_with_a_jack_server_and_no_alsa_sequencer_both_go_through_jack(jack_serv
 
 def test_an_alsa_sequencer_that_fails_to_open_falls_back_to_the_computer_keyboard(
         bare_machine):
-    """The sequencer device is there (a file stands for it), but rtmidi cannot open ALSA
-    MIDI through it: the next step is taken, and the reason named."""
+    """The sequencer device is there (a file stands for it), but neither FluidSynth's
+    sequencer driver (the compiled note path's way in) nor rtmidi can open ALSA MIDI
+    through it: the next step is taken, and both reasons named."""
     env = dict(bare_machine, INSTRUMENT_ALSA_SEQ="/dev/null")
     done = _play(env=env)
     assert done.returncode == 0, done.stderr
@@ -109,6 +110,8 @@ def test_an_alsa_sequencer_that_fails_to_open_falls_back_to_the_computer_keyboar
     else:
         assert midi.startswith("instrument: MIDI in: the computer keyboard (alsa: cannot open "
                                "MIDI (alsa)"), midi
+        assert ("FluidSynth's sequencer input failed too: could not open FluidSynth's "
+                "alsa_seq MIDI input") in midi, midi  # fmt: skip
 
 
 def test_multi_out_without_jack_is_one_line(bare_machine):

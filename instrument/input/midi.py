@@ -6,7 +6,9 @@ input, else a virtual input port that any software keyboard can connect to.
 Under JACK the app owns one MIDI port and connects the chosen sources to it itself: either
 rtmidi's ``instrument-midi:in``, or a port another part of the app made (``jack_port``:
 FluidSynth's ``instrument:midi_00``, which is heard a period sooner, see
-docs/benchmarks.md); under ALSA rtmidi subscribes to the chosen port. Either way
+docs/benchmarks.md); under ALSA rtmidi subscribes to the chosen port, or (``seq_client``:
+FluidSynth's ``alsa_seq`` driver, read by the compiled note path without the GIL) the
+chosen port is subscribed to that client's port through ``input.alsaseq``. Either way
 ``poll()`` (called a few times a second from the main thread, never from the callback)
 notices a vanished source, reports it through ``on_lost`` so the player can release the
 notes it held, and reconnects when a port of that name comes back.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import rtmidi
 
 from instrument.errors import InstrumentError
+from instrument.input import alsaseq
 
 CLIENT_NAME = "instrument-midi"
 PORT_NAME = "in"
@@ -156,9 +159,17 @@ class MidiInput:
         api: str = "auto",
         on_lost: Callable[[], None] | None = None,
         jack_port: str | None = None,
+        seq_client: str | None = None,
+        sequencer: alsaseq.Sequencer | None = None,
     ):
+        """seq_client: under ALSA, the sequencer client whose port the chosen source is
+        subscribed to (FluidSynth's, which reads it; ``on_message`` is then not called);
+        sequencer: the ALSA sequencer to do it through (default: the machine's)."""
         self.on_message = on_message
         self.jack_port = jack_port
+        self.seq_client = seq_client
+        self._seq = sequencer
+        self._seq_dest: alsaseq.SeqPort | None = None  # the seq_client's port
         self.on_lost = on_lost or (lambda: None)
         self.wanted = port
         self.api = choose_api(api)
@@ -173,6 +184,13 @@ class MidiInput:
     def open(self) -> InputStatus:
         if self.api == "jack" and self.jack_port:
             self._open_jack()
+            return self.status
+        if self.api == "alsa" and self.seq_client:
+            try:
+                self._open_seq()
+            except InstrumentError:
+                self.close()  # the sequencer, if it opened
+                raise
             return self.status
         rt_api = rtmidi.API_UNIX_JACK if self.api == "jack" else rtmidi.API_LINUX_ALSA
         try:
@@ -251,6 +269,32 @@ class MidiInput:
             self._midi.open_virtual_port(PORT_NAME)
             self.status = InputStatus("virtual", f"{CLIENT_NAME}:{PORT_NAME}", "alsa")
 
+    def _open_seq(self) -> None:
+        if self._seq is None:
+            self._seq = alsaseq.open_sequencer()
+        ports = self._seq.ports()
+        ours = [p for p in ports if p.destination and p.client_name == self.seq_client]
+        if not ours:
+            raise InstrumentError(f"no ALSA sequencer client {self.seq_client!r} to play into")
+        self._seq_dest = ours[0]
+        self._port_name = f"{ours[0].client_name}:{ours[0].port_name}"
+        sources = [p for p in ports if p.source and p.client != self._seq_dest.client]
+        chosen = self._pick([p.name for p in sources])
+        if chosen:
+            source = sources[[p.name for p in sources].index(chosen)]
+            self._seq.connect(source, self._seq_dest)
+            self._alsa_source = _strip_ids(chosen)
+            self.status = InputStatus("connected", chosen, "alsa")
+        else:  # a software keyboard can still be connected to FluidSynth's port
+            self.status = InputStatus("virtual", self.port_name, "alsa")
+
+    def _seq_source(self) -> alsaseq.SeqPort | None:
+        """The port of the chosen source's name now there (its numbers change on replug)."""
+        for p in self._seq.ports():
+            if p.source and _strip_ids(p.name) == self._alsa_source:
+                return p
+        return None
+
     @property
     def port_name(self) -> str:
         """Our own port's full name (under JACK: ``instrument-midi:in``)."""
@@ -266,11 +310,13 @@ class MidiInput:
     # -- health (main thread) ----------------------------------------------------------------
     def poll(self) -> InputStatus:
         """Notice vanished sources and reconnect returning ones. Cheap; call at a few Hz."""
-        if self._midi is None and self._jack is None:
+        if self._midi is None and self._jack is None and self._seq is None:
             return self.status
         try:
             if self._jack is not None:
                 self._poll_jack()
+            elif self._seq is not None and self._alsa_source is not None:
+                self._poll_seq()
             elif self._alsa_source is not None:
                 self._poll_alsa()
         except Exception as e:  # noqa: BLE001 - the audio server may be gone; report, don't die
@@ -330,11 +376,21 @@ class MidiInput:
                 self.status.reconnects + 1,
             )
 
+    def _poll_seq(self) -> None:
+        source = self._seq_source()
+        if source is None and self.status.state != "lost":
+            self.status = InputStatus("lost", self._alsa_source, "alsa", self.status.reconnects)
+            self.on_lost()
+        elif source is not None and self.status.state == "lost":
+            self._seq.connect(source, self._seq_dest)
+            self.status = InputStatus("connected", source.name, "alsa",
+                                      self.status.reconnects + 1)  # fmt: skip
+
     def abandon(self) -> None:
         """Let go of a MIDI system that died (its server is gone): nothing is called on it."""
         forget_jack_client(self._jack)
-        self._abandoned = (self._midi, self._jack)
-        self._midi = self._jack = None
+        self._abandoned = (self._midi, self._jack, self._seq)
+        self._midi = self._jack = self._seq = None
         self.status = InputStatus("closed", self.status.port, self.api, self.status.reconnects)
 
     def close(self) -> None:
@@ -347,4 +403,12 @@ class MidiInput:
             self._jack.deactivate()
             self._jack.close()
             self._jack = None
+        if self._seq is not None:  # FluidSynth's port goes with its driver, after this
+            try:
+                source = self._seq_source() if self._alsa_source else None
+                if source is not None and self._seq_dest is not None:
+                    self._seq.disconnect(source, self._seq_dest)
+            finally:
+                self._seq.close()
+                self._seq = None
         self.status = InputStatus("closed", self.status.port, self.api, self.status.reconnects)

@@ -8,6 +8,12 @@ It starts anywhere: asked for ``auto``, the audio output is the first of JACK,
 PulseAudio/PipeWire, ALSA, PortAudio that opens, else none (with a warning), and the MIDI
 input the first of ALSA, JACK that opens, else the computer keyboard. ``choices`` says
 what was taken and why each earlier candidate was passed over.
+
+On the compiled note path the keyboard is read by FluidSynth's own MIDI driver, which
+calls the compiled handler without the GIL: under JACK its port in the audio's client;
+under ALSA (audio not JACK) its sequencer client, the keyboard subscribed to it by
+``MidiInput``. Where that driver cannot open, rtmidi reads the keyboard, as on the
+Python path, and ``choices`` says why.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from instrument.arrange import make_arranger
 from instrument.arrange.base import Arranger
 from instrument.ensemble import DRUM_CHANNEL, Ensemble, load_ensemble
 from instrument.errors import InstrumentError, one_line
+from instrument.input.alsaseq import fluid_client_name
 from instrument.input.midi import (
     InputStatus,
     MidiInput,
@@ -48,6 +55,9 @@ from instrument.synth.fluid import N_CHANNELS, Synth
 
 AUDIO_CHOICES = ("auto", "jack", "pulseaudio", "alsa", "sounddevice", "none")
 AUTO_AUDIO = ("jack", "pulseaudio", "alsa", "sounddevice")  # tried in this order
+# FluidSynth's ALSA sequencer client is "FLUID Synth (<id>)"; ALSA lets two clients share a
+# name, so the id is this process's own: the keyboard is subscribed to our synth, no other.
+SEQ_ID = f"instrument-{os.getpid()}"
 
 
 def audio_absent(driver: str) -> str | None:
@@ -187,6 +197,8 @@ class LiveSession(Session):
         self._port_stems: dict[int, tuple[str, str]] = {}  # channel -> its ports' short names
         self._midi_via_synth = False
         self._midi_api_open: str | None = None
+        self._midi_seq = False  # the keyboard goes to FluidSynth's ALSA sequencer driver
+        self._seq_failed: str | None = None  # why that driver did not open (rtmidi instead)
         self._xruns = 0
         self._server_lost = False
         self._next_retry = 0.0
@@ -306,11 +318,11 @@ class LiveSession(Session):
             except InstrumentError as e:
                 if self._midi_api != "auto" or self._want_midi:
                     raise  # a system or a port asked for by name must work
-                passed.append(f"{api}: {one_line(e)}")
+                passed.append(f"{api}: {one_line(e)}{self._seq_note(either=True)}")
                 continue
             self._midi_api_open, self._midi_via_synth = api, via_synth
             st = self.midi.status
-            self.choices.append(f"MIDI in: {st.port} ({api}, {st.state})")
+            self.choices.append(f"MIDI in: {st.port} ({api}, {st.state}{self._seq_note()})")
             return
         self._midi_via_synth = False
         if self._want_midi == "none":
@@ -321,12 +333,46 @@ class LiveSession(Session):
             why = "no MIDI system: no ALSA sequencer (/dev/snd/seq), no JACK server"
         self.choices.append(f"MIDI in: the computer keyboard ({why})")
 
+    def _seq_note(self, either: bool = False) -> str:
+        """What the choices line adds about FluidSynth's ALSA sequencer driver."""
+        if self._midi_seq:
+            return "; read by FluidSynth's sequencer driver, no GIL"
+        if self._seq_failed is None:
+            return ""
+        if either:
+            return f" (FluidSynth's sequencer input failed too: {self._seq_failed})"
+        return f"; through rtmidi, as FluidSynth's sequencer input failed: {self._seq_failed}"
+
     def _open_midi(self, api: str, via_synth: bool) -> None:
+        # Under JACK audio a server loss abandons FluidSynth's drivers together
+        # (``_reconnect_audio``), so there the sequencer keyboard stays with rtmidi.
+        self._midi_seq, self._seq_failed = False, None
+        if api == "alsa" and self.compiled and self.audio != "jack":
+            try:
+                self.midi = self._open_seq_midi()
+                self._midi_seq = True
+                return
+            except InstrumentError as e:
+                self._seq_failed = one_line(e)
         midi = MidiInput(self.handle, port=self._want_midi, api=api,
                          on_lost=self.performer.release_all,
                          jack_port="instrument:midi_00" if via_synth else None)
         midi.open()
         self.midi = midi
+
+    def _open_seq_midi(self) -> MidiInput:
+        """The compiled handler on FluidSynth's ALSA sequencer driver, the keyboard
+        subscribed to its port. InstrumentError, with nothing left open, if either fails."""
+        open_compiled_input(self.synth, self.performer, "alsa_seq", SEQ_ID)
+        midi = MidiInput(self.handle, port=self._want_midi, api="alsa",
+                         on_lost=self.performer.release_all,
+                         seq_client=fluid_client_name(SEQ_ID))  # fmt: skip
+        try:
+            midi.open()
+        except InstrumentError:
+            self.synth.stop_midi_driver()
+            raise
+        return midi
 
     def _open_midi_out(self) -> None:
         if self._midi_api in ("alsa", "jack"):

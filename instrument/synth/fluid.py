@@ -213,12 +213,17 @@ class Synth(SynthPort):
         # the handler is kept referenced: FluidSynth calls it for as long as the driver lives
         self._fs.midi_driver, self._midi_handler = open_jack_midi(self._fs, client_name, on_message)
 
-    def stop_driver(self) -> None:
-        """Close the audio (and MIDI) driver but keep the synth: to reopen after a server loss."""
+    def stop_midi_driver(self) -> None:
+        """Close FluidSynth's MIDI driver (its thread is joined: no callback runs after)."""
         fs = self._fs
         if fs.midi_driver:
             fluidsynth.delete_fluid_midi_driver(fs.midi_driver)
             fs.midi_driver = None
+
+    def stop_driver(self) -> None:
+        """Close the audio (and MIDI) driver but keep the synth: to reopen after a server loss."""
+        fs = self._fs
+        self.stop_midi_driver()
         if fs.audio_driver:
             fluidsynth.delete_fluid_audio_driver(fs.audio_driver)
             fs.audio_driver = None
