@@ -32,12 +32,16 @@ Xruns: the probe client's JACK xrun callback, over each target's dense phase. Ta
 period, xruns at most plain's + 10 %.
 
     .venv/bin/python bench/bench_stress.py [--seconds 45] [--periods 64,128]
-        [--targets plain,app] [--seed 1] [--write]
+        [--targets plain,app] [--seed 1] [--repeats 1] [--write]
+
+With ``--repeats N`` the whole run is made N times (fresh servers each time); the verdict
+(and the exit status) is on the medians over the runs, each run's own verdict listed too.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -365,6 +369,7 @@ class Result:
     band_peak: float  # peak level on the band's outputs during the phase (0: silent)
     band_notes: int  # the app's own count of the band's notes (-1: not told)
     stalled: bool = False  # the JACK server stopped during the phase (see ``Watchdog``)
+    run: int = 1  # which of the run's repeats (``--repeats``)
 
 
 def wait_ready(client, target: Running, timeout: float = 120.0) -> list[str]:
@@ -539,9 +544,16 @@ def measure(
 
 
 def run_targets(
-    names: list[str], period: int, seconds: float, seed: int, folder: Path, soundfont: Path
+    names: list[str],
+    period: int,
+    seconds: float,
+    seed: int,
+    folder: Path,
+    soundfont: Path,
+    run: int = 1,
 ) -> list[Result]:
-    """Each target in turn, alone on the running JACK server (its period: ``period``)."""
+    """Each target in turn, alone on the running JACK server (its period: ``period``);
+    ``run``: which repeat this is, for the rows."""
     events = plan(seconds, seed)
     ensemble = stress_ensemble(folder)
     player = None
@@ -556,9 +568,8 @@ def run_targets(
             else:
                 target = start_app(name, ensemble, soundfont, folder)
             settle = 2.0 if name == "plain" else 8.0
-            results.append(
-                measure(target, events, period, seconds, player, settle, part_setup(ensemble))
-            )
+            got = measure(target, events, period, seconds, player, settle, part_setup(ensemble))
+            results.append(dataclasses.replace(got, run=run))
             print(row_text(results[-1]), flush=True)
     finally:
         if player is not None:
@@ -568,6 +579,7 @@ def run_targets(
 
 # -- the table --------------------------------------------------------------------------------
 HEADER = [
+    "run",
     "period",
     "target",
     "probes",
@@ -585,6 +597,7 @@ HEADER = [
 def row_cells(r: Result) -> list[object]:
     band = "-" if r.band_notes < 0 else str(r.band_notes)
     return [
+        r.run,
         r.period,
         r.target,
         r.probes,
@@ -602,8 +615,8 @@ def row_cells(r: Result) -> list[object]:
 def row_text(r: Result) -> str:
     c = row_cells(r)
     return (
-        f"{c[0]:>6} {c[1]:15} {c[2]:>6} {c[3]:>9} {c[4]:8.3f} {c[5]:8.3f} {c[6]:8.3f} "
-        f"{c[7]:6d} {c[8]:7.0f} {c[9]:>6} {c[10]:>7}"
+        f"{c[0]:>3} {c[1]:>6} {c[2]:15} {c[3]:>6} {c[4]:>9} {c[5]:8.3f} {c[6]:8.3f} "
+        f"{c[7]:8.3f} {c[8]:6d} {c[9]:7.0f} {c[10]:>6} {c[11]:>7}"
     )
 
 
@@ -613,6 +626,7 @@ class Verdict:
 
     period: int
     target: str
+    run: int  # 0: on the medians over the runs
     median_diff: float  # ms, target - plain
     p99_diff: float  # ms
     p99_bound: float  # one period, ms
@@ -629,11 +643,11 @@ class Verdict:
 
 
 def verdicts(results: list[Result]) -> list[Verdict]:
-    """Every non-plain target against plain at its period."""
+    """Every non-plain target against plain at its period, in the same run."""
     out = []
-    plain = {r.period: r for r in results if r.target == "plain"}
+    plain = {(r.period, r.run): r for r in results if r.target == "plain"}
     for r in results:
-        p = plain.get(r.period)
+        p = plain.get((r.period, r.run))
         if r.target == "plain" or p is None:
             continue
         dm, d99, bound = r.p50 - p.p50, r.p99 - p.p99, 1000.0 * r.period / RATE
@@ -641,6 +655,7 @@ def verdicts(results: list[Result]) -> list[Verdict]:
             Verdict(
                 r.period,
                 r.target,
+                r.run,
                 dm,
                 d99,
                 bound,
@@ -655,12 +670,36 @@ def verdicts(results: list[Result]) -> list[Verdict]:
     return out
 
 
+def medians(results: list[Result]) -> list[Result]:
+    """One row per (period, target): the median over the runs of p50, p99, max and xruns
+    (``run`` 0; stalled if any run stalled). With one run, that run."""
+    out = []
+    for key in dict.fromkeys((r.period, r.target) for r in results):
+        rows = [r for r in results if (r.period, r.target) == key]
+        first = rows[0]
+
+        def med(values: list[float]) -> float:
+            return float(np.median(values))
+
+        out.append(
+            Result(first.period, first.target, first.seconds, first.notes,
+                   sum(r.probes for r in rows), sum(r.masked for r in rows),
+                   sum(r.missed for r in rows), med([r.p50 for r in rows]),
+                   med([r.p99 for r in rows]), med([r.max for r in rows]),
+                   round(med([r.xruns for r in rows])), max(r.band_peak for r in rows),
+                   round(med([r.band_notes for r in rows])), any(r.stalled for r in rows),
+                   run=0)
+        )  # fmt: skip
+    return out
+
+
 def verdict_text(v: Verdict) -> str:
     def mark(ok: bool) -> str:
         return "pass" if ok else "FAIL"
 
+    which = "medians over the runs" if v.run == 0 else f"run {v.run}"
     return (
-        f"{v.period} frames, {v.target} vs plain: median {v.median_diff:+.3f} ms "
+        f"{which}, {v.period} frames, {v.target} vs plain: median {v.median_diff:+.3f} ms "
         f"(<= +0.1: {mark(v.median_ok)}), p99 {v.p99_diff:+.3f} ms "
         f"(<= +{v.p99_bound:.2f}: {mark(v.p99_ok)}), xruns {v.xruns} "
         f"(<= {v.xruns_bound:.1f}{', until the server stalled' if v.stalled else ''}: "
@@ -718,6 +757,15 @@ def markdown(results: list[Result], command: str, loads: list[float], note: str 
         markdown_table(HEADER, [row_cells(r) for r in results]),
         "",
     ]
+    runs = len({r.run for r in results})
+    if runs > 1:
+        lines += [
+            f"Medians over the {runs} runs (run 0; probes, left out and missed: summed):",
+            "",
+            markdown_table(HEADER, [row_cells(r) for r in medians(results)]),
+            "",
+        ]
+        lines += [f"- {verdict_text(v)}" for v in verdicts(medians(results))]
     lines += [f"- {verdict_text(v)}" for v in verdicts(results)]
     load = " / ".join(f"{x:.1f}" for x in loads)
     lines += [
@@ -743,6 +791,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated, from {', '.join(TARGETS)} (default plain,app)",
     )
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--repeats", type=int, default=1, help="run everything this many times (default 1)"
+    )
     ap.add_argument("--note", default="", help="a line for the report (what was measured)")
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     args = ap.parse_args(argv)
@@ -756,21 +807,29 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--periods {args.periods!r}: give frames, e.g. 64,128")
     if args.seconds < 5:
         ap.error("--seconds must be at least 5")
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
     soundfont = find_soundfont()
     loads = [os.getloadavg()[0]]
     print(
-        f"{'period':>6} {'target':15} {'probes':>6} {'out/miss':>9} {'p50':>8} {'p99':>8} "
-        f"{'max':>8} {'xruns':>6} {'dense s':>7} {'band':>6} {'stalled':>7}",
+        f"{'run':>3} {'period':>6} {'target':15} {'probes':>6} {'out/miss':>9} {'p50':>8} "
+        f"{'p99':>8} {'max':>8} {'xruns':>6} {'dense s':>7} {'band':>6} {'stalled':>7}",
         flush=True,
     )
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="stress-") as tmp:
-        for period in periods:
-            with JackServer(name=f"stress-{os.getpid()}-{period}", period=period):
-                results += run_targets(names, period, args.seconds, args.seed, Path(tmp), soundfont)
+        for run in range(1, args.repeats + 1):
+            for period in periods:
+                with JackServer(name=f"stress-{os.getpid()}-{period}", period=period):
+                    got = run_targets(names, period, args.seconds, args.seed, Path(tmp),
+                                      soundfont, run)  # fmt: skip
+                    results += got
     loads.append(os.getloadavg()[0])
     for v in verdicts(results):
         print(verdict_text(v))
+    if args.repeats > 1:
+        for v in verdicts(medians(results)):
+            print(verdict_text(v))
     if under_load(loads):
         print(f"under load: load average {loads[0]:.1f} / {loads[-1]:.1f}, {os.cpu_count()} cores")
     if args.write:
@@ -779,7 +838,7 @@ def main(argv: list[str] | None = None) -> int:
         given = argv if argv is not None else sys.argv[1:]
         command = shlex.join(["python", "bench/bench_stress.py", *given])
         write_section("benchmarks.md", "stress", markdown(results, command, loads, args.note))
-    target = [v for v in verdicts(results) if v.period == 64 and v.target == "app"]
+    target = [v for v in verdicts(medians(results)) if v.period == 64 and v.target == "app"]
     return 0 if all(v.passed for v in target) else 1
 
 

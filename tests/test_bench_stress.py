@@ -114,4 +114,29 @@ def test_a_short_run_fills_the_table(jack_server, tmp_path):
     assert v.p99_bound == pytest.approx(1000.0 * jack_server.period / b.RATE)
     assert isinstance(v.passed, bool)
     md = b.markdown(results, "python bench/bench_stress.py --seconds 5", [0.0, 0.0])
-    assert "| period | target |" in md and "app vs plain" in md and "Command:" in md
+    assert "| run | period | target |" in md and "app vs plain" in md and "Command:" in md
+
+
+def test_repeats_are_judged_on_their_medians():
+    """Three runs: each run's verdict pairs it with plain of the same run, the medians'
+    verdict is on the middle value of each figure (one bad run does not decide it)."""
+
+    def row(run: int, target: str, p50: float, p99: float, xruns: int) -> b.Result:
+        return b.Result(64, target, 45.0, 900, 100, 2, 1, p50, p99, p99 + 1, xruns, 0.1,
+                        -1 if target == "plain" else 300, run=run)  # fmt: skip
+
+    results = [
+        row(1, "plain", 1.0, 2.0, 100), row(1, "app", 1.05, 2.5, 105),
+        row(2, "plain", 1.0, 2.0, 100), row(2, "app", 1.5, 9.0, 400),  # one bad run
+        row(3, "plain", 1.0, 2.0, 90), row(3, "app", 1.02, 2.2, 95),
+    ]  # fmt: skip
+    per_run = b.verdicts(results)
+    assert [(v.run, v.passed) for v in per_run] == [(1, True), (2, False), (3, True)]
+    med = b.medians(results)
+    assert [(r.run, r.target) for r in med] == [(0, "plain"), (0, "app")]
+    assert (med[1].p50, med[1].p99, med[1].xruns) == (1.05, 2.5, 105)
+    assert med[1].probes == 300 and med[1].band_notes == 300
+    (v,) = b.verdicts(med)
+    assert v.run == 0 and v.passed
+    md = b.markdown(results, "python bench/bench_stress.py --repeats 3", [0.0, 0.0])
+    assert "Medians over the 3 runs" in md and "medians over the runs, 64 frames" in md
