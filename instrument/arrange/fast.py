@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from instrument.arrange import features as F
+from instrument.jit import njit
 
 GROUP_CAP = 16  # notes of one onset group the revision keeps (more: decided once)
 

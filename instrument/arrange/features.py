@@ -24,7 +24,8 @@ gaps before and after, duration.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from instrument.jit import njit
 
 GROUP_S = 0.05  # onsets closer than this to their group's first note are one chord
 N_GLOBAL = 13

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
+from instrument.jit import njit
 
-@numba.njit(cache=True, fastmath=True)
+
+@njit(cache=True, fastmath=True)
 def _forward(
     alpha, scratch, act, taus, offsets, trans, lo, hi, gain, threshold, out_tau, out_phase, out_conf
 ):
@@ -73,7 +74,7 @@ def _forward(
         out_conf[k] = best_mass
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _normalize(onset, out, mean, peak, k_mean, k_peak):
     for i in range(len(onset)):
         v = onset[i]
@@ -84,7 +85,7 @@ def _normalize(onset, out, mean, peak, k_mean, k_peak):
     return mean, peak
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _announce(time, taus, phase, dt, delay, warmup, horizon, state, pred, announced):
     """Predict the next beat at each frame; mark the frames that announce one.
 

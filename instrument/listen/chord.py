@@ -16,8 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
+
+from instrument.jit import njit
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 QUALITIES = ("maj", "min")
@@ -217,7 +218,7 @@ class ChordTracker:
         return changes
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _chord_track(
     chroma,
     bass,
@@ -274,7 +275,7 @@ def _chord_track(
     held[1] = _chord_forward(alpha_plain, like_plain, p, best_plain, 1.0, held[1])
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _chord_forward(alpha, like, p_change, best, switch_ratio, held):
     """Forward filtering over the 25 chord states, in place; the chord named per frame.
 

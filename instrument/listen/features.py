@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import scipy.fft
 import scipy.signal
+
+from instrument.jit import njit
 
 # Pitches (MIDI numbers) that feed the chroma: bass range and the rest.
 BASS_PITCHES = (28, 55)  # E1 .. F#3 (exclusive end)
@@ -204,7 +205,7 @@ class FrameFeatures:
         return Frames(t, onset, bass_onset, chroma, bass, energy)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _frames(s, ends, window):
     """(len(ends), len(window)) windowed frames of ``s``, each ending before ``ends[i]``."""
     n_win = len(window)
@@ -216,7 +217,7 @@ def _frames(s, ends, window):
     return out
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _hold(fresh, new_c, new_b, last_c, last_b, chroma, bass):
     """Fill each frame with the newest chroma computed at or before it (last_*: in/out)."""
     j = 0
@@ -229,7 +230,7 @@ def _hold(fresh, new_c, new_b, last_c, last_b, chroma, bass):
         bass[k] = last_b
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _flux(bands, prev, bass_bands, frames, onset, bass_onset, energy):
     """Log-compressed band magnitudes -> positive flux (all, bass) and frame RMS.
 
@@ -254,7 +255,7 @@ def _flux(bands, prev, bass_bands, frames, onset, bass_onset, energy):
         energy[k] = np.sqrt(e / frames.shape[1])
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _condition(x, out, state, r):
     """Mix (n, ch) to mono, zero NaN, clip to full scale, remove DC; state: last x, y."""
     xp, yp = state[0], state[1]
@@ -273,7 +274,7 @@ def _condition(x, out, state, r):
     state[0], state[1] = xp, yp
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _decimate(x, taps, hist, phase, down, out):
     """Low-pass ``x`` with ``taps`` and keep every ``down``-th sample; returns the count.
 
@@ -296,7 +297,7 @@ def _decimate(x, taps, hist, phase, down, out):
     return n_out
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _fold(pitch, voiced, treble_fold, bass_fold, chroma, bass):
     """Semitone magnitudes (n, 84) -> whitened, log-compressed treble and bass chroma.
 

@@ -25,10 +25,10 @@ One owner at a time: every entry takes ``Keys.flags[F_LOCK]`` (a spinlock by
 compare-and-swap; held for microseconds, never across Python), so the main thread's
 panic or switch cannot interleave with the audio thread's note.
 
-numba's cache knows each function's own file only: after a change to the kernels this
-path inlines (``arrange.fast``, ``arrange.features``, ``live.rings``, ``live.native``),
-clear ``instrument/live/__pycache__/notepath*.nb*`` (tests/test_notepath.py, which
-compares the paths call for call, fails on a stale cache).
+numba by itself keys a function's cache on that function's own file; this path inlines
+kernels of other files (``arrange.fast``, ``arrange.features``, ``live.rings``,
+``live.native``), so its functions come from ``instrument.jit``, whose cache key covers
+every compiled source of the package.
 
 Differences from the Python path, by design: the channels a message touched keep their
 polyphony in channel order (Python: set order), and a revision moves the note of that
@@ -42,10 +42,11 @@ import functools
 from typing import NamedTuple
 
 import numpy as np
-from numba import carray, cfunc, njit, types
+from numba import carray, types
 
 from instrument.arrange import features as F
 from instrument.arrange.fast import Chord, History, Net, Rules, live_assign, live_revise
+from instrument.jit import cfunc, njit
 from instrument.live import rings as R
 from instrument.live.native import (
     CLOCK_MONOTONIC,

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from instrument.jit import njit
 from instrument.live.native import release_fence
 from instrument.live.performer import NoteEvent
 
