@@ -31,6 +31,7 @@ from instrument.input.midi import (
     forget_jack_client,
     jack_running,
 )
+from instrument.live import jackwatch
 from instrument.live.compiled import (
     COMPILED_ARRANGERS,
     CompiledPerformer,
@@ -187,7 +188,7 @@ class LiveSession(Session):
         self._port_stems: dict[int, tuple[str, str]] = {}  # channel -> its ports' short names
         self._midi_via_synth = False
         self._midi_api_open: str | None = None
-        self._xruns = 0
+        self._watch = jackwatch.ServerWatch()  # what the watch client's callbacks count
         self._server_lost = False
         self._next_retry = 0.0
         self.audio_reconnects = 0
@@ -202,6 +203,7 @@ class LiveSession(Session):
         self.prepared = True
         if self.compiled:  # compiled now (or loaded from numba's cache), not on a note
             warm_up()
+        jackwatch.callbacks()  # the watch client's, likewise: not when JACK opens
         if self._registrations:
             self.load_registrations(self._registrations)
             first = self._registrations[0]
@@ -370,22 +372,15 @@ class LiveSession(Session):
                          midi_callback=midi_callback)
 
     def _watch_jack(self) -> None:
-        """A passive JACK client that counts xruns and reads the DSP load."""
+        """A passive JACK client that counts xruns, notices the server's shutdown (compiled
+        callbacks, ``live.jackwatch``: no Python in JACK's threads) and reads the DSP load."""
         import jack
 
         try:
             client = jack.Client("instrument-watch", no_start_server=True)
+            self._watch.attach(client)
         except jack.JackError:
             return
-
-        def on_xrun(_delay: float) -> None:
-            self._xruns += 1
-
-        def on_shutdown(_status, _reason: str) -> None:
-            self._server_lost = True  # acted on in health(), in the main thread
-
-        client.set_xrun_callback(on_xrun)
-        client.set_shutdown_callback(on_shutdown)
         client.activate()
         self._jack_monitor = client
 
@@ -572,6 +567,8 @@ class LiveSession(Session):
         server of the same name can take over the old one's shared memory. Asking the server
         for our ports cannot be fooled.
         """
+        if self._watch.shut_down:  # acted on in health(), in the main thread
+            return False
         if self._jack_monitor is None:
             return not self._server_lost
         try:
@@ -603,6 +600,7 @@ class LiveSession(Session):
             except InstrumentError:
                 self.midi_out.lost = True  # the parts still sound here; said on the status
         self._server_lost = False
+        self._watch.rearm()
         self.audio_reconnects += 1
 
     def _close_io(self) -> None:
@@ -642,7 +640,8 @@ class LiveSession(Session):
             self._reconnect_audio()
             if self._server_lost:
                 return Health(midi=InputStatus("lost", "audio server gone: retrying", "jack"),
-                              audio="jack (lost, retrying)", latency_ms=0.0, xruns=self._xruns,
+                              audio="jack (lost, retrying)", latency_ms=0.0,
+                              xruns=self._watch.xruns,
                               messages=["the JACK server went away; retrying every second"])
         midi = self.midi.poll() if self.midi else InputStatus("none", "computer keyboard", "-")
         periods = 2
@@ -654,7 +653,7 @@ class LiveSession(Session):
             except Exception:  # noqa: BLE001 - the server may have gone; shown as 0
                 cpu = 0.0
         stats = self.performer.stats() if self.compiled else self.performer.setup.arranger.stats()
-        return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._xruns,
+        return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._watch.xruns,
                       cpu_load=cpu, over_budget=stats.fallbacks, messages=said,
                       note_path=self.note_path)
 
