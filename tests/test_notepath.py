@@ -9,10 +9,13 @@ chord orders and spreads, pedal, bends and controllers between the notes.
 from __future__ import annotations
 
 import ctypes
+import time
 from collections import defaultdict
 
 import numpy as np
 import pytest
+from numba.core.runtime import _nrt_python as _nrt
+from numba.core.runtime import rtsys
 
 from instrument.arrange.neural import LSTMArranger
 from instrument.arrange.performance import keyboard_events, perform
@@ -287,6 +290,59 @@ def test_the_driver_callback_decodes_fluidsynth_events(choir):
     assert calls[-1] == ("noteoff", channel, 64)
     raw = path.reader.raw_messages()
     assert raw[0][0] == [0x92, 64, 100] and raw[1][0] == [0xE0, 0x00, 0x60]
+
+
+def _nrt_allocations() -> int:
+    """Allocations numba's runtime (NRT) has made in this process so far."""
+    return rtsys.get_allocation_stats().alloc
+
+
+@pytest.fixture
+def nrt_counted():
+    """numba counts NRT allocations only while asked to (``NUMBA_NRT_STATS`` at start-up,
+    or this switch)."""
+    was = _nrt.memsys_stats_enabled()
+    _nrt.memsys_enable_stats()
+    yield
+    if not was:
+        _nrt.memsys_disable_stats()
+
+
+CHORDS = ([60, 64, 67, 72], [59, 62, 67, 74], [57, 60, 64, 69], [55, 59, 62, 67])
+
+
+def test_notes_and_revisions_allocate_nothing_in_the_audio_thread(choir, nrt_counted):
+    """The driver's callback, as FluidSynth's MIDI driver calls it in the audio thread
+    (calling ``process`` from Python would count the arguments' unboxing too): after a
+    warm-up, chords struck in changing finger orders, each revised as it arrives, make
+    no allocation (a malloc under numba's runtime would be one)."""
+    path = CompiledPerformer(None, choir, _arranger(choir), record_calls=4096)
+    handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(
+        path.handler_address()
+    )
+    lib = fluidsynth._fl
+    lib.delete_fluid_midi_event.argtypes = [ctypes.c_void_p]
+
+    def play(kind: int, pitch: int, velocity: int) -> None:
+        ev = _fluid_event(kind, 0, pitch, velocity)
+        handler(path.user_data, ev)
+        lib.delete_fluid_midi_event(ev)
+
+    def chords(transpose: int) -> None:
+        for k, chord in enumerate(CHORDS * 2):
+            pitches = [p + transpose for p in chord]
+            for pitch in pitches[::-1] if k % 2 else pitches:  # one chord: well within 50 ms
+                play(0x90, pitch, 80)
+            time.sleep(0.12)  # the next one is a new chord (features.GROUP_S apart)
+            for pitch in pitches:
+                play(0x80, pitch, 0)
+
+    chords(0)  # warm-up
+    revised, moved = path.counter(R.C_REVISED), path.counter(R.C_MOVED)
+    before = _nrt_allocations()
+    chords(2)
+    assert _nrt_allocations() == before
+    assert path.counter(R.C_REVISED) > revised and path.counter(R.C_MOVED) > moved
 
 
 def test_python_keeps_what_the_compiled_path_cannot_play(choir):

@@ -62,7 +62,9 @@ class Chord(NamedTuple):
 
     notes: (G, 2) int64 pitch and velocity. time: (G,) onsets in seconds. part: (G,) int64
     the part of each (first decision, then revised). size: (1,) int64 notes held.
-    feats: (G, F) float32 the features each note's revision was decided on.
+    feats: (G, F) float32 the features each note's revision was decided on. Scratch of a
+    revision, overwritten by each (so that it allocates nothing in the audio thread):
+    order (G,) int64 the notes low to high, times (G,) the onsets in time order.
     """
 
     notes: np.ndarray
@@ -70,6 +72,8 @@ class Chord(NamedTuple):
     part: np.ndarray
     size: np.ndarray
     feats: np.ndarray
+    order: np.ndarray
+    times: np.ndarray
 
 
 class Rules(NamedTuple):
@@ -109,6 +113,8 @@ def new_chord(n_features):
         np.zeros(GROUP_CAP, np.int64),
         np.zeros(1, np.int64),
         np.zeros((GROUP_CAP, n_features), np.float32),
+        np.zeros(GROUP_CAP, np.int64),
+        np.zeros(GROUP_CAP),
     )
 
 
@@ -281,14 +287,18 @@ def live_revise(net, rules, before, revised, chord, use_velocity, x):
     revised.s[:] = before.s
     revised.h[:] = before.h
     revised.c[:] = before.c
-    notes = chord.notes
-    order = np.arange(m)
-    for a in range(1, m):  # insertion sort by pitch (a few notes)
+    notes, order, times = chord.notes, chord.order, chord.times
+    for a in range(m):  # insertion sorts (a few notes): pitches low to high, onsets in order
+        order[a] = a
+        times[a] = chord.time[a]
         j = a
         while j > 0 and notes[order[j - 1], 0] > notes[order[j], 0]:
             order[j - 1], order[j] = order[j], order[j - 1]
             j -= 1
-    times = np.sort(chord.time[:m])
+        j = a
+        while j > 0 and times[j - 1] > times[j]:
+            times[j - 1], times[j] = times[j], times[j - 1]
+            j -= 1
     for j in range(m):
         i = order[j]
         chord.part[i] = decide(

@@ -684,8 +684,16 @@ def _history(t, i):
 def _unpack(t):
     """(Setup, Keys, Rings, Sink) from a table (``compiled.table_rows`` wrote it, in the
     order of the named tuples' fields)."""
-    chord = Chord(_i64_2(t, 36), _f64_1(t, 37), _i64_1(t, 38), _i64_1(t, 39), _f32_2(t, 40))
-    rules = Rules(_f32_2(t, 41), _i64_1(t, 42), _i64_1(t, 43))
+    chord = Chord(
+        _i64_2(t, 36),
+        _f64_1(t, 37),
+        _i64_1(t, 38),
+        _i64_1(t, 39),
+        _f32_2(t, 40),
+        _i64_1(t, 41),
+        _f64_1(t, 42),
+    )
+    rules = Rules(_f32_2(t, 43), _i64_1(t, 44), _i64_1(t, 45))
     setup = Setup(
         _i64_1(t, 0),
         _i64_1(t, 1),
@@ -699,38 +707,38 @@ def _unpack(t):
         _history(t, 33),
         chord,
         rules,
-        _f32_1(t, 44),
-        _f32_1(t, 45),
-        _i64_1(t, 46),
-        _i64_2(t, 47),
-        _i64_2(t, 48),
+        _f32_1(t, 46),
+        _f32_1(t, 47),
+        _i64_1(t, 48),
+        _i64_2(t, 49),
+        _i64_2(t, 50),
     )
     keys = Keys(
-        _i64_3(t, 49),
-        _f64_2(t, 50),
-        _i64_2(t, 51),
-        _i64_2(t, 52),
-        _i64_1(t, 53),
-        _i64_1(t, 54),
+        _i64_3(t, 51),
+        _f64_2(t, 52),
+        _i64_2(t, 53),
+        _i64_2(t, 54),
         _i64_1(t, 55),
-        _i64_2(t, 56),
-        _f64_1(t, 57),
-        _i64_1(t, 58),
+        _i64_1(t, 56),
+        _i64_1(t, 57),
+        _i64_2(t, 58),
+        _f64_1(t, 59),
+        _i64_1(t, 60),
     )
     rings = R.Rings(
-        _i64_1(t, 59),
-        _f64_2(t, 60),
         _i64_1(t, 61),
         _f64_2(t, 62),
         _i64_1(t, 63),
-        _i64_2(t, 64),
+        _f64_2(t, 64),
         _i64_1(t, 65),
+        _i64_2(t, 66),
+        _i64_1(t, 67),
     )
-    sink = Sink(_i64_1(t, 66), _i64_1(t, 67))
+    sink = Sink(_i64_1(t, 68), _i64_1(t, 69))
     return setup, keys, rings, sink
 
 
-TABLE_ROWS = 68
+TABLE_ROWS = 70
 
 
 def _midi_event(data, event):

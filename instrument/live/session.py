@@ -38,6 +38,7 @@ from instrument.input.midi import (
     forget_jack_client,
     jack_running,
 )
+from instrument.live import jackwatch
 from instrument.live.compiled import (
     COMPILED_ARRANGERS,
     CompiledPerformer,
@@ -199,7 +200,7 @@ class LiveSession(Session):
         self._midi_api_open: str | None = None
         self._midi_seq = False  # the keyboard goes to FluidSynth's ALSA sequencer driver
         self._seq_failed: str | None = None  # why that driver did not open (rtmidi instead)
-        self._xruns = 0
+        self._watch = jackwatch.ServerWatch()  # what the watch client's callbacks count
         self._server_lost = False
         self._next_retry = 0.0
         self.audio_reconnects = 0
@@ -214,6 +215,7 @@ class LiveSession(Session):
         self.prepared = True
         if self.compiled:  # compiled now (or loaded from numba's cache), not on a note
             warm_up()
+        jackwatch.callbacks()  # the watch client's, likewise: not when JACK opens
         if self._registrations:
             self.load_registrations(self._registrations)
             first = self._registrations[0]
@@ -416,22 +418,15 @@ class LiveSession(Session):
                          midi_callback=midi_callback)
 
     def _watch_jack(self) -> None:
-        """A passive JACK client that counts xruns and reads the DSP load."""
+        """A passive JACK client that counts xruns, notices the server's shutdown (compiled
+        callbacks, ``live.jackwatch``: no Python in JACK's threads) and reads the DSP load."""
         import jack
 
         try:
             client = jack.Client("instrument-watch", no_start_server=True)
+            self._watch.attach(client)
         except jack.JackError:
             return
-
-        def on_xrun(_delay: float) -> None:
-            self._xruns += 1
-
-        def on_shutdown(_status, _reason: str) -> None:
-            self._server_lost = True  # acted on in health(), in the main thread
-
-        client.set_xrun_callback(on_xrun)
-        client.set_shutdown_callback(on_shutdown)
         client.activate()
         self._jack_monitor = client
 
@@ -618,6 +613,8 @@ class LiveSession(Session):
         server of the same name can take over the old one's shared memory. Asking the server
         for our ports cannot be fooled.
         """
+        if self._watch.shut_down:  # acted on in health(), in the main thread
+            return False
         if self._jack_monitor is None:
             return not self._server_lost
         try:
@@ -649,6 +646,7 @@ class LiveSession(Session):
             except InstrumentError:
                 self.midi_out.lost = True  # the parts still sound here; said on the status
         self._server_lost = False
+        self._watch.rearm()
         self.audio_reconnects += 1
 
     def _close_io(self) -> None:
@@ -688,7 +686,8 @@ class LiveSession(Session):
             self._reconnect_audio()
             if self._server_lost:
                 return Health(midi=InputStatus("lost", "audio server gone: retrying", "jack"),
-                              audio="jack (lost, retrying)", latency_ms=0.0, xruns=self._xruns,
+                              audio="jack (lost, retrying)", latency_ms=0.0,
+                              xruns=self._watch.xruns,
                               messages=["the JACK server went away; retrying every second"])
         midi = self.midi.poll() if self.midi else InputStatus("none", "computer keyboard", "-")
         periods = 2
@@ -700,7 +699,7 @@ class LiveSession(Session):
             except Exception:  # noqa: BLE001 - the server may have gone; shown as 0
                 cpu = 0.0
         stats = self.performer.stats() if self.compiled else self.performer.setup.arranger.stats()
-        return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._xruns,
+        return Health(midi=midi, audio=self.audio, latency_ms=latency, xruns=self._watch.xruns,
                       cpu_load=cpu, over_budget=stats.fallbacks, messages=said,
                       note_path=self.note_path)
 
