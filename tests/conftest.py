@@ -82,7 +82,9 @@ def jack_server():
     """A private ``jackd -d dummy -r 48000 -p 128`` for the whole test session.
 
     Sets $JACK_DEFAULT_SERVER so every JACK client the tests (or the app under test)
-    open connects to it. Skips if jackd is not installed (fails in CI).
+    open connects to it. Skips if jackd is not installed (fails in CI). Also builds the
+    test clients' compiled process callbacks (``compiledjack``; numba's cache: seconds
+    the first time, then a fraction of one), so that no test compiles them mid-take.
     """
     from instrument.errors import InstrumentError
     from tests.support.jackserver import JackServer
@@ -92,6 +94,9 @@ def jack_server():
         server.start()
     except InstrumentError as e:
         pytest.skip(f"no JACK server: {e}")
+    from tests.support import compiledjack  # libjack is there: jackd is
+
+    compiledjack.warm_up()
     yield server
     server.stop()
 

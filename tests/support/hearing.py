@@ -4,7 +4,6 @@ test's JACK client playing into the audio inputs it opens, in real time."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 
 import numpy as np
@@ -32,29 +31,19 @@ def run_hearing(args: list[str], audio: np.ndarray, play_for: float, timeout: fl
 
 def play_into_app(app: subprocess.Popen, audio: np.ndarray, seconds: float) -> None:
     """Play ``audio`` (frames, 2) in real time into the JACK audio inputs that the app
-    process ``app`` opens (waiting for them), instead of the system capture ports."""
+    process ``app`` opens (waiting for them), instead of the system capture ports. The
+    player's process callback is compiled (``compiledjack``): no cycle lost to the GIL."""
     jack = pytest.importorskip("jack")
+    from tests.support import compiledjack as cj
+
     client = jack.Client("test-player", no_start_server=True)
     outs = [client.outports.register(f"out_{c}") for c in range(2)]
-    start: list[int] = []  # the JACK frame the song starts at
-    playing, done = threading.Event(), threading.Event()
-
-    @client.set_process_callback
-    def process(frames: int) -> None:
-        # The song is placed by the cycle's frame stamp, not by counting cycles: a cycle
-        # this Python client misses on a loaded machine is a dropout in the room, never a
-        # stretch of the song (which would slow its tempo by as much as was missed).
-        if playing.is_set() and not start:
-            start.append(client.last_frame_time)
-        pos = client.last_frame_time - start[0] if start else len(audio)
-        chunk = audio[pos : pos + frames] if pos >= 0 else audio[:0]
-        for c, out in enumerate(outs):
-            buf = out.get_array()
-            buf[: len(chunk)] = chunk[:, c]
-            buf[len(chunk) :] = 0.0
-        if start and pos + frames >= len(audio):
-            done.set()
-
+    song = np.ascontiguousarray(audio[:, :2], dtype=np.float32)
+    state = np.zeros(5, np.int64)
+    state[cj.L_CLIENT] = cj.address(client._ptr)
+    ports = np.array([cj.address(p._ptr) for p in outs], np.int64)
+    table = cj.table(cj.function_addresses(), ports, state, song)
+    cj.set_process(client, cj.player_cycle(), table)
     with client:
         deadline, ins = time.monotonic() + 40, []
         while not ins and time.monotonic() < deadline:
@@ -75,5 +64,8 @@ def play_into_app(app: subprocess.Popen, audio: np.ndarray, seconds: float) -> N
                     pass
         for out, dst in zip(outs * len(ins), ins, strict=False):
             client.connect(out, dst)
-        playing.set()
-        assert done.wait(seconds), "playback did not finish"
+        state[cj.L_PLAYING] = 1
+        deadline = time.monotonic() + seconds
+        while not state[cj.L_DONE] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert state[cj.L_DONE], "playback did not finish"

@@ -89,10 +89,11 @@ def stop_app(app: subprocess.Popen, timeout: float = 15) -> str:
 
 class WireTap:
     """What a JACK MIDI port really carried, heard by ``jack_midi_dump`` (jackd2's own C
-    client, no Python in its process callback): the ground truth of what reached the
-    app's input. A Python sender (``Probe``) can lose an event on a loaded machine, when its
-    process callback waits for the GIL past the cycle's end: then no client hears it, and a
-    test compares the app with what the wire carried, not with what the test meant to send.
+    client): the ground truth of what reached the app's input, independent of the sender's
+    own account (``Probe.sent``). A Python process callback once lost events this way on
+    a loaded machine (it waited for the GIL past the cycle's end, and no client heard
+    them); ``Probe``'s callback is compiled since, and a test asserts that the wire carried
+    every event it sent.
     """
 
     def __init__(self, source: str, name: str = "test-wiretap", timeout: float = 10):

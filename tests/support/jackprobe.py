@@ -6,11 +6,17 @@ frames, so the figures do not depend on when Python happened to run.
 
 from __future__ import annotations
 
-import heapq
-import itertools
-
 import jack
 import numpy as np
+
+from tests.support import compiledjack as cj
+
+QUEUE_ROWS = 8192  # events sent and not yet played (a far-future one holds its row)
+SENT_ROWS = 1 << 16  # events played and not yet read through ``sent``
+
+# the arrays of every probe whose client may still call its cycle: a probe that is never
+# closed (its server died: ``forget_jack_client``) keeps them until the process ends
+_LIVE: dict[int, tuple[np.ndarray, ...]] = {}
 
 
 class Probe:
@@ -19,6 +25,8 @@ class Probe:
     ``send(data, delay_frames)`` queues a MIDI message; it goes out at an exact frame,
     ``sent`` lists (frame, bytes) as played. Audio is recorded into preallocated buffers of
     ``seconds`` seconds; ``audio()`` returns (frames, n_inputs) with ``start_frame``.
+    The process callback is compiled (``compiledjack``): no Python, no GIL, so a loaded
+    machine cannot make it miss a cycle. ``send`` and ``sent`` are for one thread.
     """
 
     def __init__(self, name: str = "probe", n_inputs: int = 2, seconds: float = 120.0):
@@ -28,36 +36,49 @@ class Probe:
         self.midi_out = self.client.midi_outports.register("out")
         self.inputs = [self.client.inports.register(f"in_{k}") for k in range(n_inputs)]
         self._buffer = np.zeros((int(seconds * self.rate), n_inputs), dtype=np.float32)
-        self._written = 0
-        self.start_frame: int | None = None
-        self._queue: list[tuple[int, int, bytes]] = []  # heap of (frame, order, data)
-        self._order = itertools.count()
-        self.sent: list[tuple[int, bytes]] = []
-        self.xruns = 0
-        self.client.set_process_callback(self._process)
-        self.client.set_xrun_callback(self._on_xrun)
+        self._state = np.zeros(cj.N_STATE, np.int64)
+        self._state[cj.S_CLIENT] = cj.address(self.client._ptr)
+        self._queue = np.zeros((QUEUE_ROWS, cj.Q_DATA + cj.MAX_BYTES), np.int64)
+        self._sent_ring = np.zeros((SENT_ROWS, cj.T_DATA + cj.MAX_BYTES), np.int64)
+        self._sent_read = 0
+        self._sent: list[tuple[int, bytes]] = []
+        ports = [cj.address(p._ptr) for p in (self.midi_out, *self.inputs)]
+        scratch = np.zeros(cj.MAX_BYTES, np.uint8)  # the bytes of the event being written
+        fns, ports = cj.function_addresses(), np.array(ports, np.int64)
+        arrays = (fns, ports, self._state, self._queue, self._sent_ring, self._buffer, scratch)
+        self._table = cj.table(*arrays)
+        _LIVE[id(self)] = (self._table, *arrays)
+        cj.set_process(self.client, cj.probe_cycle(), self._table)
+        cj.set_xrun(self.client, self._state[cj.S_XRUNS :])
 
-    def _on_xrun(self, _delay: float) -> None:
-        self.xruns += 1
+    @property
+    def start_frame(self) -> int | None:
+        """The JACK frame of the probe's first cycle (the recording's frame 0)."""
+        return int(self._state[cj.S_START_FRAME]) if self._state[cj.S_STARTED] else None
 
-    def _process(self, frames: int) -> None:
-        start = self.client.last_frame_time
-        self.midi_out.clear_buffer()
-        last = 0
-        while self._queue and self._queue[0][0] < start + frames:
-            frame, _, data = heapq.heappop(self._queue)
-            offset = min(max(last, frame - start), frames - 1)  # JACK wants them in order
-            last = offset
-            self.midi_out.write_midi_event(offset, data)
-            self.sent.append((start + offset, data))
-        if self.start_frame is None:
-            self.start_frame = start
-        # Place each block by its frame stamp, so a late or missed cycle cannot shift time.
-        at = start - self.start_frame
-        n = max(0, min(frames, len(self._buffer) - at))
-        for k, port in enumerate(self.inputs):
-            self._buffer[at : at + n, k] = port.get_array()[:n]
-        self._written = max(self._written, at + n)
+    @property
+    def _written(self) -> int:
+        return int(self._state[cj.S_WRITTEN])
+
+    @property
+    def xruns(self) -> int:
+        """The xruns the server reported since this probe was made."""
+        return int(self._state[cj.S_XRUNS])
+
+    @property
+    def sent(self) -> list[tuple[int, bytes]]:
+        """(frame, bytes) of every event played so far, in the order played."""
+        head = int(self._state[cj.S_SENT_HEAD])
+        if head - self._sent_read > SENT_ROWS:
+            raise RuntimeError(f"the probe played over {SENT_ROWS} events unread: read sent")
+        for i in range(self._sent_read, head):
+            row = self._sent_ring[i % SENT_ROWS]
+            n = int(row[cj.T_LEN])
+            self._sent.append(
+                (int(row[cj.T_FRAME]), bytes(row[cj.T_DATA : cj.T_DATA + n].tolist()))
+            )
+        self._sent_read = head
+        return self._sent
 
     def activate(self) -> Probe:
         self.client.activate()
@@ -69,8 +90,18 @@ class Probe:
 
     def send(self, data: bytes | list[int], delay_frames: int = 0, at: int | None = None) -> int:
         """Queue ``data`` for frame ``at`` (absolute) or ``now() + block + delay``."""
+        data = bytes(data)
+        if not 0 < len(data) <= cj.MAX_BYTES:
+            raise ValueError(f"a probe sends 1 to {cj.MAX_BYTES} bytes, not {len(data)}")
         frame = at if at is not None else self.now() + self.block + delay_frames
-        heapq.heappush(self._queue, (frame, next(self._order), bytes(data)))
+        head = int(self._state[cj.S_QUEUE_HEAD])
+        if head - int(self._state[cj.S_QUEUE_READ]) >= QUEUE_ROWS:
+            raise RuntimeError(f"the probe has {QUEUE_ROWS} events queued, none played yet")
+        row = self._queue[head % QUEUE_ROWS]
+        row[cj.Q_FRAME], row[cj.Q_LEN], row[cj.Q_DONE] = frame, len(data), 0
+        row[cj.Q_DATA : cj.Q_DATA + len(data)] = list(data)
+        # the row is complete before the cycle can see it (x86-64 TSO: stores stay in order)
+        self._state[cj.S_QUEUE_HEAD] = head + 1
         return frame
 
     def connect_to(self, midi_in: str, audio_outs: list[str]) -> None:
@@ -117,6 +148,7 @@ class Probe:
             self.client.deactivate()
         finally:
             self.client.close()
+            _LIVE.pop(id(self), None)  # the cycle runs no more
 
 
 def onset_latencies(

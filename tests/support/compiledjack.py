@@ -1,0 +1,318 @@
+"""The test rigs' JACK process callbacks, compiled: no Python and no GIL in the cycle.
+
+A Python process callback (``jack.Client.set_process_callback``) waits for the GIL each
+cycle; on a loaded machine it runs late, and a MIDI event it writes, or a block of audio
+it plays, is lost: a test then fails on timing, not on the app. These callbacks are numba
+``cfunc``s that JACK calls directly, as the app's note path is (``instrument.live``): they
+call libjack by address (``jack_port_get_buffer`` & co., taken from the library
+JACK-Client loaded) through the intrinsics here, in the manner of ``live.native``, and
+read and write only numpy arrays passed by address.
+
+JACK-Client still opens the client, registers and connects the ports and closes it; the
+callbacks go in through libjack's own ``jack_set_process_callback`` /
+``jack_set_xrun_callback`` before ``activate``, with ``arg`` the address of a table: one
+int64 row (address, rows, columns) per array, as ``live.notepath``'s table.
+
+Rings (one writer each, as in ``live.rings``): the writer fills rows, then a release
+fence, then bumps the ring's head; the reader reads the head first, then the rows.
+- the MIDI queue (``Q_*`` columns): Python's ``Probe.send`` writes, the cycle plays. Rows
+  may be published in any frame order (a note-off sent early for a later frame, a note
+  sent after it for an earlier one): each cycle plays every due row, earliest frame
+  first (ties in the order sent), marks it done and moves the read position past the
+  leading done rows; Python reuses a row only once the read position has passed it.
+- the sent ring (``T_*`` columns): the cycle writes what it played, Python drains it.
+
+numba caches each ``cfunc`` (``cache=True``): a cold cache costs a few seconds once, then
+loading takes a fraction of one (``tests/conftest.py`` loads them at session start).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jack
+import numpy as np
+from llvmlite import ir
+from numba import carray, cfunc, njit, types
+from numba.extending import intrinsic
+
+from instrument.live.native import as_voidptr, release_fence
+
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+_VOIDP = ir.IntType(8).as_pointer()
+
+MAX_BYTES = 16  # the longest MIDI message a probe sends (a short SysEx)
+
+# the libjack functions the cycles call, by address (row FNS of a table)
+FN_PORT_GET_BUFFER, FN_LAST_FRAME_TIME, FN_MIDI_CLEAR_BUFFER, FN_MIDI_EVENT_WRITE = range(4)
+
+# MIDI queue columns: frame, length, done (played: 1), then the bytes
+Q_FRAME, Q_LEN, Q_DONE, Q_DATA = 0, 1, 2, 3
+# sent ring columns: frame, length, then the bytes
+T_FRAME, T_LEN, T_DATA = 0, 1, 2
+
+# Probe table rows, and its state (int64) fields
+P_FNS, P_PORTS, P_STATE, P_QUEUE, P_SENT, P_RECORD, P_SCRATCH = range(7)
+P_ROWS = 7
+(
+    S_CLIENT,  # jack_client_t *
+    S_QUEUE_HEAD,  # rows Python has published (it writes)
+    S_QUEUE_READ,  # rows before this are played (the cycle writes)
+    S_SENT_HEAD,  # rows written to the sent ring (the cycle writes)
+    S_STARTED,  # 1 once the first cycle has run
+    S_START_FRAME,  # the frame of the first cycle: the recording's frame 0
+    S_WRITTEN,  # frames recorded from the start (exclusive)
+    S_XRUNS,  # xruns the server reported
+) = range(8)
+N_STATE = 8
+
+# Player table rows, and its state fields
+L_FNS, L_PORTS, L_STATE, L_AUDIO = range(4)
+L_ROWS = 4
+L_CLIENT, L_PLAYING, L_STARTED, L_START_FRAME, L_DONE = range(5)
+
+
+# -- calls into libjack by address (int64 arguments, as ``live.native``'s) --------------------
+@intrinsic
+def jack_get_buffer(typingctx, fn, port, nframes):
+    """void *jack_port_get_buffer(jack_port_t *port, jack_nframes_t nframes), as an int64."""
+    sig = types.int64(types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(_VOIDP, [_VOIDP, _I32])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        port_ptr = builder.inttoptr(args[1], _VOIDP)
+        return builder.ptrtoint(
+            builder.call(target, [port_ptr, builder.trunc(args[2], _I32)]), _I64
+        )
+
+    return sig, codegen
+
+
+@intrinsic
+def jack_frame_stamp(typingctx, fn, client):
+    """jack_nframes_t jack_last_frame_time(const jack_client_t *client): the frame this
+    cycle starts at, as an int64 (unsigned 32 bits)."""
+    sig = types.int64(types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(_I32, [_VOIDP])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        stamp = builder.call(target, [builder.inttoptr(args[1], _VOIDP)])
+        return builder.zext(stamp, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def jack_clear_midi(typingctx, fn, buffer):
+    """void jack_midi_clear_buffer(void *port_buffer)."""
+    sig = types.void(types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.VoidType(), [_VOIDP])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        builder.call(target, [builder.inttoptr(args[1], _VOIDP)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def jack_write_midi(typingctx, fn, buffer, time, data, size):
+    """int jack_midi_event_write(void *port_buffer, jack_nframes_t time,
+    const jack_midi_data_t *data, size_t data_size): 0 when written."""
+    sig = types.int32(types.int64, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(_I32, [_VOIDP, _I32, _VOIDP, _I64])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        buf, data_ptr = builder.inttoptr(args[1], _VOIDP), builder.inttoptr(args[3], _VOIDP)
+        return builder.call(target, [buf, builder.trunc(args[2], _I32), data_ptr, args[4]])
+
+    return sig, codegen
+
+
+# -- the table ---------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _i64_1(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.int64)
+
+
+@njit(cache=True, inline="always")
+def _i64_2(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.int64)
+
+
+@njit(cache=True, inline="always")
+def _f32_2(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.float32)
+
+
+@njit(cache=True, inline="always")
+def _port_audio(fns, port, frames):
+    return carray(as_voidptr(jack_get_buffer(fns[FN_PORT_GET_BUFFER], port, frames)),
+                  (frames,), np.float32)  # fmt: skip
+
+
+def table(*arrays: np.ndarray) -> np.ndarray:
+    """The (len(arrays), 3) int64 table of (address, rows, columns) a cycle unpacks."""
+    t = np.zeros((len(arrays), 3), np.int64)
+    for i, a in enumerate(arrays):
+        assert a.flags.c_contiguous and a.ndim <= 2
+        t[i] = (a.ctypes.data, a.shape[0], a.shape[1] if a.ndim == 2 else 1)
+    return t
+
+
+def function_addresses() -> np.ndarray:
+    """The addresses of the libjack functions the cycles call (``FN_*``), from the library
+    JACK-Client loaded (the one its clients live in)."""
+    lib = jack._lib
+    fns = (lib.jack_port_get_buffer, lib.jack_last_frame_time, lib.jack_midi_clear_buffer,
+           lib.jack_midi_event_write)  # fmt: skip
+    return np.array([address(fn) for fn in fns], np.int64)
+
+
+def address(pointer: object) -> int:
+    """A JACK-Client cffi pointer (``Client._ptr``, ``Port._ptr``) as an int."""
+    return int(jack._ffi.cast("uintptr_t", pointer))
+
+
+# -- the probe's cycle: MIDI out at exact frames, audio recorded by frame stamp ---------------
+@njit(cache=True)
+def _play_due(fns, state, queue, sent, scratch, scratch_at, midi, start, frames):
+    """Write every queued event due before the cycle's end, earliest frame first."""
+    size, end = queue.shape[0], start + frames
+    head, read = state[S_QUEUE_HEAD], state[S_QUEUE_READ]
+    last = 0
+    while True:
+        best = -1
+        for i in range(read, head):
+            row = queue[i % size]
+            if row[Q_DONE] == 0 and row[Q_FRAME] < end:
+                if best < 0 or row[Q_FRAME] < queue[best % size, Q_FRAME]:
+                    best = i
+        if best < 0:
+            break
+        row = queue[best % size]
+        offset = min(max(last, row[Q_FRAME] - start), frames - 1)  # JACK wants them in order
+        last = offset
+        n = row[Q_LEN]
+        for b in range(n):
+            scratch[b] = row[Q_DATA + b]
+        if jack_write_midi(fns[FN_MIDI_EVENT_WRITE], midi, offset, scratch_at, n) == 0:
+            s = state[S_SENT_HEAD]
+            out = sent[s % sent.shape[0]]
+            out[T_FRAME] = start + offset
+            out[T_LEN] = n
+            for b in range(n):
+                out[T_DATA + b] = row[Q_DATA + b]
+            release_fence()
+            state[S_SENT_HEAD] = s + 1
+        row[Q_DONE] = 1
+    while read < head and queue[read % size, Q_DONE] == 1:
+        read += 1
+    release_fence()
+    state[S_QUEUE_READ] = read
+
+
+def _probe_cycle(nframes, arg):
+    """JackProcessCallback of a ``Probe``: ``arg`` is its table (``P_*`` rows)."""
+    t = carray(arg, (P_ROWS, 3), np.int64)
+    fns, ports, state = _i64_1(t, P_FNS), _i64_1(t, P_PORTS), _i64_1(t, P_STATE)
+    record = _f32_2(t, P_RECORD)
+    scratch = carray(as_voidptr(t[P_SCRATCH, 0]), (MAX_BYTES,), np.uint8)
+    frames = np.int64(nframes)
+    start = jack_frame_stamp(fns[FN_LAST_FRAME_TIME], state[S_CLIENT])
+    midi = jack_get_buffer(fns[FN_PORT_GET_BUFFER], ports[0], frames)
+    jack_clear_midi(fns[FN_MIDI_CLEAR_BUFFER], midi)
+    queue, sent = _i64_2(t, P_QUEUE), _i64_2(t, P_SENT)
+    _play_due(fns, state, queue, sent, scratch, t[P_SCRATCH, 0], midi, start, frames)
+    if state[S_STARTED] == 0:
+        state[S_START_FRAME] = start
+        release_fence()
+        state[S_STARTED] = 1
+    # Place each block by its frame stamp, so a late or missed cycle cannot shift time.
+    at = start - state[S_START_FRAME]
+    n = max(0, min(frames, record.shape[0] - at))
+    for k in range(ports.shape[0] - 1):
+        record[at : at + n, k] = _port_audio(fns, ports[1 + k], frames)[:n]
+    if at + n > state[S_WRITTEN]:
+        release_fence()
+        state[S_WRITTEN] = at + n
+    return 0
+
+
+def _count_xrun(arg):
+    """JackXRunCallback: one more xrun in the int64 counter at ``arg``."""
+    counter = carray(arg, (1,), np.int64)
+    counter[0] += 1
+    return 0
+
+
+# -- the player's cycle: a song placed by the cycle's frame stamp ----------------------------
+def _player_cycle(nframes, arg):
+    """JackProcessCallback of ``play``: ``arg`` is its table (``L_*`` rows). Silence until
+    Python sets ``L_PLAYING``; then the song from that cycle on, ``L_DONE`` at its end."""
+    t = carray(arg, (L_ROWS, 3), np.int64)
+    fns, ports, state = _i64_1(t, L_FNS), _i64_1(t, L_PORTS), _i64_1(t, L_STATE)
+    audio = _f32_2(t, L_AUDIO)
+    frames = np.int64(nframes)
+    start = jack_frame_stamp(fns[FN_LAST_FRAME_TIME], state[L_CLIENT])
+    if state[L_PLAYING] == 1 and state[L_STARTED] == 0:
+        state[L_START_FRAME] = start
+        state[L_STARTED] = 1
+    # The song is placed by the cycle's frame stamp, not by counting cycles: a missed
+    # cycle is a dropout in the room, never a stretch of the song (a slower tempo).
+    pos = start - state[L_START_FRAME] if state[L_STARTED] == 1 else audio.shape[0]
+    n = max(0, min(frames, audio.shape[0] - pos)) if pos >= 0 else 0
+    for c in range(ports.shape[0]):
+        out = _port_audio(fns, ports[c], frames)
+        out[:n] = audio[pos : pos + n, c]
+        out[n:] = 0.0
+    if state[L_STARTED] == 1 and pos + frames >= audio.shape[0]:
+        release_fence()
+        state[L_DONE] = 1
+    return 0
+
+
+_PROCESS = types.int32(types.uint32, types.voidptr)
+
+
+@functools.cache
+def probe_cycle():
+    """The compiled ``_probe_cycle`` (from numba's cache after the first compile)."""
+    return cfunc(_PROCESS, cache=True, error_model="numpy")(_probe_cycle)
+
+
+@functools.cache
+def player_cycle():
+    return cfunc(_PROCESS, cache=True, error_model="numpy")(_player_cycle)
+
+
+@functools.cache
+def xrun_counter():
+    return cfunc(types.int32(types.voidptr), cache=True, error_model="numpy")(_count_xrun)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every callback here."""
+    probe_cycle(), player_cycle(), xrun_counter()
+
+
+def set_process(client: jack.Client, callback, arg: np.ndarray) -> None:
+    """Install a compiled process callback with ``arg``'s address; before ``activate``.
+    The caller keeps ``arg`` and every array its table points to alive while it runs."""
+    _install(jack._lib.jack_set_process_callback, "JackProcessCallback", client, callback, arg)
+
+
+def set_xrun(client: jack.Client, counter: np.ndarray) -> None:
+    """Count the client's xruns, compiled, into ``counter`` (int64 (1,)); before ``activate``."""
+    _install(jack._lib.jack_set_xrun_callback, "JackXRunCallback", client, xrun_counter(), counter)
+
+
+def _install(setter, kind: str, client: jack.Client, callback, arg: np.ndarray) -> None:
+    fn = jack._ffi.cast(kind, callback.address)
+    if setter(client._ptr, fn, jack._ffi.cast("void *", arg.ctypes.data)):
+        raise jack.JackError(f"installing the compiled {kind} failed")
