@@ -302,26 +302,32 @@ def stop(target: Running) -> str:
 
 
 class FilePlayer:
-    """A JACK client playing a WAV file, looped, into whatever its outputs connect to."""
+    """A JACK client playing a WAV file, looped, into whatever its outputs connect to. Its
+    process callback is compiled (``tests/support/compiledjack.py``): no GIL, so the
+    bench's own Python cannot make it miss a cycle (an xrun counted against the target)."""
 
     def __init__(self, path: Path, name: str = "stress-file"):
         import jack
         from scipy.io import wavfile
 
+        from tests.support import compiledjack as cj
+
         rate, audio = wavfile.read(path)
         if rate != RATE:
             raise SystemExit(f"{path}: {rate} Hz, the server runs at {RATE}")
-        self.audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(len(audio), -1)
+        audio = np.asarray(audio, dtype=np.float32).reshape(len(audio), -1)
+        self.audio = np.ascontiguousarray(audio[:, [0, min(1, audio.shape[1] - 1)]])
         self.client = jack.Client(name, no_start_server=True)
         self.outs = [self.client.outports.register(f"out_{c}") for c in range(2)]
-        self.pos = 0
-        self.client.set_process_callback(self._process)
-
-    def _process(self, frames: int) -> None:
-        idx = (self.pos + np.arange(frames)) % len(self.audio)
-        for c, out in enumerate(self.outs):
-            out.get_array()[:] = self.audio[idx, min(c, self.audio.shape[1] - 1)]
-        self.pos = (self.pos + frames) % len(self.audio)
+        self.state = np.zeros(cj.L_FIELDS, np.int64)
+        self.state[cj.L_CLIENT] = cj.address(self.client._ptr)
+        self.state[cj.L_LOOP] = 1
+        self.state[cj.L_PLAYING] = 1  # from activation on
+        # the cycle reads these arrays by address: they must live as long as the client
+        self._fns = cj.function_addresses()
+        self._ports = np.array([cj.address(p._ptr) for p in self.outs], np.int64)
+        self._table = cj.table(self._fns, self._ports, self.state, self.audio)
+        cj.set_process(self.client, cj.player_cycle(), self._table)
 
     def feed(self, inputs: list[str]) -> None:
         """Play into ``inputs`` only (the app's listener), instead of the system capture."""

@@ -70,7 +70,8 @@ N_STATE = 8
 # Player table rows, and its state fields
 L_FNS, L_PORTS, L_STATE, L_AUDIO = range(4)
 L_ROWS = 4
-L_CLIENT, L_PLAYING, L_STARTED, L_START_FRAME, L_DONE = range(5)
+L_CLIENT, L_PLAYING, L_STARTED, L_START_FRAME, L_DONE, L_LOOP = range(6)
+L_FIELDS = 6
 
 
 # -- calls into libjack by address (int64 arguments, as ``live.native``'s) --------------------
@@ -157,7 +158,9 @@ def _port_audio(fns, port, frames):
 
 
 def table(*arrays: np.ndarray) -> np.ndarray:
-    """The (len(arrays), 3) int64 table of (address, rows, columns) a cycle unpacks."""
+    """The (len(arrays), 3) int64 table of (address, rows, columns) a cycle unpacks. The
+    cycle reads the arrays by address: the caller keeps every one of them (and the table)
+    referenced for as long as the client can run, or the cycle reads freed memory."""
     t = np.zeros((len(arrays), 3), np.int64)
     for i, a in enumerate(arrays):
         assert a.flags.c_contiguous and a.ndim <= 2
@@ -254,7 +257,8 @@ def _count_xrun(arg):
 # -- the player's cycle: a song placed by the cycle's frame stamp ----------------------------
 def _player_cycle(nframes, arg):
     """JackProcessCallback of ``play``: ``arg`` is its table (``L_*`` rows). Silence until
-    Python sets ``L_PLAYING``; then the song from that cycle on, ``L_DONE`` at its end."""
+    Python sets ``L_PLAYING``; then the song from that cycle on, ``L_DONE`` at its end
+    (with ``L_LOOP`` set: over and over, never done)."""
     t = carray(arg, (L_ROWS, 3), np.int64)
     fns, ports, state = _i64_1(t, L_FNS), _i64_1(t, L_PORTS), _i64_1(t, L_STATE)
     audio = _f32_2(t, L_AUDIO)
@@ -266,12 +270,18 @@ def _player_cycle(nframes, arg):
     # The song is placed by the cycle's frame stamp, not by counting cycles: a missed
     # cycle is a dropout in the room, never a stretch of the song (a slower tempo).
     pos = start - state[L_START_FRAME] if state[L_STARTED] == 1 else audio.shape[0]
+    if state[L_LOOP] == 1 and state[L_STARTED] == 1:
+        pos = pos % audio.shape[0]
     n = max(0, min(frames, audio.shape[0] - pos)) if pos >= 0 else 0
     for c in range(ports.shape[0]):
         out = _port_audio(fns, ports[c], frames)
         out[:n] = audio[pos : pos + n, c]
-        out[n:] = 0.0
-    if state[L_STARTED] == 1 and pos + frames >= audio.shape[0]:
+        if state[L_LOOP] == 1 and state[L_STARTED] == 1:
+            for k in range(n, frames):  # the song's start again
+                out[k] = audio[(k - n) % audio.shape[0], c]
+        else:
+            out[n:] = 0.0
+    if state[L_STARTED] == 1 and state[L_LOOP] == 0 and pos + frames >= audio.shape[0]:
         release_fence()
         state[L_DONE] = 1
     return 0

@@ -39,10 +39,11 @@ def play_into_app(app: subprocess.Popen, audio: np.ndarray, seconds: float) -> N
     client = jack.Client("test-player", no_start_server=True)
     outs = [client.outports.register(f"out_{c}") for c in range(2)]
     song = np.ascontiguousarray(audio[:, :2], dtype=np.float32)
-    state = np.zeros(5, np.int64)
+    state = np.zeros(cj.L_FIELDS, np.int64)
     state[cj.L_CLIENT] = cj.address(client._ptr)
     ports = np.array([cj.address(p._ptr) for p in outs], np.int64)
-    table = cj.table(cj.function_addresses(), ports, state, song)
+    fns = cj.function_addresses()  # read by address in the cycle: alive while it runs
+    table = cj.table(fns, ports, state, song)
     cj.set_process(client, cj.player_cycle(), table)
     with client:
         deadline, ins = time.monotonic() + 40, []
