@@ -259,20 +259,35 @@ def live_assign(
     decisions are better from the arrival history (the order they are trained in) than
     from the revised one. A note that starts a new onset group checkpoints the revised
     history into ``before`` for this group's revisions; the note joins ``chord``."""
+    start_group(arrival, before, revised, chord, revise, time)
+    part = decide(net, rules, arrival, pitch, time, velocity, use_velocity, x)
+    join_chord(chord, pitch, velocity, time, part)
+    return part
+
+
+@njit(cache=True)
+def start_group(arrival, before, revised, chord, revise, time):
+    """Before a note at ``time`` is decided: if it starts a new onset group (or the chord
+    is full), the ``chord`` starts again, and with ``revise`` the revised history is
+    checkpointed into ``before``, the revisions going on from the previous chords as
+    revised."""
     if F.is_new_group(arrival.s, time) or chord.size[0] >= GROUP_CAP:
-        if revise:  # the revisions go on from the previous chords as revised
+        if revise:
             before.s[:] = revised.s
             before.h[:] = revised.h
             before.c[:] = revised.c
         chord.size[0] = 0
-    part = decide(net, rules, arrival, pitch, time, velocity, use_velocity, x)
+
+
+@njit(cache=True)
+def join_chord(chord, pitch, velocity, time, part):
+    """The decided note joins the ``chord`` struck so far."""
     k = chord.size[0]
     chord.notes[k, 0] = pitch
     chord.notes[k, 1] = velocity
     chord.time[k] = time
     chord.part[k] = part
     chord.size[0] = k + 1
-    return part
 
 
 @njit(cache=True)

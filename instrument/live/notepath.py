@@ -45,7 +45,16 @@ import numpy as np
 from numba import carray, types
 
 from instrument.arrange import features as F
-from instrument.arrange.fast import Chord, History, Net, Rules, live_assign, live_revise
+from instrument.arrange.fast import (
+    Chord,
+    History,
+    Net,
+    Rules,
+    join_chord,
+    live_assign,
+    live_revise,
+    start_group,
+)
 from instrument.jit import cfunc, njit
 from instrument.live import rings as R
 from instrument.live.native import (
@@ -246,20 +255,11 @@ def _assign(setup, rings, sink, pitch, velocity, time, t0):
         guard[G_SKIP] = 1
         rings.counters[R.C_FALLBACKS] += 1
         part = setup.zone[pitch]
-        chord, arrival = setup.chord, setup.arrival
-        if F.is_new_group(arrival.s, time) or chord.size[0] >= chord.part.shape[0]:
-            setup.before.s[:] = setup.revised.s
-            setup.before.h[:] = setup.revised.h
-            setup.before.c[:] = setup.revised.c
-            chord.size[0] = 0
+        arrival = setup.arrival
+        start_group(arrival, setup.before, setup.revised, setup.chord, conf[S_REVISE] != 0, time)
         F.online_features(arrival.s, pitch, time, velocity, use_velocity, setup.x)
         F.commit(arrival.s, pitch, time, part)
-        k = chord.size[0]
-        chord.notes[k, 0] = pitch
-        chord.notes[k, 1] = velocity
-        chord.time[k] = time
-        chord.part[k] = part
-        chord.size[0] = k + 1
+        join_chord(setup.chord, pitch, velocity, time, part)
         return part
     guard[G_SKIP] = 0
     part = live_assign(
