@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import ctypes
 
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import carray, types
 from numba.extending import intrinsic
 
+from instrument.jit import njit
 from instrument.synth.library import fluidsynth
 
 _I32 = ir.IntType(32)
@@ -165,3 +167,46 @@ def store_release(typingctx, arr, index, value):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# -- tables of arrays: a kernel's state reached through one pointer ---------------------------
+# A table is an int64 array with a row per array: (address, d0[, d1[, d2]]). ``table_<type>_
+# <ndim>(t, i)`` is row ``i`` as an array again; the caller keeps the arrays alive.
+@njit(cache=True, inline="always")
+def table_i64_1(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.int64)
+
+
+@njit(cache=True, inline="always")
+def table_i64_2(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.int64)
+
+
+@njit(cache=True, inline="always")
+def table_i64_3(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2], t[i, 3]), np.int64)
+
+
+@njit(cache=True, inline="always")
+def table_f64_1(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.float64)
+
+
+@njit(cache=True, inline="always")
+def table_f64_2(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.float64)
+
+
+@njit(cache=True, inline="always")
+def table_f32_1(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.float32)
+
+
+@njit(cache=True, inline="always")
+def table_f32_2(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.float32)
+
+
+@njit(cache=True, inline="always")
+def table_f32_3(t, i):
+    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2], t[i, 3]), np.float32)

@@ -68,6 +68,14 @@ from instrument.live.native import (
     call_piii,
     compare_and_swap,
     store_release,
+    table_f32_1,
+    table_f32_2,
+    table_f32_3,
+    table_f64_1,
+    table_f64_2,
+    table_i64_1,
+    table_i64_2,
+    table_i64_3,
 )
 
 VOICES = 64  # notes tracked per output channel
@@ -617,67 +625,28 @@ def reset_arranger(setup, keys):
 
 
 # -- the driver's callback -------------------------------------------------------------------
-# A table row: (address, d0, d1, d2); an int field (Net.layers) keeps its value as address.
-@njit(cache=True, inline="always")
-def _i64_1(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.int64)
-
-
-@njit(cache=True, inline="always")
-def _i64_2(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.int64)
-
-
-@njit(cache=True, inline="always")
-def _i64_3(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2], t[i, 3]), np.int64)
-
-
-@njit(cache=True, inline="always")
-def _f64_1(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.float64)
-
-
-@njit(cache=True, inline="always")
-def _f64_2(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.float64)
-
-
-@njit(cache=True, inline="always")
-def _f32_1(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.float32)
-
-
-@njit(cache=True, inline="always")
-def _f32_2(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.float32)
-
-
-@njit(cache=True, inline="always")
-def _f32_3(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2], t[i, 3]), np.float32)
-
-
+# A table row (``live.native`` ``table_*``): (address, d0, d1, d2); an int field
+# (Net.layers) keeps its value as address.
 @njit(cache=True, inline="always")
 def _net(t, i):
     return Net(
         t[i, 0],
-        _f32_2(t, i + 1),
-        _f32_2(t, i + 2),
-        _f32_2(t, i + 3),
-        _f32_3(t, i + 4),
-        _f32_2(t, i + 5),
-        _f32_2(t, i + 6),
-        _f32_1(t, i + 7),
-        _f32_1(t, i + 8),
-        _f32_1(t, i + 9),
-        _f32_1(t, i + 10),
+        table_f32_2(t, i + 1),
+        table_f32_2(t, i + 2),
+        table_f32_2(t, i + 3),
+        table_f32_3(t, i + 4),
+        table_f32_2(t, i + 5),
+        table_f32_2(t, i + 6),
+        table_f32_1(t, i + 7),
+        table_f32_1(t, i + 8),
+        table_f32_1(t, i + 9),
+        table_f32_1(t, i + 10),
     )
 
 
 @njit(cache=True, inline="always")
 def _history(t, i):
-    return History(_f64_1(t, i), _f32_2(t, i + 1), _f32_2(t, i + 2))
+    return History(table_f64_1(t, i), table_f32_2(t, i + 1), table_f32_2(t, i + 2))
 
 
 @njit(cache=True)
@@ -685,21 +654,21 @@ def _unpack(t):
     """(Setup, Keys, Rings, Sink) from a table (``compiled.table_rows`` wrote it, in the
     order of the named tuples' fields)."""
     chord = Chord(
-        _i64_2(t, 36),
-        _f64_1(t, 37),
-        _i64_1(t, 38),
-        _i64_1(t, 39),
-        _f32_2(t, 40),
-        _i64_1(t, 41),
-        _f64_1(t, 42),
+        table_i64_2(t, 36),
+        table_f64_1(t, 37),
+        table_i64_1(t, 38),
+        table_i64_1(t, 39),
+        table_f32_2(t, 40),
+        table_i64_1(t, 41),
+        table_f64_1(t, 42),
     )
-    rules = Rules(_f32_2(t, 43), _i64_1(t, 44), _i64_1(t, 45))
+    rules = Rules(table_f32_2(t, 43), table_i64_1(t, 44), table_i64_1(t, 45))
     setup = Setup(
-        _i64_1(t, 0),
-        _i64_1(t, 1),
-        _i64_1(t, 2),
-        _i64_1(t, 3),
-        _i64_1(t, 4),
+        table_i64_1(t, 0),
+        table_i64_1(t, 1),
+        table_i64_1(t, 2),
+        table_i64_1(t, 3),
+        table_i64_1(t, 4),
         _net(t, 5),
         _net(t, 16),
         _history(t, 27),
@@ -707,34 +676,34 @@ def _unpack(t):
         _history(t, 33),
         chord,
         rules,
-        _f32_1(t, 46),
-        _f32_1(t, 47),
-        _i64_1(t, 48),
-        _i64_2(t, 49),
-        _i64_2(t, 50),
+        table_f32_1(t, 46),
+        table_f32_1(t, 47),
+        table_i64_1(t, 48),
+        table_i64_2(t, 49),
+        table_i64_2(t, 50),
     )
     keys = Keys(
-        _i64_3(t, 51),
-        _f64_2(t, 52),
-        _i64_2(t, 53),
-        _i64_2(t, 54),
-        _i64_1(t, 55),
-        _i64_1(t, 56),
-        _i64_1(t, 57),
-        _i64_2(t, 58),
-        _f64_1(t, 59),
-        _i64_1(t, 60),
+        table_i64_3(t, 51),
+        table_f64_2(t, 52),
+        table_i64_2(t, 53),
+        table_i64_2(t, 54),
+        table_i64_1(t, 55),
+        table_i64_1(t, 56),
+        table_i64_1(t, 57),
+        table_i64_2(t, 58),
+        table_f64_1(t, 59),
+        table_i64_1(t, 60),
     )
     rings = R.Rings(
-        _i64_1(t, 61),
-        _f64_2(t, 62),
-        _i64_1(t, 63),
-        _f64_2(t, 64),
-        _i64_1(t, 65),
-        _i64_2(t, 66),
-        _i64_1(t, 67),
+        table_i64_1(t, 61),
+        table_f64_2(t, 62),
+        table_i64_1(t, 63),
+        table_f64_2(t, 64),
+        table_i64_1(t, 65),
+        table_i64_2(t, 66),
+        table_i64_1(t, 67),
     )
-    sink = Sink(_i64_1(t, 68), _i64_1(t, 69))
+    sink = Sink(table_i64_1(t, 68), table_i64_1(t, 69))
     return setup, keys, rings, sink
 
 

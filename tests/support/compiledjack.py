@@ -36,7 +36,7 @@ from llvmlite import ir
 from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 
-from instrument.live.native import as_voidptr, release_fence
+from instrument.live.native import as_voidptr, release_fence, table_f32_2, table_i64_1, table_i64_2
 
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
@@ -137,21 +137,6 @@ def jack_write_midi(typingctx, fn, buffer, time, data, size):
 
 # -- the table ---------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _i64_1(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1],), np.int64)
-
-
-@njit(cache=True, inline="always")
-def _i64_2(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.int64)
-
-
-@njit(cache=True, inline="always")
-def _f32_2(t, i):
-    return carray(as_voidptr(t[i, 0]), (t[i, 1], t[i, 2]), np.float32)
-
-
-@njit(cache=True, inline="always")
 def _port_audio(fns, port, frames):
     return carray(as_voidptr(jack_get_buffer(fns[FN_PORT_GET_BUFFER], port, frames)),
                   (frames,), np.float32)  # fmt: skip
@@ -223,14 +208,14 @@ def _play_due(fns, state, queue, sent, scratch, scratch_at, midi, start, frames)
 def _probe_cycle(nframes, arg):
     """JackProcessCallback of a ``Probe``: ``arg`` is its table (``P_*`` rows)."""
     t = carray(arg, (P_ROWS, 3), np.int64)
-    fns, ports, state = _i64_1(t, P_FNS), _i64_1(t, P_PORTS), _i64_1(t, P_STATE)
-    record = _f32_2(t, P_RECORD)
+    fns, ports, state = table_i64_1(t, P_FNS), table_i64_1(t, P_PORTS), table_i64_1(t, P_STATE)
+    record = table_f32_2(t, P_RECORD)
     scratch = carray(as_voidptr(t[P_SCRATCH, 0]), (MAX_BYTES,), np.uint8)
     frames = np.int64(nframes)
     start = jack_frame_stamp(fns[FN_LAST_FRAME_TIME], state[S_CLIENT])
     midi = jack_get_buffer(fns[FN_PORT_GET_BUFFER], ports[0], frames)
     jack_clear_midi(fns[FN_MIDI_CLEAR_BUFFER], midi)
-    queue, sent = _i64_2(t, P_QUEUE), _i64_2(t, P_SENT)
+    queue, sent = table_i64_2(t, P_QUEUE), table_i64_2(t, P_SENT)
     _play_due(fns, state, queue, sent, scratch, t[P_SCRATCH, 0], midi, start, frames)
     if state[S_STARTED] == 0:
         state[S_START_FRAME] = start
@@ -260,8 +245,8 @@ def _player_cycle(nframes, arg):
     Python sets ``L_PLAYING``; then the song from that cycle on, ``L_DONE`` at its end
     (with ``L_LOOP`` set: over and over, never done)."""
     t = carray(arg, (L_ROWS, 3), np.int64)
-    fns, ports, state = _i64_1(t, L_FNS), _i64_1(t, L_PORTS), _i64_1(t, L_STATE)
-    audio = _f32_2(t, L_AUDIO)
+    fns, ports, state = table_i64_1(t, L_FNS), table_i64_1(t, L_PORTS), table_i64_1(t, L_STATE)
+    audio = table_f32_2(t, L_AUDIO)
     frames = np.int64(nframes)
     start = jack_frame_stamp(fns[FN_LAST_FRAME_TIME], state[L_CLIENT])
     if state[L_PLAYING] == 1 and state[L_STARTED] == 0:
