@@ -22,19 +22,21 @@ pytestmark = pytest.mark.jack
 APP = Path(__file__).with_name("notepath_jack_app.py")
 
 
-def attack_frames(choir, part: int, threshold: float) -> int:
-    """Frames from a note-on to its first sample above ``threshold``, rendered offline by
-    the same synth and voice: how late a note sounds when it is not late at all."""
+def attack_frames(choir, part: int, pitch: int, threshold: float) -> int:
+    """Frames from a note-on of ``pitch`` on ``part`` to the first sample of its left output
+    (the one the probe records) above ``threshold``, rendered offline by the same synth:
+    how late a note sounds when it is not late at all. Program, volume and pan differ by
+    part, so the bound belongs to the voice that sounded, not to the one meant."""
     from instrument.synth import Synth, find_soundfont
 
     synth = Synth(find_soundfont(), sample_rate=48000)
     try:
         synth.set_ensemble(choir)
-        synth.noteon(choir.parts[part].channel, CHORD[part], 90)
+        synth.noteon(choir.parts[part].channel, pitch, 90)
         audio = synth.render(9600)
     finally:
         synth.close()
-    return int(np.flatnonzero(np.abs(audio).max(axis=1) > threshold)[0])
+    return int(np.flatnonzero(np.abs(audio[:, 0]) > threshold)[0])
 
 
 @pytest.fixture
@@ -53,11 +55,15 @@ def hogged_app(jack_server):
         proc.communicate()
 
 
+LONE = (72, 64, 55, 48, 67, 60)  # probe notes, one at a time: no revision moves them
+QUIET = 1e-6  # well below the onset threshold: the last note's release adds nothing to it
+
+
 def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(hogged_app):
     from tests.support.jackprobe import Probe, onset_latencies
 
     choir = load_ensemble("choir")
-    probe = Probe("np-probe", n_inputs=4, seconds=40).activate()
+    probe = Probe("np-probe", n_inputs=4, seconds=60).activate()
     outs = [f"nptest:l_{part.channel:02d}" for part in choir.parts]
     probe.connect_to("nptest:midi_00", outs)
     assert wait_for(lambda: probe.start_frame is not None)
@@ -66,32 +72,42 @@ def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(
         for order, spread_ms in ORDERS:
             time.sleep(4.5)  # a pause: the arranger starts a new phrase
             at = probe.now() + 2400
-            sent = {part: at + int(ms * probe.rate / 1000) for part, ms in
-                    zip(order, spread_ms, strict=True)}  # fmt: skip
-            for part in order:
-                probe.send([0x90, CHORD[part], 90], at=sent[part])
+            for part, ms in zip(order, spread_ms, strict=True):
+                probe.send([0x90, CHORD[part], 90], at=at + int(ms * probe.rate / 1000))
             time.sleep(1.0)
             audio = probe.audio()
             heard = {k: _sounding_pitch(audio[-int(0.4 * probe.rate) :, k], probe.rate)
                      for k in range(4)}  # fmt: skip
-            first = order[0]
-            heard_at = onset_latencies(audio, probe.start_frame, [sent[first]], 1e-4,
-                                       early=probe.block)[0]  # fmt: skip
-            latencies.append(heard_at - attack_frames(choir, first, 1e-4))
             for part in order:
                 probe.send([0x80, CHORD[part], 0])
-            assert heard == CHORD, f"arrival order {order}: voices sang {heard}"
+            if heard != CHORD:  # the app's own account of the notes, for the report
+                events = hogged_app.communicate("", timeout=30)[0]
+                pytest.fail(f"arrival order {order}: voices sang {heard}; app: {events}")
             assert wait_for(lambda: probe.level(4800) < 1e-3, timeout=4)
+        # latency on lone notes: in a rolled chord the next note (5 ms on) can sound
+        # before a slow voice's first one does, and a revision can cut a first decision
+        # before it is heard, so the recording cannot say which note it hears first
+        for pitch in LONE:
+            assert wait_for(lambda: probe.level(4800) < QUIET, timeout=10)
+            at = probe.send([0x90, pitch, 90], delay_frames=2400)
+            assert wait_for(lambda at=at: probe.recorded_until() > at + 4800, timeout=10)
+            audio = probe.audio()
+            onset = onset_latencies(audio, probe.start_frame, [at], 1e-4, early=probe.block)[0]
+            voice = int(np.argmax(np.abs(audio[at - probe.start_frame :]).max(axis=0)))
+            latencies.append(onset - attack_frames(choir, voice, pitch, 1e-4))
+            probe.send([0x80, pitch, 0])
     finally:
         probe.close()
-    # FluidSynth renders an event from the start of the period it arrives in: the first
-    # note of each chord sounds at most one period later than its voice's attack allows
-    # (frames, from the recording; a callback that waited for the GIL held 100 ms at a
-    # time would be thousands of frames late)
-    assert np.all(np.array(latencies) <= probe.block), latencies
+    # FluidSynth renders an event from the start of a period, and the probe -> synth ->
+    # probe loop puts one period between the probe's MIDI and its recording: each note
+    # sounds within one period after its voice's attack allows (frames, from the
+    # recording; a callback that waited for the GIL held 100 ms at a time would be
+    # thousands of frames late)
+    latencies = np.array(latencies)
+    assert np.all((latencies >= 0) & (latencies <= probe.block)), latencies
     out, err = hogged_app.communicate("", timeout=30)
     events = [json.loads(line) for line in out.splitlines()]
     ons = [e for e in events if e[0]]
-    assert len([e for e in ons if not e[4]]) == 12
+    assert len([e for e in ons if not e[4]]) == 12 + len(LONE), ons
     for _on, _pitch, part, channel, _revision in ons:
         assert channel == choir.parts[part].channel
