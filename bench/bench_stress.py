@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 from _root import ROOT  # the repository root, also put on sys.path: for tests.support
 
+from instrument.listen.jackinput import CLIENT_NAME as LISTEN_CLIENT
 from tests.support.jackprobe import Probe, onset_latencies
 from tests.support.jackserver import JackServer
 
@@ -385,7 +386,7 @@ def wait_ready(client, target: Running, timeout: float = 120.0) -> list[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         names = {p.name for p in client.get_ports()}
-        listen = sorted(n for n in names if n.startswith("PortAudio:in_"))
+        listen = sorted(n for n in names if n.startswith(f"{LISTEN_CLIENT}:in_"))
         if {target.midi_in, target.probe_out} <= names and (listen or not target.listens):
             return listen
         if target.proc.poll() is not None:

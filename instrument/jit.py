@@ -4,7 +4,7 @@ numba sources.
 numba keys a function's on-disk cache on its own source file only (numba 0.68: a hash
 of that one file). Our compiled code inlines code from other files: the note path
 (``live/notepath.py``) writes rows with ``live/rings.py``'s pushes, steps the LSTM of
-``arrange/fast.py`` and calls C through ``live/native.py``'s intrinsics. Edit one of
+``arrange/fast.py`` and calls C through ``native.py``'s intrinsics. Edit one of
 those, or upgrade over an old install, and numba would load the old machine code of the
 note path, silently. So every cached function of this package is keyed here on a hash of
 every package source that uses numba: any change to any of them recompiles them all, once

@@ -12,7 +12,7 @@ from numba import njit
 from instrument.errors import InstrumentError
 from instrument.input.midi import forget_jack_client
 from instrument.live.jackwatch import XRUNS, ServerWatch
-from instrument.live.native import CLOCK_MONOTONIC, call_clock, clock_address
+from instrument.native import CLOCK_MONOTONIC, call_clock, clock_address
 from tests.conftest import wait_for
 from tests.support.jackserver import JackServer
 

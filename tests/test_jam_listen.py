@@ -1,9 +1,9 @@
 """`instrument jam --listen`: the band follows a song it hears, through a real JACK server.
 
 This test's JACK client plays a rendered POP909 excerpt (annotated beats and chords) into
-the audio input the app opened through sounddevice/PortAudio, in real time. The app's
-listener gives the band its beat clock and chords; the band plays on FluidSynth. Nothing
-is mocked: the checks read what the app reports per bar and at the end.
+the audio input the app opened on the JACK server (its compiled capture client), in real
+time. The app's listener gives the band its beat clock and chords; the band plays on
+FluidSynth. Nothing is mocked: the checks read what the app reports per bar and at the end.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A real JACK server (dummy driver, 48 kHz, 128-frame periods) carries the audio: this
 test's JACK client plays a rendered POP909 excerpt with annotated beats and chords into
-the input ports that `instrument listen` opened through sounddevice/PortAudio, in real
+the input ports that `instrument listen` opened on JACK (its compiled capture client), in real
 time, while the app prints its JSON lines. Nothing is mocked.
 """
 

@@ -1,7 +1,8 @@
 """Running the listener on a file or on a live input, and showing what it hears.
 
-Live: a sounddevice input stream whose callback only copies the block into a bounded
-queue (``stream.InputBlocks``: no analysis, no printing, no locks in the audio thread);
+Live: an input that only copies each block (``stream.open_source``: a compiled JACK
+capture client on a JACK server, else a sounddevice stream whose callback queues it; no
+analysis, no printing, no locks in the audio thread);
 the main thread takes blocks off the queue and runs the listener. If the analysis ever
 falls behind, whole blocks are dropped rather than letting the queue grow; audio lost that
 way, or skipped by the input itself, reaches the listener as silence of the same length
@@ -108,27 +109,27 @@ def run_live(
     sink: Sink, device: str | int | None = None, duration: float | None = None, block: int = 512
 ) -> Listener:
     """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
-    from instrument.listen.stream import InputBlocks, find_input, open_input
+    from instrument.listen.stream import find_input, open_source
 
     device, info = find_input(device)
-    heard_input = InputBlocks(float(info["default_samplerate"]), block)
-    stream = open_input(device, info, block, heard_input.callback)
-    listener = Listener(stream.samplerate)
+    source = open_source(device, info, block)
+    rate = float(info["default_samplerate"])
+    listener = Listener(rate)
     heard = 0  # frames of the room's time, lost audio (heard as silence) included
-    with stream:
-        try:
-            while duration is None or heard < duration * stream.samplerate:
-                try:
-                    pieces = heard_input.get(timeout=2.0)
-                except queue.Empty:
-                    raise InstrumentError(
-                        f"audio input {info['name']!r} delivers nothing"
-                    ) from None
-                for x in pieces:
-                    heard += len(x)
-                    sink(listener.process(x), listener)
-        except KeyboardInterrupt:
-            pass
-    if lost := heard_input.health():
+    source.start()
+    try:
+        while duration is None or heard < duration * rate:
+            try:
+                pieces = source.get(timeout=2.0)
+            except queue.Empty:
+                raise InstrumentError(f"audio input {info['name']!r} delivers nothing") from None
+            for x in pieces:
+                heard += len(x)
+                sink(listener.process(x), listener)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+    if lost := source.health():
         print(f"instrument: warning: {lost}", file=sys.stderr)
     return listener

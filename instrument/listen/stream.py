@@ -1,9 +1,12 @@
 """The causal listener on a live input, in its own thread, on the app's clock.
 
 The band (``instrument jam --listen``) reads this as its beat clock and chord source. The
-audio callback only copies each block into a bounded queue; a worker thread runs the
-listener; readers in other threads get immutable snapshots (``Listener.state``,
-``Listener.chord``), so no lock is shared with the audio or MIDI threads.
+input only copies each block: on a JACK server a compiled capture client fills a ring
+(``jackinput``: no Python in JACK's thread, where a wait for the GIL would make the
+synth's cycle late too); elsewhere sounddevice's callback puts it in a bounded queue.
+A worker thread runs the listener; readers in other threads get immutable snapshots
+(``Listener.state``, ``Listener.chord``), so no lock is shared with the audio or MIDI
+threads.
 
 Clock: the listener reports times on its audio clock plus ``time_origin``. A block's
 last sample was captured no later than the moment the block reached the worker, so
@@ -18,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -43,13 +47,58 @@ def open_input(device: str | int | None, info: dict, block: int, callback: Calla
     """A started-later sounddevice input stream (mono or stereo) on a found ``device``."""
     import sounddevice as sd
 
-    channels = max(1, min(2, int(info["max_input_channels"])))
     try:
-        return sd.InputStream(
-            device=device, channels=channels, dtype="float32", blocksize=block, callback=callback
-        )
+        return sd.InputStream(device=device, channels=input_channels(info), dtype="float32",
+                              blocksize=block, callback=callback)  # fmt: skip
     except sd.PortAudioError as e:
         raise InstrumentError(f"cannot open audio input {info['name']!r}: {e}") from None
+
+
+def input_channels(info: dict) -> int:
+    """Mono or stereo: what the listener takes from a device that has ``info``."""
+    return max(1, min(2, int(info["max_input_channels"])))
+
+
+def is_jack(info: dict) -> bool:
+    """Is the sounddevice input ``info`` a JACK server's (PortAudio's JACK host API)?"""
+    import sounddevice as sd
+
+    return "JACK" in str(sd.query_hostapis(int(info["hostapi"]))["name"])
+
+
+class AudioInput(Protocol):
+    """Where the listener's thread takes its blocks: (frames, channels) float32 each, the
+    audio lost on the way handed on as silence, so time stays true to the room."""
+
+    dropped: int  # blocks the analysis could not keep up with
+
+    def get(self, timeout: float) -> list[np.ndarray]:
+        """The next block, after silence for audio lost before it; ``queue.Empty`` after
+        ``timeout`` s without one."""
+        ...
+
+    def health(self) -> str:
+        """What was lost, for the status line and the closing report ("" if nothing)."""
+        ...
+
+
+class AudioSource(AudioInput, Protocol):
+    """An ``AudioInput`` on a device: opened by ``start``, let go by ``close``."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_source(device: str | int | None, info: dict, block: int) -> AudioSource:
+    """The input for a found ``device``, not yet started: on a JACK server the compiled
+    capture client (``jackinput.JackInput``), else a sounddevice stream."""
+    rate = float(info["default_samplerate"])
+    if is_jack(info):
+        from instrument.listen.jackinput import JackInput
+
+        return JackInput(rate, block, input_channels(info))
+    return PortAudioInput(device, info, block)
 
 
 class InputBlocks:
@@ -140,6 +189,26 @@ class InputBlocks:
         return ", ".join(parts)
 
 
+class PortAudioInput(InputBlocks):
+    """``InputBlocks`` filled by a sounddevice input stream on ``device`` (its callback
+    runs in PortAudio's thread, off any JACK graph)."""
+
+    def __init__(self, device: str | int | None, info: dict, block: int):
+        super().__init__(float(info["default_samplerate"]), block)
+        self._device, self._info = device, info
+        self.stream = None
+
+    def start(self) -> None:
+        self.stream = open_input(self._device, self._info, self.block, self.callback)
+        self.stream.start()
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
+            self.stream.close()
+            self.stream = None
+
+
 class ListenStream:
     """A ``BeatClock`` and chord source that follows what an audio input hears.
 
@@ -164,8 +233,8 @@ class ListenStream:
             self.device, self._info = find_input(device)
             self.device_name = str(self._info["name"])
             sample_rate = float(self._info["default_samplerate"])
-        self.stream = None
-        self.input = InputBlocks(sample_rate, block)
+        self.source: AudioSource | None = None  # the device's input, once opened
+        self.input: AudioInput = InputBlocks(sample_rate, block)  # fed (``feed``) until then
         self.listener = Listener(sample_rate)
         self._running = False
         self._thread: threading.Thread | None = None
@@ -178,19 +247,19 @@ class ListenStream:
         return self.input.dropped
 
     def open(self) -> None:
-        """Start hearing: the input stream and the listener's thread."""
-        self.stream = open_input(self.device, self._info, self.block, self.input.callback)
+        """Start hearing: the device's input and the listener's thread."""
+        self.source = open_source(self.device, self._info, self.block)
+        self.input = self.source
         self._running = True
         self._thread = threading.Thread(target=self._work, name="listener", daemon=True)
         self._thread.start()
-        self.stream.start()
+        self.source.start()
 
     def close(self) -> None:
         self._running = False
         try:
-            if self.stream is not None:
-                self.stream.stop()
-                self.stream.close()
+            if self.source is not None:
+                self.source.close()
         except Exception:  # noqa: BLE001 - a vanished device must not stop the shutdown
             pass
         if self._thread is not None:

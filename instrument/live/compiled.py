@@ -30,8 +30,8 @@ from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
 from instrument.live import notepath as N
 from instrument.live import rings as R
-from instrument.live.native import clock_address, fluid_address
 from instrument.live.performer import NoteEvent, Setup
+from instrument.native import clock_address, fluid_address
 from instrument.synth.base import SynthPort
 from instrument.synth.fluid import Synth
 

@@ -27,7 +27,7 @@ panic or switch cannot interleave with the audio thread's note.
 
 numba by itself keys a function's cache on that function's own file; this path inlines
 kernels of other files (``arrange.fast``, ``arrange.features``, ``live.rings``,
-``live.native``), so its functions come from ``instrument.jit``, whose cache key covers
+``native``), so its functions come from ``instrument.jit``, whose cache key covers
 every compiled source of the package.
 
 Differences from the Python path, by design: the channels a message touched keep their
@@ -57,7 +57,7 @@ from instrument.arrange.fast import (
 )
 from instrument.jit import cfunc, njit
 from instrument.live import rings as R
-from instrument.live.native import (
+from instrument.native import (
     CLOCK_MONOTONIC,
     address_of,
     as_voidptr,
@@ -625,7 +625,7 @@ def reset_arranger(setup, keys):
 
 
 # -- the driver's callback -------------------------------------------------------------------
-# A table row (``live.native`` ``table_*``): (address, d0, d1, d2); an int field
+# A table row (``native`` ``table_*``): (address, d0, d1, d2); an int field
 # (Net.layers) keeps its value as address.
 @njit(cache=True, inline="always")
 def _net(t, i):

@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from instrument.jit import njit
-from instrument.live.native import release_fence
 from instrument.live.performer import NoteEvent
+from instrument.native import release_fence
 
 # ring indices into ``Rings.heads``
 NOTES, TIMING, RAW, PROGRAMS, CALLS = range(5)

@@ -3,15 +3,10 @@
 A Python process callback (``jack.Client.set_process_callback``) waits for the GIL each
 cycle; on a loaded machine it runs late, and a MIDI event it writes, or a block of audio
 it plays, is lost: a test then fails on timing, not on the app. These callbacks are numba
-``cfunc``s that JACK calls directly, as the app's note path is (``instrument.live``): they
-call libjack by address (``jack_port_get_buffer`` & co., taken from the library
-JACK-Client loaded) through the intrinsics here, in the manner of ``live.native``, and
-read and write only numpy arrays passed by address.
-
-JACK-Client still opens the client, registers and connects the ports and closes it; the
-callbacks go in through libjack's own ``jack_set_process_callback`` /
-``jack_set_xrun_callback`` before ``activate``, with ``arg`` the address of a table: one
-int64 row (address, rows, columns) per array, as ``live.notepath``'s table.
+``cfunc``s that JACK calls directly, as the app's note path and its listener's input are:
+they call libjack by address through ``instrument.jackcycle``'s intrinsics and read and
+write only numpy arrays passed by address, in a table (``jackcycle.table``). The xrun
+counter goes in through libjack's ``jack_set_xrun_callback`` the same way.
 
 Rings (one writer each, as in ``live.rings``): the writer fills rows, then a release
 fence, then bumps the ring's head; the reader reads the head first, then the rows.
@@ -32,20 +27,28 @@ import functools
 
 import jack
 import numpy as np
-from llvmlite import ir
 from numba import carray, cfunc, njit, types
-from numba.extending import intrinsic
 
-from instrument.live.native import as_voidptr, release_fence, table_f32_2, table_i64_1, table_i64_2
-
-_I32 = ir.IntType(32)
-_I64 = ir.IntType(64)
-_VOIDP = ir.IntType(8).as_pointer()
+from instrument.jackcycle import (  # noqa: F401 - the rigs' one import for JACK's cycle
+    FN_LAST_FRAME_TIME,
+    FN_MIDI_CLEAR_BUFFER,
+    FN_MIDI_EVENT_WRITE,
+    FN_PORT_GET_BUFFER,
+    PROCESS,
+    address,
+    function_addresses,
+    install,
+    jack_clear_midi,
+    jack_frame_stamp,
+    jack_get_buffer,
+    jack_write_midi,
+    port_audio,
+    set_process,
+    table,
+)
+from instrument.native import as_voidptr, release_fence, table_f32_2, table_i64_1, table_i64_2
 
 MAX_BYTES = 16  # the longest MIDI message a probe sends (a short SysEx)
-
-# the libjack functions the cycles call, by address (row FNS of a table)
-FN_PORT_GET_BUFFER, FN_LAST_FRAME_TIME, FN_MIDI_CLEAR_BUFFER, FN_MIDI_EVENT_WRITE = range(4)
 
 # MIDI queue columns: frame, length, done (played: 1), then the bytes
 Q_FRAME, Q_LEN, Q_DONE, Q_DATA = 0, 1, 2, 3
@@ -72,99 +75,6 @@ L_FNS, L_PORTS, L_STATE, L_AUDIO = range(4)
 L_ROWS = 4
 L_CLIENT, L_PLAYING, L_STARTED, L_START_FRAME, L_DONE, L_LOOP = range(6)
 L_FIELDS = 6
-
-
-# -- calls into libjack by address (int64 arguments, as ``live.native``'s) --------------------
-@intrinsic
-def jack_get_buffer(typingctx, fn, port, nframes):
-    """void *jack_port_get_buffer(jack_port_t *port, jack_nframes_t nframes), as an int64."""
-    sig = types.int64(types.int64, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_VOIDP, [_VOIDP, _I32])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        port_ptr = builder.inttoptr(args[1], _VOIDP)
-        return builder.ptrtoint(
-            builder.call(target, [port_ptr, builder.trunc(args[2], _I32)]), _I64
-        )
-
-    return sig, codegen
-
-
-@intrinsic
-def jack_frame_stamp(typingctx, fn, client):
-    """jack_nframes_t jack_last_frame_time(const jack_client_t *client): the frame this
-    cycle starts at, as an int64 (unsigned 32 bits)."""
-    sig = types.int64(types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_I32, [_VOIDP])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        stamp = builder.call(target, [builder.inttoptr(args[1], _VOIDP)])
-        return builder.zext(stamp, _I64)
-
-    return sig, codegen
-
-
-@intrinsic
-def jack_clear_midi(typingctx, fn, buffer):
-    """void jack_midi_clear_buffer(void *port_buffer)."""
-    sig = types.void(types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(ir.VoidType(), [_VOIDP])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        builder.call(target, [builder.inttoptr(args[1], _VOIDP)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@intrinsic
-def jack_write_midi(typingctx, fn, buffer, time, data, size):
-    """int jack_midi_event_write(void *port_buffer, jack_nframes_t time,
-    const jack_midi_data_t *data, size_t data_size): 0 when written."""
-    sig = types.int32(types.int64, types.int64, types.int64, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_I32, [_VOIDP, _I32, _VOIDP, _I64])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        buf, data_ptr = builder.inttoptr(args[1], _VOIDP), builder.inttoptr(args[3], _VOIDP)
-        return builder.call(target, [buf, builder.trunc(args[2], _I32), data_ptr, args[4]])
-
-    return sig, codegen
-
-
-# -- the table ---------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
-def _port_audio(fns, port, frames):
-    return carray(as_voidptr(jack_get_buffer(fns[FN_PORT_GET_BUFFER], port, frames)),
-                  (frames,), np.float32)  # fmt: skip
-
-
-def table(*arrays: np.ndarray) -> np.ndarray:
-    """The (len(arrays), 3) int64 table of (address, rows, columns) a cycle unpacks. The
-    cycle reads the arrays by address: the caller keeps every one of them (and the table)
-    referenced for as long as the client can run, or the cycle reads freed memory."""
-    t = np.zeros((len(arrays), 3), np.int64)
-    for i, a in enumerate(arrays):
-        assert a.flags.c_contiguous and a.ndim <= 2
-        t[i] = (a.ctypes.data, a.shape[0], a.shape[1] if a.ndim == 2 else 1)
-    return t
-
-
-def function_addresses() -> np.ndarray:
-    """The addresses of the libjack functions the cycles call (``FN_*``), from the library
-    JACK-Client loaded (the one its clients live in)."""
-    lib = jack._lib
-    fns = (lib.jack_port_get_buffer, lib.jack_last_frame_time, lib.jack_midi_clear_buffer,
-           lib.jack_midi_event_write)  # fmt: skip
-    return np.array([address(fn) for fn in fns], np.int64)
-
-
-def address(pointer: object) -> int:
-    """A JACK-Client cffi pointer (``Client._ptr``, ``Port._ptr``) as an int."""
-    return int(jack._ffi.cast("uintptr_t", pointer))
 
 
 # -- the probe's cycle: MIDI out at exact frames, audio recorded by frame stamp ---------------
@@ -225,7 +135,7 @@ def _probe_cycle(nframes, arg):
     at = start - state[S_START_FRAME]
     n = max(0, min(frames, record.shape[0] - at))
     for k in range(ports.shape[0] - 1):
-        record[at : at + n, k] = _port_audio(fns, ports[1 + k], frames)[:n]
+        record[at : at + n, k] = port_audio(fns, ports[1 + k], frames)[:n]
     if at + n > state[S_WRITTEN]:
         release_fence()
         state[S_WRITTEN] = at + n
@@ -259,7 +169,7 @@ def _player_cycle(nframes, arg):
         pos = pos % audio.shape[0]
     n = max(0, min(frames, audio.shape[0] - pos)) if pos >= 0 else 0
     for c in range(ports.shape[0]):
-        out = _port_audio(fns, ports[c], frames)
+        out = port_audio(fns, ports[c], frames)
         out[:n] = audio[pos : pos + n, c]
         if state[L_LOOP] == 1 and state[L_STARTED] == 1:
             for k in range(n, frames):  # the song's start again
@@ -272,18 +182,15 @@ def _player_cycle(nframes, arg):
     return 0
 
 
-_PROCESS = types.int32(types.uint32, types.voidptr)
-
-
 @functools.cache
 def probe_cycle():
     """The compiled ``_probe_cycle`` (from numba's cache after the first compile)."""
-    return cfunc(_PROCESS, cache=True, error_model="numpy")(_probe_cycle)
+    return cfunc(PROCESS, cache=True, error_model="numpy")(_probe_cycle)
 
 
 @functools.cache
 def player_cycle():
-    return cfunc(_PROCESS, cache=True, error_model="numpy")(_player_cycle)
+    return cfunc(PROCESS, cache=True, error_model="numpy")(_player_cycle)
 
 
 @functools.cache
@@ -296,18 +203,6 @@ def warm_up() -> None:
     probe_cycle(), player_cycle(), xrun_counter()
 
 
-def set_process(client: jack.Client, callback, arg: np.ndarray) -> None:
-    """Install a compiled process callback with ``arg``'s address; before ``activate``.
-    The caller keeps ``arg`` and every array its table points to alive while it runs."""
-    _install(jack._lib.jack_set_process_callback, "JackProcessCallback", client, callback, arg)
-
-
 def set_xrun(client: jack.Client, counter: np.ndarray) -> None:
     """Count the client's xruns, compiled, into ``counter`` (int64 (1,)); before ``activate``."""
-    _install(jack._lib.jack_set_xrun_callback, "JackXRunCallback", client, xrun_counter(), counter)
-
-
-def _install(setter, kind: str, client: jack.Client, callback, arg: np.ndarray) -> None:
-    fn = jack._ffi.cast(kind, callback.address)
-    if setter(client._ptr, fn, jack._ffi.cast("void *", arg.ctypes.data)):
-        raise jack.JackError(f"installing the compiled {kind} failed")
+    install(jack._lib.jack_set_xrun_callback, "JackXRunCallback", client, xrun_counter(), counter)
