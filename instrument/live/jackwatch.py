@@ -66,13 +66,6 @@ def _libjack() -> ctypes.CDLL:
     return lib
 
 
-def client_pointer(client: jack.Client) -> int:
-    """The ``jack_client_t *`` of a JACK-Client ``client`` (its cffi pointer ``_ptr``)."""
-    import jack
-
-    return int(jack._ffi.cast("uintptr_t", client._ptr))
-
-
 class ServerWatch:
     """What the watch client's compiled callbacks report: xruns since the session began
     and whether the server shut its client down. One per session, for every watch client
@@ -99,8 +92,10 @@ class ServerWatch:
         ``client.activate()``. jack.JackError if JACK refuses the xrun callback."""
         import jack
 
+        from instrument.jackcycle import address
+
         xrun, shutdown = callbacks()
-        lib, pointer, arg = _libjack(), client_pointer(client), self.counts.ctypes.data
+        lib, pointer, arg = _libjack(), address(client._ptr), self.counts.ctypes.data
         if lib.jack_set_xrun_callback(pointer, xrun.address, arg) != 0:
             raise jack.JackError("JACK refused the watch client's xrun callback")
         lib.jack_on_shutdown(pointer, shutdown.address, arg)
