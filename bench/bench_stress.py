@@ -11,6 +11,9 @@ server's xruns belong to it:
   by this bench into the app's audio input, looped), the band playing on what it hears,
   and a deliberate GIL hog in the app's process (``INSTRUMENT_GIL_HOG=1``,
   ``instrument/gil_hog.py``): a Python thread spinning in pure Python;
+* ``plain-busy``, an anchor: ``plain`` with a process beside it spinning in pure Python,
+  the hog's load without the app (on a virtual machine a busy virtual CPU answers the
+  server's wake-up sooner than one halted in idle, so load alone changes the xruns);
 * ``app-no-hog`` and ``app-no-display``: the same without the hog, and without the window
   nor the hog (to tell the costs apart).
 
@@ -70,7 +73,10 @@ PEDAL_SPAN = 1.6  # s down, then s up, in turn
 PROBE_GAP = 0.3  # s between probe notes (they come only while the pedal is up)
 THRESHOLD = 0.005  # onset: first sample above this on the probe part's output
 PART_RANGES = ((55, 84), (48, 80), (36, 72))  # the three other parts, top to bottom
-TARGETS = ("plain", "app", "app-no-hog", "app-no-display")
+TARGETS = ("plain", "plain-busy", "plain-listen", "app", "app-no-hog", "app-no-display",
+           "app-no-listen")  # fmt: skip
+REFERENCES = ("plain", "plain-busy")  # the targets the app is checked against
+PLAIN = ("plain", "plain-busy", "plain-listen")  # plain FluidSynth, with or without company
 
 
 # -- the playing ------------------------------------------------------------------------------
@@ -164,6 +170,7 @@ class Running:
     log: Path
     plain: bool
     listens: bool
+    beside: subprocess.Popen | None = None  # plain-busy's CPU burner, plain-listen's ears
 
 
 def stress_ensemble(folder: Path) -> Path:
@@ -196,7 +203,11 @@ def part_setup(ensemble: Path) -> list[list[int]]:
     return out
 
 
-def start_plain(soundfont: Path, period: int, folder: Path) -> Running:
+def start_plain(soundfont: Path, period: int, folder: Path, beside: str = "") -> Running:
+    """Plain FluidSynth; beside "busy": with a process spinning in pure Python, as the
+    app's GIL hog does (on a VM a busy virtual CPU answers a wake-up sooner than one
+    halted in idle, so the hog's load alone changes the server's xruns); "listen":
+    with ``instrument listen`` on the server (its capture client and its listener)."""
     log = folder / "plain.log"
     with open(log, "wb") as f:
         proc = subprocess.Popen(
@@ -232,33 +243,45 @@ def start_plain(soundfont: Path, period: int, folder: Path) -> Running:
             stdout=f,
             stderr=subprocess.STDOUT,
         )
+    company = None
+    if beside == "busy":
+        spin = "from instrument.gil_hog import spin; spin()"
+        company = subprocess.Popen([sys.executable, "-c", spin], cwd=ROOT)
+    elif beside == "listen":
+        company = subprocess.Popen(
+            [sys.executable, "-m", "instrument", "listen", "--json"], cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     return Running(
-        "plain",
+        f"plain-{beside}" if beside else "plain",
         proc,
         "fluidsynth-plain:midi_00",
         "fluidsynth-plain:l_00",
         "",
         log,
         plain=True,
-        listens=False,
+        listens=beside == "listen",
+        beside=company,
     )
 
 
 def start_app(name: str, ensemble: Path, soundfont: Path, folder: Path) -> Running:
-    """``instrument jam`` with the stage (unless app-no-display), listener, band, hog."""
+    """``instrument jam`` with the stage (unless app-no-display), listener (unless
+    app-no-listen: the band follows the keys), band, hog."""
     display = name != "app-no-display"
+    listens = name != "app-no-listen"
     env = dict(
         os.environ,
         SDL_VIDEODRIVER="dummy",
         SDL_AUDIODRIVER="dummy",
-        INSTRUMENT_GIL_HOG="1" if name == "app" else "0",
+        INSTRUMENT_GIL_HOG="1" if name in ("app", "app-no-listen") else "0",
     )
     cmd = [
         sys.executable,
         "-m",
         "instrument",
         "jam",
-        "--listen",
+        *(["--listen"] if listens else []),
         "--multi-out",
         "--audio",
         "jack",
@@ -286,12 +309,15 @@ def start_app(name: str, ensemble: Path, soundfont: Path, folder: Path) -> Runni
         r"^instrument:(ch-\d\d|drums)_l$",
         log,
         plain=False,
-        listens=True,
+        listens=listens,
     )
 
 
 def stop(target: Running) -> str:
     """Stop a target (SIGTERM: the app prints its summary); returns its log."""
+    if target.beside is not None:
+        target.beside.kill()
+        target.beside.wait()
     if target.proc.poll() is None:
         target.proc.terminate()
         try:
@@ -564,17 +590,17 @@ def run_targets(
     events = plan(seconds, seed)
     ensemble = stress_ensemble(folder)
     player = None
-    if any(n != "plain" for n in names):
+    if any(n not in REFERENCES for n in names):
         player = FilePlayer(write_song(folder / "song.wav"))
         player.client.activate()
     results = []
     try:
         for name in names:
-            if name == "plain":
-                target = start_plain(soundfont, period, folder)
+            if name in PLAIN:
+                target = start_plain(soundfont, period, folder, name.removeprefix("plain")[1:])
             else:
                 target = start_app(name, ensemble, soundfont, folder)
-            settle = 2.0 if name == "plain" else 8.0
+            settle = 2.0 if name in REFERENCES else 8.0
             got = measure(target, events, period, seconds, player, settle, part_setup(ensemble))
             results.append(dataclasses.replace(got, run=run))
             print(row_text(results[-1]), flush=True)
@@ -633,12 +659,13 @@ class Verdict:
 
     period: int
     target: str
+    reference: str  # plain, or plain-busy (an anchor: plain with a CPU burner beside it)
     run: int  # 0: on the medians over the runs
-    median_diff: float  # ms, target - plain
+    median_diff: float  # ms, target - reference
     p99_diff: float  # ms
     p99_bound: float  # one period, ms
     xruns: int
-    xruns_bound: float  # plain's + 10 %
+    xruns_bound: float  # the reference's + 10 %
     median_ok: bool
     p99_ok: bool
     xruns_ok: bool  # and the server ran to the end
@@ -650,18 +677,20 @@ class Verdict:
 
 
 def verdicts(results: list[Result]) -> list[Verdict]:
-    """Every non-plain target against plain at its period, in the same run."""
+    """Every app target against each reference (plain, plain-busy) at its period, in the
+    same run."""
     out = []
-    plain = {(r.period, r.run): r for r in results if r.target == "plain"}
-    for r in results:
-        p = plain.get((r.period, r.run))
-        if r.target == "plain" or p is None:
+    refs = {(r.target, r.period, r.run): r for r in results if r.target in REFERENCES}
+    for r, reference in [(r, ref) for ref in REFERENCES for r in results]:
+        p = refs.get((reference, r.period, r.run))
+        if r.target in PLAIN or p is None:
             continue
         dm, d99, bound = r.p50 - p.p50, r.p99 - p.p99, 1000.0 * r.period / RATE
         out.append(
             Verdict(
                 r.period,
                 r.target,
+                reference,
                 r.run,
                 dm,
                 d99,
@@ -706,7 +735,7 @@ def verdict_text(v: Verdict) -> str:
 
     which = "medians over the runs" if v.run == 0 else f"run {v.run}"
     return (
-        f"{which}, {v.period} frames, {v.target} vs plain: median {v.median_diff:+.3f} ms "
+        f"{which}, {v.period} frames, {v.target} vs {v.reference}: median {v.median_diff:+.3f} ms "
         f"(<= +0.1: {mark(v.median_ok)}), p99 {v.p99_diff:+.3f} ms "
         f"(<= +{v.p99_bound:.2f}: {mark(v.p99_ok)}), xruns {v.xruns} "
         f"(<= {v.xruns_bound:.1f}{', until the server stalled' if v.stalled else ''}: "
@@ -730,22 +759,24 @@ METHOD = (
     "Each target alone on a fresh JACK dummy server per period (48 kHz), one after the "
     "other in one run, with the same seeded playing: ~20 notes/s of runs and four-note "
     "chords, sustain pedal down and up every 1.6 s, pitch-bend gestures, and probe notes "
-    "(pitch 104, only the probe part can take it) every 0.3 s while the pedal is up, sent "
-    "in the middle of a period. `plain`: the `fluidsynth` CLI, same SoundFont, gain 0.6, "
-    "the parts' programs, volume and pan on their channels, one output per channel. `app`: "
-    "`instrument jam --multi-out --listen` (quartet, LSTM arranger, every part on piano) with "
-    "the stage window at 60 fps (SDL dummy driver), the listener hearing a test song played "
-    "from a WAV file into its input, the band playing on what it hears, and "
-    "`INSTRUMENT_GIL_HOG=1` (a thread spinning in pure Python in the app's process); "
+    "(pitch 104, only the probe part can take it) every 0.3 s while the pedal is up, sent"
+    " in the middle of a period. `plain`: the `fluidsynth` CLI, same SoundFont, gain 0.6,"
+    " the parts' programs, volume and pan on their channels, one output per channel. "
+    "`app`: `instrument jam --multi-out --listen` (quartet, LSTM arranger, every part on "
+    "piano) with the stage window at 60 fps (SDL dummy driver), the listener hearing a "
+    "test song played from a WAV file into its input, the band playing on what it hears, "
+    "and `INSTRUMENT_GIL_HOG=1` (a thread spinning in pure Python in the app's process); "
     "`app-no-hog` without the hog, `app-no-display` without the window nor the hog. "
-    "Latency: frames from the probe note-on leaving the sending client to the first sample "
-    "above 0.005 on the probe part's own output, read by a second client (no feedback loop "
-    "in the graph). Left out: the probe part was not silent before the note; missed: no "
-    "onset on the probe part, the note lost on its way in (likely sent in a period the "
-    "target missed) or given to another part. Xruns: the server's, over each target's dense "
-    "phase. Targets (issue 13), "
-    "at 64 frames, `app` against `plain`: median within 0.1 ms, p99 within one period, xruns "
-    "at most plain's + 10 %."
+    "`plain-busy` (an anchor): `plain` with a process beside it spinning in pure Python, "
+    "the load of the app's hog without the app; on a virtual machine a busy virtual CPU "
+    "answers the server's wake-up sooner than one halted in idle, so load alone changes "
+    "the xruns. Latency: frames from the probe note-on leaving the sending client to the "
+    "first sample above 0.005 on the probe part's own output, read by a second client (no"
+    " feedback loop in the graph). Left out: the probe part was not silent before the "
+    "note; missed: no onset on the probe part, the note lost on its way in (likely sent "
+    "in a period the target missed) or given to another part. Xruns: the server's, over "
+    "each target's dense phase. Targets (issue 13), at 64 frames, `app` against `plain`: "
+    "median within 0.1 ms, p99 within one period, xruns at most plain's + 10 %."
 )
 
 
@@ -845,7 +876,11 @@ def main(argv: list[str] | None = None) -> int:
         given = argv if argv is not None else sys.argv[1:]
         command = shlex.join(["python", "bench/bench_stress.py", *given])
         write_section("benchmarks.md", "stress", markdown(results, command, loads, args.note))
-    target = [v for v in verdicts(medians(results)) if v.period == 64 and v.target == "app"]
+    target = [
+        v
+        for v in verdicts(medians(results))
+        if (v.period, v.target, v.reference) == (64, "app", "plain")
+    ]
     return 0 if all(v.passed for v in target) else 1
 
 

@@ -19,7 +19,7 @@ from instrument.errors import InstrumentError
 ENV = "INSTRUMENT_GIL_HOG"
 
 
-def _spin() -> None:
+def spin() -> None:
     """Pure-Python work that never sleeps and never calls into C that releases the GIL."""
     x = 0
     while True:
@@ -39,7 +39,7 @@ def hog_threads() -> int:
 def start_from_environment() -> list[threading.Thread]:
     """Start the hog threads ``$INSTRUMENT_GIL_HOG`` asks for; returns them (daemons)."""
     threads = [
-        threading.Thread(target=_spin, name=f"gil-hog-{k}", daemon=True)
+        threading.Thread(target=spin, name=f"gil-hog-{k}", daemon=True)
         for k in range(hog_threads())
     ]
     for t in threads:

@@ -48,6 +48,18 @@ def clock_address() -> int:
 CLOCK_MONOTONIC = 1  # Linux
 
 
+def resident(shape: int | tuple[int, ...], dtype: type | np.dtype = np.float64) -> np.ndarray:
+    """Zeros whose every page is mapped now, for memory a real-time thread writes.
+
+    ``np.zeros`` hands out pages the kernel maps only when first written: the audio
+    thread that writes a fresh ring would take a page fault per 4 KiB (on a virtual
+    machine, a fault the host may serve late while the whole virtual CPU waits). Writing
+    the zeros here takes those faults in the thread that prepares, before any cycle."""
+    a = np.zeros(shape, dtype)
+    a.fill(0)  # a write, not a read: a read maps the shared zero page, not the array's own
+    return a
+
+
 @intrinsic
 def as_voidptr(typingctx, address):
     """An int64 address as a ``void *`` (for ``numba.carray``)."""

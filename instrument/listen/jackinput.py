@@ -39,7 +39,7 @@ from instrument.jackcycle import (
     table,
 )
 from instrument.jit import cfunc, njit
-from instrument.native import release_fence, table_f32_2, table_i64_1
+from instrument.native import release_fence, resident, table_f32_2, table_i64_1
 
 CLIENT_NAME = "instrument-listen"
 RING_S = 8.0  # seconds the ring holds: the listener's thread may stall this long
@@ -120,8 +120,9 @@ class JackInput:
     def __init__(self, sample_rate: float, block: int, channels: int):
         self.sample_rate, self.block, self.channels = float(sample_rate), int(block), channels
         frames = int(RING_S * self.sample_rate) // self.block * self.block
-        self.ring = np.zeros((frames, channels), np.float32)
-        self.state = np.zeros(N_STATE, np.int64)
+        # resident: the cycle writes them (the ring fills a fresh page every 21 ms)
+        self.ring = resident((frames, channels), np.float32)
+        self.state = resident(N_STATE, np.int64)
         self.dropped = 0  # blocks overwritten before the listener's thread read them
         self._read = 0  # frames handed on (silence included)
         self._client: jack.Client | None = None

@@ -24,7 +24,7 @@ import numpy as np
 
 from instrument.jit import njit
 from instrument.live.performer import NoteEvent
-from instrument.native import release_fence
+from instrument.native import release_fence, resident
 
 # ring indices into ``Rings.heads``
 NOTES, TIMING, RAW, PROGRAMS, CALLS = range(5)
@@ -72,14 +72,14 @@ class Rings(NamedTuple):
 
 def new_rings(size: int = RING_SIZE, record_calls: int = 0) -> Rings:
     """Empty rings of ``size`` rows; ``record_calls`` rows of synth calls (0: none)."""
-    return Rings(
-        np.zeros(5, np.int64),
-        np.zeros((size, 8)),
-        np.zeros(size, np.int64),
-        np.zeros((size, 5)),
-        np.zeros(size, np.int64),
-        np.zeros((record_calls, 4), np.int64),
-        np.zeros(N_COUNTERS, np.int64),
+    return Rings(  # resident: the note path's thread writes them, and must not fault
+        resident(5, np.int64),
+        resident((size, 8)),
+        resident(size, np.int64),
+        resident((size, 5)),
+        resident(size, np.int64),
+        resident((record_calls, 4), np.int64),
+        resident(N_COUNTERS, np.int64),
     )
 
 

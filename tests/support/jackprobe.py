@@ -9,6 +9,7 @@ from __future__ import annotations
 import jack
 import numpy as np
 
+from instrument.native import resident
 from tests.support import compiledjack as cj
 
 QUEUE_ROWS = 8192  # events sent and not yet played (a far-future one holds its row)
@@ -35,11 +36,12 @@ class Probe:
         self.block = self.client.blocksize
         self.midi_out = self.client.midi_outports.register("out")
         self.inputs = [self.client.inports.register(f"in_{k}") for k in range(n_inputs)]
-        self._buffer = np.zeros((int(seconds * self.rate), n_inputs), dtype=np.float32)
-        self._state = np.zeros(cj.N_STATE, np.int64)
+        # resident: the cycle records into it, and a page fault there is a late cycle
+        self._buffer = resident((int(seconds * self.rate), n_inputs), np.float32)
+        self._state = resident(cj.N_STATE, np.int64)
         self._state[cj.S_CLIENT] = cj.address(self.client._ptr)
-        self._queue = np.zeros((QUEUE_ROWS, cj.Q_DATA + cj.MAX_BYTES), np.int64)
-        self._sent_ring = np.zeros((SENT_ROWS, cj.T_DATA + cj.MAX_BYTES), np.int64)
+        self._queue = resident((QUEUE_ROWS, cj.Q_DATA + cj.MAX_BYTES), np.int64)
+        self._sent_ring = resident((SENT_ROWS, cj.T_DATA + cj.MAX_BYTES), np.int64)
         self._sent_read = 0
         self._sent: list[tuple[int, bytes]] = []
         ports = [cj.address(p._ptr) for p in (self.midi_out, *self.inputs)]
