@@ -95,6 +95,35 @@ def jack_write_midi(typingctx, fn, buffer, time, data, size):
     return sig, codegen
 
 
+@intrinsic
+def jack_port_by_id(typingctx, fn, client, port_id):
+    """jack_port_t *jack_port_by_id(jack_client_t *client, jack_port_id_t port_id), as an
+    int64 (0: no such port)."""
+    sig = types.int64(types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(_VOIDP, [_VOIDP, _I32])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        port = builder.call(target, [builder.inttoptr(args[1], _VOIDP),
+                                     builder.trunc(args[2], _I32)])  # fmt: skip
+        return builder.ptrtoint(port, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def jack_port_name(typingctx, fn, port):
+    """const char *jack_port_name(const jack_port_t *port): the full name, as an int64."""
+    sig = types.int64(types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(_VOIDP, [_VOIDP])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        return builder.ptrtoint(builder.call(target, [builder.inttoptr(args[1], _VOIDP)]), _I64)
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
 def port_audio(fns, port, frames):
     """The audio buffer of ``port`` this cycle: float32 (frames,), JACK's own memory."""

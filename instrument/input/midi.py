@@ -22,11 +22,15 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import rtmidi
 
 from instrument.errors import InstrumentError
 from instrument.input import alsaseq
+
+if TYPE_CHECKING:
+    from instrument.input.connections import ConnectionLog
 
 CLIENT_NAME = "instrument-midi"
 PORT_NAME = "in"
@@ -177,6 +181,7 @@ class MidiInput:
         self._midi: rtmidi.MidiIn | None = None
         self._jack = None
         self._sources: set[str] = set()  # JACK: source ports we keep connected
+        self._connections: ConnectionLog | None = None  # JACK: the monitor's, compiled
         self._alsa_source: str | None = None  # ALSA: the port we subscribed to
         self._port_name = f"{CLIENT_NAME}:{PORT_NAME}"
 
@@ -220,9 +225,14 @@ class MidiInput:
 
         if self._midi is not None:
             self._midi.open_virtual_port(PORT_NAME)
+        from instrument.input.connections import ConnectionLog
+
         self._jack = jack.Client("instrument-monitor", no_start_server=True)
-        # Remember every source the moment it connects, however short-lived it is.
-        self._jack.set_port_connect_callback(self._on_connect)
+        # Every connection is logged the moment it is made (poll names the sources), by
+        # a compiled callback: a Python one would wait for the GIL in JACK's thread.
+        if self._connections is None:  # one log for every client: see ConnectionLog
+            self._connections = ConnectionLog()
+        self._connections.attach(self._jack)
         self._jack.activate()
         # JACK renames a client whose name is taken; ours is the newest such port.
         if self.jack_port:
@@ -327,13 +337,10 @@ class MidiInput:
                 self.on_lost()
         return self.status
 
-    def _on_connect(self, source, destination, connected: bool) -> None:
-        """JACK's port-connect callback (its notification thread): jack.Port source and
-        destination of a connection made or broken."""
-        if connected and destination.name == self._port_name:
-            self._sources.add(source.name)
-
     def _poll_jack(self) -> None:
+        for source, destination, connected in self._connections.drain():
+            if connected and destination == self._port_name:
+                self._sources.add(source)  # connected since the last poll, maybe gone
         connected = {p.name for p in self._jack.get_all_connections(self.port_name)}
         gone = self._sources - connected
         self._sources |= connected  # remember sources others connected, to restore them

@@ -29,6 +29,7 @@ from instrument.arrange import make_arranger
 from instrument.arrange.base import Arranger
 from instrument.ensemble import DRUM_CHANNEL, Ensemble, load_ensemble
 from instrument.errors import InstrumentError, one_line
+from instrument.input import connections
 from instrument.input.alsaseq import fluid_client_name
 from instrument.input.midi import (
     InputStatus,
@@ -216,6 +217,7 @@ class LiveSession(Session):
         if self.compiled:  # compiled now (or loaded from numba's cache), not on a note
             warm_up()
         jackwatch.callbacks()  # the watch client's, likewise: not when JACK opens
+        connections.callback()  # and the MIDI input's port-connect callback
         if self._registrations:
             self.load_registrations(self._registrations)
             first = self._registrations[0]
