@@ -15,7 +15,11 @@ server's xruns belong to it:
   the hog's load without the app (on a virtual machine a busy virtual CPU answers the
   server's wake-up sooner than one halted in idle, so load alone changes the xruns);
 * ``app-no-hog`` and ``app-no-display``: the same without the hog, and without the window
-  nor the hog (to tell the costs apart).
+  nor the hog; ``app-no-listen``: without the listener (the band follows the keys);
+  ``app-no-band``: ``instrument play`` with the window and the hog (to tell the costs
+  apart);
+* ``plain-listen``: ``plain`` with ``instrument listen`` on the same server, hearing the
+  file (the listener's capture client and its work, without the app).
 
 Each target gets the same seeded playing (``plan``): a dense phase at ~20 notes/s of runs
 and four-note chords, sustain pedal down and up every 1.6 s, pitch-bend gestures, and
@@ -74,7 +78,7 @@ PROBE_GAP = 0.3  # s between probe notes (they come only while the pedal is up)
 THRESHOLD = 0.005  # onset: first sample above this on the probe part's output
 PART_RANGES = ((55, 84), (48, 80), (36, 72))  # the three other parts, top to bottom
 TARGETS = ("plain", "plain-busy", "plain-listen", "app", "app-no-hog", "app-no-display",
-           "app-no-listen")  # fmt: skip
+           "app-no-listen", "app-no-band")  # fmt: skip
 REFERENCES = ("plain", "plain-busy")  # the targets the app is checked against
 PLAIN = ("plain", "plain-busy", "plain-listen")  # plain FluidSynth, with or without company
 
@@ -267,20 +271,21 @@ def start_plain(soundfont: Path, period: int, folder: Path, beside: str = "") ->
 
 def start_app(name: str, ensemble: Path, soundfont: Path, folder: Path) -> Running:
     """``instrument jam`` with the stage (unless app-no-display), listener (unless
-    app-no-listen: the band follows the keys), band, hog."""
+    app-no-listen: the band follows the keys), band, hog; app-no-band: ``instrument
+    play`` with the stage and the hog (no band, no listener)."""
     display = name != "app-no-display"
-    listens = name != "app-no-listen"
+    listens = name not in ("app-no-listen", "app-no-band")
     env = dict(
         os.environ,
         SDL_VIDEODRIVER="dummy",
         SDL_AUDIODRIVER="dummy",
-        INSTRUMENT_GIL_HOG="1" if name in ("app", "app-no-listen") else "0",
+        INSTRUMENT_GIL_HOG="1" if name in ("app", "app-no-listen", "app-no-band") else "0",
     )
     cmd = [
         sys.executable,
         "-m",
         "instrument",
-        "jam",
+        "play" if name == "app-no-band" else "jam",
         *(["--listen"] if listens else []),
         "--multi-out",
         "--audio",

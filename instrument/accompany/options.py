@@ -57,10 +57,6 @@ def make_planner(options: BandOptions, chords, beats_per_bar: int):
         from instrument.accompany.model import load_model
 
         torch.set_num_threads(1)
-        # oneDNN's LSTM generates machine code for each new context length, for minutes
-        # (page faults and code-page protection changes beside the audio thread); ATen's
-        # own LSTM computes the same without generating any.
-        torch.backends.mkldnn.enabled = False
         try:
             model = load_model(options.model)
         except InstrumentError as e:
