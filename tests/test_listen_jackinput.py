@@ -3,7 +3,8 @@
 The ring's bookkeeping (``advance``, ``store``) is checked as plain compiled functions;
 then a real JACK server carries a seeded noise signal from a compiled player into
 ``JackInput`` while a Python thread in this process holds the GIL for 100 ms at a time:
-every sample comes back, in order, with nothing lost.
+every sample comes back, in order, with nothing lost (a cycle the whole server missed is
+heard as silence, which the check takes out).
 """
 
 from __future__ import annotations
@@ -98,7 +99,12 @@ def test_every_sample_arrives_while_python_hogs_the_gil(jack_server):
             source.close()
     assert state[cj.L_DONE], "playback did not finish"
     heard = np.concatenate(blocks)
-    start = int(np.flatnonzero(np.abs(heard[:, 0]) > 0)[0])
-    assert start + len(song) <= len(heard)
-    np.testing.assert_array_equal(heard[start : start + len(song)], song)
-    assert source.lost_frames == 0 and source.dropped == 0
+    # A cycle the whole server missed (a stall of the machine: this VM's host was seen to
+    # stop it for 15 ms) is heard as silence of its length, and the player missed it too,
+    # so nothing of the song is lost. What this test guards against is the input missing
+    # cycles the player ran (a callback waiting for the GIL): the song's samples gone. So
+    # the song must come back whole, in order, once silence is taken out.
+    assert np.all(song != 0)  # the noise has no exact zeros: silence is all that goes
+    sound = heard[np.any(heard != 0, axis=1)]
+    np.testing.assert_array_equal(sound, song, err_msg=f"lost frames: {source.lost_frames}")
+    assert source.dropped == 0, "the listener's thread fell behind the ring"
