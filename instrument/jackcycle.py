@@ -35,20 +35,29 @@ FN_PORT_GET_BUFFER, FN_LAST_FRAME_TIME, FN_MIDI_CLEAR_BUFFER, FN_MIDI_EVENT_WRIT
 PROCESS = types.int32(types.uint32, types.voidptr)  # JackProcessCallback
 
 
+def _pointer_call(n_ints: int):
+    """An intrinsic ``call(fn, ptr, a1..an) -> int64``: calls the C function at address
+    ``fn`` as ``void *fn(void *ptr, uint32 a1, ..., uint32 an)``; the pointer as an int64."""
+
+    def typer(typingctx, fn, ptr, *ints):
+        sig = types.int64(types.int64, types.int64, *([types.int64] * n_ints))
+
+        def codegen(context, builder, signature, args):
+            fnty = ir.FunctionType(_VOIDP, [_VOIDP] + [_I32] * n_ints)
+            target = builder.inttoptr(args[0], fnty.as_pointer())
+            cargs = [builder.inttoptr(args[1], _VOIDP)]
+            cargs += [builder.trunc(a, _I32) for a in args[2:]]
+            return builder.ptrtoint(builder.call(target, cargs), _I64)
+
+        return sig, codegen
+
+    return typer
+
+
 @intrinsic
 def jack_get_buffer(typingctx, fn, port, nframes):
     """void *jack_port_get_buffer(jack_port_t *port, jack_nframes_t nframes), as an int64."""
-    sig = types.int64(types.int64, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_VOIDP, [_VOIDP, _I32])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        port_ptr = builder.inttoptr(args[1], _VOIDP)
-        return builder.ptrtoint(
-            builder.call(target, [port_ptr, builder.trunc(args[2], _I32)]), _I64
-        )
-
-    return sig, codegen
+    return _pointer_call(1)(typingctx, fn, port, nframes)
 
 
 @intrinsic
@@ -99,29 +108,13 @@ def jack_write_midi(typingctx, fn, buffer, time, data, size):
 def jack_port_by_id(typingctx, fn, client, port_id):
     """jack_port_t *jack_port_by_id(jack_client_t *client, jack_port_id_t port_id), as an
     int64 (0: no such port)."""
-    sig = types.int64(types.int64, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_VOIDP, [_VOIDP, _I32])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        port = builder.call(target, [builder.inttoptr(args[1], _VOIDP),
-                                     builder.trunc(args[2], _I32)])  # fmt: skip
-        return builder.ptrtoint(port, _I64)
-
-    return sig, codegen
+    return _pointer_call(1)(typingctx, fn, client, port_id)
 
 
 @intrinsic
 def jack_port_name(typingctx, fn, port):
     """const char *jack_port_name(const jack_port_t *port): the full name, as an int64."""
-    sig = types.int64(types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_VOIDP, [_VOIDP])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        return builder.ptrtoint(builder.call(target, [builder.inttoptr(args[1], _VOIDP)]), _I64)
-
-    return sig, codegen
+    return _pointer_call(0)(typingctx, fn, port)
 
 
 @njit(cache=True, inline="always")
