@@ -23,6 +23,7 @@ from numba import carray, types
 from numba.extending import intrinsic
 
 from instrument.jit import njit
+from instrument.synth.library import fluidsynth
 
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
@@ -36,8 +37,6 @@ def c_address(lib: ctypes.CDLL, name: str) -> int:
 
 def fluid_address(name: str) -> int:
     """The address of a libfluidsynth function, from the library pyfluidsynth loaded."""
-    from instrument.synth.library import fluidsynth  # here: the synth package imports us
-
     return c_address(fluidsynth._fl, name)
 
 
@@ -127,30 +126,6 @@ def call_piii(typingctx, fn, ptr, a, b, c):
 
 
 @intrinsic
-def call_piiii(typingctx, fn, ptr, a, b, c, d):
-    """int fn(void *ptr, int a, int b, int c, int d): ``fluid_synth_program_select``."""
-    return _caller(4)(typingctx, fn, ptr, a, b, c, d)
-
-
-@intrinsic
-def call_process(typingctx, fn, synth, frames, nfx, fx, nout, out):
-    """int fluid_synth_process(fluid_synth_t *synth, int len, int nfx, float *fx[], int nout,
-    float *out[]): ``synth`` an int64 address, ``fx`` and ``out`` the driver's ``void *``."""
-    sig = types.int32(types.int64, types.int64, types.int64, types.int64, types.voidptr,
-                      types.int64, types.voidptr)  # fmt: skip
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(_I32, [_VOIDP, _I32, _I32, _VOIDP, _I32, _VOIDP])
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        f, s, n, x, buffers, m, outs = args
-        return builder.call(target, [builder.inttoptr(s, _VOIDP), builder.trunc(n, _I32),
-                                     builder.trunc(x, _I32), buffers, builder.trunc(m, _I32),
-                                     outs])  # fmt: skip
-
-    return sig, codegen
-
-
-@intrinsic
 def call_clock(typingctx, fn, clock_id, timespec):
     """int clock_gettime(int clock_id, struct timespec *ts); ``timespec`` an int64 (2,)
     array (tv_sec, tv_nsec: two longs on x86-64 and arm64 Linux)."""
@@ -173,19 +148,6 @@ def release_fence(typingctx):
 
     def codegen(context, builder, signature, args):
         builder.fence("release")
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@intrinsic
-def acquire_fence(typingctx):
-    """Loads after it are not done before loads before it: read a ring's head, then this,
-    then its rows (on x86-64 only the compiler is held back)."""
-    sig = types.void()
-
-    def codegen(context, builder, signature, args):
-        builder.fence("acquire")
         return context.get_dummy_value()
 
     return sig, codegen

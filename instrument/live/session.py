@@ -53,7 +53,6 @@ from instrument.live.outputs import PartOutputs
 from instrument.live.performer import Performer
 from instrument.live.realtime import apply_realtime_settings
 from instrument.registration import Registration
-from instrument.synth import inbox
 from instrument.synth.fluid import N_CHANNELS, Synth
 
 AUDIO_CHOICES = ("auto", "jack", "pulseaudio", "alsa", "sounddevice", "none")
@@ -219,7 +218,6 @@ class LiveSession(Session):
             warm_up()
         jackwatch.callbacks()  # the watch client's, likewise: not when JACK opens
         connections.callback()  # and the MIDI input's port-connect callback
-        inbox.callback()  # and FluidSynth's audio callback, which plays the inbox
         if self._registrations:
             self.load_registrations(self._registrations)
             first = self._registrations[0]

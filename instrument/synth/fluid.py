@@ -1,10 +1,7 @@
 """FluidSynth playing an ensemble: one MIDI channel per part, with its GM program.
 
-Calls go to libfluidsynth, whose API is thread-safe; nothing here allocates per note, so
-the MIDI callback can call it directly. While FluidSynth's own driver runs (``start``),
-the real-time calls of Python threads (notes, controllers, bends, programs, panic) go
-through ``synth.inbox`` instead, played by the audio thread at its next period: a Python
-thread never holds the synth's mutex that the audio thread waits for.
+All calls go straight to libfluidsynth, whose API is thread-safe; nothing here allocates
+per note, so the MIDI callback can call it directly.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ import numpy as np
 
 from instrument.ensemble import DRUM_CHANNEL, Ensemble
 from instrument.errors import InstrumentError
-from instrument.synth import inbox as Q
 from instrument.synth.base import SynthPort
 from instrument.synth.library import fluidsynth
 from instrument.synth.soundfont import check_soundfont
@@ -28,10 +24,6 @@ _write_float = fluidsynth.cfunc(
     ("synth", ctypes.c_void_p, 1), ("len", ctypes.c_int, 1),
     ("lout", ctypes.c_void_p, 1), ("loff", ctypes.c_int, 1), ("lincr", ctypes.c_int, 1),
     ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1),
-)  # fmt: skip
-_new_audio_driver2 = fluidsynth.cfunc(
-    "new_fluid_audio_driver2", ctypes.c_void_p,
-    ("settings", ctypes.c_void_p, 1), ("func", ctypes.c_void_p, 1), ("data", ctypes.c_void_p, 1),
 )  # fmt: skip
 
 
@@ -145,7 +137,6 @@ class Synth(SynthPort):
         self._driver_started = False
         self._midi_handler = None  # the JACK MIDI callback, once ``start`` opened the port
         self._abandoned: list[object] = []  # drivers of dead servers (``abandon_driver``)
-        self.inbox = Q.Inbox(int(self._fs.synth))  # Python's calls, while the driver runs
 
     # -- set-up (outside the real-time path) -------------------------------------------------
     def set_ensemble(self, ensemble: Ensemble) -> None:
@@ -206,14 +197,11 @@ class Synth(SynthPort):
             fs.setting("audio.jack.autoconnect", 1 if autoconnect else 0)
             fs.setting("audio.jack.multi", 1 if self.outputs_per_channel else 0)
         fs.setting("audio.driver", driver)
-        # FluidSynth's audio thread runs our compiled callback: the inbox's calls, then
-        # the period rendered (``synth.inbox``)
-        drv = _new_audio_driver2(fs.settings, Q.callback().address, self.inbox.user_data)
+        drv = fluidsynth.new_fluid_audio_driver(fs.settings, fs.synth)
         if not drv:
             raise InstrumentError(f"could not open audio output {driver!r}")
         fs.audio_driver = drv
         self._driver_started = True
-        self.inbox.open()
         if midi_callback is not None:
             if driver != "jack":
                 raise InstrumentError("FluidSynth's MIDI input is used with JACK only")
@@ -240,7 +228,6 @@ class Synth(SynthPort):
             fluidsynth.delete_fluid_audio_driver(fs.audio_driver)
             fs.audio_driver = None
         self._driver_started = False
-        self.inbox.close()  # no callback runs now: what it had not played is played here
 
     def abandon_driver(self) -> None:
         """Forget the drivers of an audio server that died, without touching them.
@@ -252,7 +239,6 @@ class Synth(SynthPort):
         self._abandoned += [fs.audio_driver, fs.midi_driver, self._midi_handler]
         fs.audio_driver = fs.midi_driver = None
         self._driver_started = False
-        self.inbox.close()
 
     def close(self) -> None:
         """Silence everything and free FluidSynth (driver first, so no callback runs after)."""
@@ -260,39 +246,31 @@ class Synth(SynthPort):
         self.stop_driver()  # the drivers first: no callback may run into a freed synth
         self._fs.delete()
 
-    # -- real-time path: queued for the audio thread while the driver runs --------------------
+    # -- real-time path ----------------------------------------------------------------------
     def noteon(self, channel: int, pitch: int, velocity: int) -> None:
-        if not self.inbox.push(Q.NOTEON, channel, pitch, velocity):
-            _noteon(self._fs.synth, channel, pitch, velocity)
+        _noteon(self._fs.synth, channel, pitch, velocity)
 
     def noteoff(self, channel: int, pitch: int) -> None:
-        if not self.inbox.push(Q.NOTEOFF, channel, pitch):
-            _noteoff(self._fs.synth, channel, pitch)
+        _noteoff(self._fs.synth, channel, pitch)
 
     def cc(self, channel: int, control: int, value: int) -> None:
-        if not self.inbox.push(Q.CC, channel, control, value):
-            _cc(self._fs.synth, channel, control, value)
+        _cc(self._fs.synth, channel, control, value)
 
     def pitch_bend(self, channel: int, value14: int) -> None:
         """value14: the raw 14-bit MIDI value, 0..16383 (8192 = centre)."""
-        if not self.inbox.push(Q.BEND, channel, value14):
-            _pitch_bend(self._fs.synth, channel, value14)
+        _pitch_bend(self._fs.synth, channel, value14)
 
     def program(self, channel: int, program: int) -> None:
         """GM ``program`` from the SoundFont in use (``use_soundfont``), bank 0 (drums: 128)."""
         bank = 128 if channel == DRUM_CHANNEL else 0
-        if not self.inbox.push(Q.PROGRAM, channel, self.sfid, bank, program):
-            _program_select(self._fs.synth, channel, self.sfid, bank, program)
+        _program_select(self._fs.synth, channel, self.sfid, bank, program)
 
     def panic(self) -> None:
-        """All notes and sounds off, sustain up, on every channel (after the calls queued
-        before it, so that no note queued earlier sounds after the panic)."""
+        """All notes and sounds off, sustain up, on every channel."""
         for ch in range(N_CHANNELS):
             self.cc(ch, CC_SUSTAIN, 0)
-            if not self.inbox.push(Q.NOTES_OFF, ch):
-                fluidsynth.fluid_synth_all_notes_off(self._fs.synth, ch)
-            if not self.inbox.push(Q.SOUNDS_OFF, ch):
-                fluidsynth.fluid_synth_all_sounds_off(self._fs.synth, ch)
+            fluidsynth.fluid_synth_all_notes_off(self._fs.synth, ch)
+            fluidsynth.fluid_synth_all_sounds_off(self._fs.synth, ch)
 
     def active_voices(self) -> int:
         return int(self._fs.get_active_voice_count())
