@@ -28,7 +28,7 @@ def jam_listen(duration: float) -> list[str]:
 
 def test_band_follows_the_beat_and_chords_it_hears(jack_server, pop909_excerpt):
     audio, ref = pop909_excerpt
-    out = run_hearing(jam_listen(SECONDS + 6), audio, SECONDS + 15, timeout=60)
+    out, _start = run_hearing(jam_listen(SECONDS + 6), audio, SECONDS + 15, timeout=60)
     bars = [m.groups() for m in map(BAR.match, out.splitlines()) if m]
     assert len(bars) >= 4, out
     # The band's tempo is the one heard: the song's annotated tempo, in the later bars.
@@ -93,7 +93,7 @@ def test_jam_follows_a_song_that_speeds_up(jack_server, data_dir):
         song.midi_path, 30.0, seconds, cond, sf, 48000, tempo_change=(at, factor)
     )
     ref = pop909_reference(song, 30.0, seconds)
-    out = run_hearing(jam_listen(seconds + 6), audio, seconds + 15, timeout=60)
+    out, _start = run_hearing(jam_listen(seconds + 6), audio, seconds + 15, timeout=60)
     tempos = [int(t) for _, t, _ in (m.groups() for m in map(BAR.match, out.splitlines()) if m)]
     assert len(tempos) >= 6, out
     # 18 s at the new tempo is over 5 bars: the last three began at least two bars after

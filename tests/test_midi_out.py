@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,38 +25,19 @@ from tests.conftest import wait_for
 from tests.support.jackclients import ports_appear, start_app, stop_app, wait_for_app
 
 if TYPE_CHECKING:
-    from tests.support.jackprobe import Probe
+    from tests.support.jackprobe import MidiTap, Probe
 
 pytestmark = pytest.mark.jack
 QUARTET = load_ensemble("quartet")
 
 
-class Receiver:
-    """A JACK MIDI input that keeps every message it gets: the external synth."""
+def receiver(name: str) -> MidiTap:
+    """The external synth (or a DAW): a JACK MIDI input ``<name>:in`` that keeps every
+    message the app sends it, its process callback compiled, so that a loaded machine
+    cannot make it miss one."""
+    from tests.support.jackprobe import MidiTap
 
-    def __init__(self, name: str):
-        import jack
-
-        self.client = jack.Client(name, no_start_server=True)
-        self.port = self.client.midi_inports.register("in")
-        self.messages: list[tuple[int, ...]] = []
-        self._lock = threading.Lock()
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def _process(self, _frames: int) -> None:
-        got = [tuple(bytes(data)) for _offset, data in self.port.incoming_midi_events()]
-        if got:
-            with self._lock:
-                self.messages += got
-
-    def seen(self) -> list[tuple[int, ...]]:
-        with self._lock:
-            return list(self.messages)
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+    return MidiTap(name).activate()
 
 
 def _start_app(*extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -66,16 +46,11 @@ def _start_app(*extra: str, env: dict[str, str] | None = None) -> subprocess.Pop
 
 
 def _keyboard(input_port: str, proc: subprocess.Popen):
-    import jack
-
     from tests.support.jackprobe import Probe
 
     keys = Probe("keys", n_inputs=0).activate()
     wait_for_app(proc, [input_port], 30)
-    try:
-        keys.client.connect(keys.midi_out, input_port)
-    except jack.JackErrorCode as e:  # the app took us for its keyboard and connected us
-        assert e.code == 17, e  # EEXIST
+    keys.connect_to(input_port, [])  # or the app took us for its keyboard first
     assert wait_for(lambda: keys.start_frame is not None)
     return keys
 
@@ -86,7 +61,7 @@ class Stage:
     printed on stderr, once ``_stage`` stopped it."""
 
     app: subprocess.Popen
-    synth: Receiver
+    synth: MidiTap
     keys: Probe | None = None
     err: str = ""
 
@@ -95,7 +70,7 @@ class Stage:
 def _stage(keyboard: str, *args: str) -> Iterator[Stage]:
     """``play ARGS`` with ``ext-synth`` listening and a keyboard on its input port
     ``keyboard``; all three closed at the end, the app first (its panic reaches the synth)."""
-    synth = Receiver("ext-synth")  # up before the app, which connects to it
+    synth = receiver("ext-synth")  # up before the app, which connects to it
     stage = Stage(_start_app(*args), synth)
     try:
         stage.keys = _keyboard(keyboard, stage.app)
@@ -160,7 +135,7 @@ def test_virtual_port_for_a_daw(jack_server):
     keys = daw = None
     try:
         keys = _keyboard("instrument-midi:in", proc)
-        daw = Receiver("daw")
+        daw = receiver("daw")
         assert wait_for(lambda: daw.client.get_ports("instrument-out:out"))
         daw.client.connect("instrument-out:out", "daw:in")
         # A DAW that connects later is told the set-up all the same.
@@ -189,7 +164,7 @@ def test_unknown_midi_out_port_is_one_line(jack_server):
 
 
 def test_devices_lists_the_midi_outputs(jack_server):
-    synth = Receiver("ext-synth")
+    synth = receiver("ext-synth")
     try:
         done = subprocess.run(
             [sys.executable, "-m", "instrument", "devices"],
@@ -256,7 +231,7 @@ def test_a_synth_that_goes_away_is_reconnected_and_set_up_again(jack_server):
         program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
         assert wait_for(lambda: program in synth.seen())
         synth.close()  # its cable pulled
-        synth = st.synth = Receiver("ext-synth")  # and plugged back in
+        synth = st.synth = receiver("ext-synth")  # and plugged back in
         assert wait_for(lambda: program in synth.seen()), (
             f"not set up again: {[p.name for p in synth.client.get_ports()]} "
             f"{[p.name for p in synth.client.get_all_connections('ext-synth:in')]}"
@@ -275,7 +250,7 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
     name = f"midi-out-fault-{os.getpid()}"
     server = JackServer(name=name).start()
     env = dict(os.environ, JACK_DEFAULT_SERVER=name)
-    synth = Receiver("ext-synth")
+    synth = receiver("ext-synth")
     proc = _start_app("--audio", "jack", "--midi-out", "ext-synth", env=env)
     keys = None
     try:
@@ -286,7 +261,7 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
         time.sleep(2.0)
         assert proc.poll() is None, "the app must survive the server's death"
         server = JackServer(name=name).start()
-        synth = Receiver("ext-synth")
+        synth = receiver("ext-synth")
         assert wait_for(lambda: program in synth.seen(), 30), "MIDI out did not come back"
         keys = _keyboard("instrument:midi_00", proc)
         keys.send([0x90, 84, 100])

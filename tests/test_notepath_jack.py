@@ -4,6 +4,7 @@ voices, in the period they were sent (read from the recorded audio, in JACK fram
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.jack
 APP = Path(__file__).with_name("notepath_jack_app.py")
 
 
+@functools.cache
 def attack_frames(choir, part: int, pitch: int, threshold: float) -> int:
     """Frames from a note-on of ``pitch`` on ``part`` to the first sample of its left output
     (the one the probe records) above ``threshold``, rendered offline by the same synth:
@@ -67,7 +69,7 @@ def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(
     outs = [f"nptest:l_{part.channel:02d}" for part in choir.parts]
     probe.connect_to("nptest:midi_00", outs)
     assert wait_for(lambda: probe.start_frame is not None)
-    latencies = []
+    latencies, disturbed = [], []
     try:
         for order, spread_ms in ORDERS:
             time.sleep(4.5)  # a pause: the arranger starts a new phrase
@@ -87,27 +89,42 @@ def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(
         # latency on lone notes: in a rolled chord the next note (5 ms on) can sound
         # before a slow voice's first one does, and a revision can cut a first decision
         # before it is heard, so the recording cannot say which note it hears first
-        for pitch in LONE:
+        for pitch in (*LONE, *LONE):
             assert wait_for(lambda: probe.level(4800) < QUIET, timeout=10)
+            xruns = probe.xruns
             at = probe.send([0x90, pitch, 90], delay_frames=2400)
             assert wait_for(lambda at=at: probe.recorded_until() > at + 4800, timeout=10)
-            audio = probe.audio()
-            onset = onset_latencies(audio, probe.start_frame, [at], 1e-4, early=probe.block)[0]
-            voice = int(np.argmax(np.abs(audio[at - probe.start_frame :]).max(axis=0)))
-            latencies.append(onset - attack_frames(choir, voice, pitch, 1e-4))
             probe.send([0x80, pitch, 0])
+            # the frame the probe really wrote it at (a late cycle writes it late)
+            (sent,) = [f for f, data in probe.sent if f >= at and data == bytes([0x90, pitch, 90])]
+            audio = probe.audio()
+            # each voice that sounded, against its own attack: a first decision revised
+            # within the period can sound first on another voice, with another attack
+            onsets = [onset_latencies(audio[:, k], probe.start_frame, [sent], 1e-4,
+                                      early=probe.block)[0] - attack_frames(choir, k, pitch, 1e-4)
+                      for k in range(len(choir.parts))]  # fmt: skip
+            latencies.append(np.nanmin(onsets))
+            disturbed.append(probe.xruns != xruns)
     finally:
         probe.close()
+    latencies, disturbed = np.array(latencies), np.array(disturbed)
+    print(f"lone notes, frames after their attack: {latencies.tolist()}, "
+          f"windows the server reported late: {disturbed.tolist()}")  # fmt: skip
     # FluidSynth renders an event from the start of a period, and the probe -> synth ->
     # probe loop puts one period between the probe's MIDI and its recording: each note
     # sounds within one period after its voice's attack allows (frames, from the
-    # recording; a callback that waited for the GIL held 100 ms at a time would be
-    # thousands of frames late)
-    latencies = np.array(latencies)
-    assert np.all((latencies >= 0) & (latencies <= probe.block)), latencies
+    # recording). A window in which the server reported a late cycle (this machine stalled
+    # the graph) can move a note by a period or its sound by one, so there the bound is
+    # looser; a callback that waited for the GIL, held 100 ms at a time, would be
+    # thousands of frames late in either.
+    assert not np.isnan(latencies).any(), "a lone note never sounded"
+    clean = latencies[~disturbed]
+    assert np.all((clean >= 0) & (clean <= probe.block)), latencies
+    assert np.all((latencies >= 0) & (latencies <= 8 * probe.block)), latencies
+    assert np.median(latencies) <= probe.block, latencies
     out, err = hogged_app.communicate("", timeout=30)
     events = [json.loads(line) for line in out.splitlines()]
     ons = [e for e in events if e[0]]
-    assert len([e for e in ons if not e[4]]) == 12 + len(LONE), ons
+    assert len([e for e in ons if not e[4]]) == 12 + len(latencies), ons
     for _on, _pitch, part, channel, _revision in ons:
         assert channel == choir.parts[part].channel

@@ -21,7 +21,8 @@ def register(subparsers) -> None:
         "--json",
         action="store_true",
         help='one JSON line per beat ({"t","beat","bar","bpm"}) and per chord '
-        'change ({"t","chord"})',
+        'change ({"t","chord"}); on a JACK input, first {"origin_frame"}: the JACK frame '
+        "of t = 0",
     )
     p.add_argument(
         "--duration", type=number(float, 0.01, 1e6), metavar="S", help="live: stop after S seconds"
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         input_devices,
         json_sink,
         line_sink,
+        origin_line,
         run_file,
         run_live,
         summary_line,
@@ -52,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
         raise InstrumentError("give either FILE or --input, not both")
     if args.duration is not None and args.duration <= 0:
         raise InstrumentError("--duration must be positive")
+    on_origin = None
     if args.json:
         sink = json_sink()
+        on_origin = origin_line
     elif sys.stdout.isatty():
         sink = display_sink()  # one status line, rewritten in place
     else:  # a file or a pipe: whole lines, no carriage returns
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if args.file:
             listener = run_file(args.file, sink)
         else:
-            listener = run_live(sink, args.input, args.duration)
+            listener = run_live(sink, args.input, args.duration, on_origin=on_origin)
     except BrokenPipeError:  # the reader (head, a pipe) went away: not an error
         sys.stderr.close()
         return 0

@@ -13,8 +13,15 @@ channels) float32; the cycle writes its block, then a release fence, then moves
 ``state[HEAD]`` (frames written since the start, a count that only grows). Time stays
 true to the room: a cycle that comes later than the frames before it account for
 (JACK's frame stamp jumped: the client missed cycles) writes that much silence first
-(``LOST``). A reader that falls more than the ring behind gets silence for what was
-overwritten (counted in ``dropped``).
+(``LOST``). But a client that JACK wakes late reads the *next* cycle's stamp
+(``jack_last_frame_time`` is the server's latest) over this cycle's audio, and the next
+cycle then reads that same stamp again: silence written for that jump would push the
+stream a period behind the room for good (seen: 16 ms in 10 s on a loaded machine, 60 ms
+in 20 s in the app). So a jump's silence is held for one cycle (``PENDING``): a stamp
+behind the expected one takes it back, any other writes it before its block (the block
+after a real miss lands one period early, and time is true again after it). A reader
+that falls more than the ring behind gets silence for what was overwritten (counted in
+``dropped``).
 """
 
 from __future__ import annotations
@@ -50,24 +57,32 @@ T_FNS, T_PORTS, T_STATE, T_RING = range(4)
 T_ROWS = 4
 # READY: the ports are in the table (set after they are registered, on an active client,
 # so a patchbay that connects them on sight finds them connectable); NEXT: the frame
-# stamp the next cycle should have
-CLIENT, READY, STARTED, NEXT, HEAD, LOST = range(6)
-N_STATE = 6
+# stamp the next cycle should have; ORIGIN: the stamp of the first cycle, the stream's
+# frame 0; PENDING: frames of a stamp's jump not yet written as silence
+CLIENT, READY, STARTED, NEXT, HEAD, LOST, ORIGIN, PENDING = range(8)
+N_STATE = 8
 
 
 @njit(cache=True)
 def advance(state, ring_frames, start, frames):
-    """Where a cycle stamped ``start`` writes its ``frames`` (ring index of its first
-    frame), and the frames of silence that go first: the frames its stamp says were
-    missed since the last cycle (0 for the first), at most a ring's worth."""
+    """The frames of silence that go before the block of a cycle stamped ``start``
+    (``frames`` long): those of a jump in the stamps held since the cycle before, unless
+    this stamp took them back (module docstring); at most a ring's worth."""
+    gap = 0
     if state[STARTED] == 0:
+        state[ORIGIN] = start
         state[STARTED] = 1
-        gap = 0
     else:
-        gap = (start - state[NEXT]) % WRAP
-        if gap >= WRAP // 2:  # a stamp behind the last: a server restart, not a gap
-            gap = 0
-        gap = min(gap, ring_frames)
+        jump = (start - state[NEXT]) % WRAP
+        if jump >= WRAP // 2:  # behind the expected stamp
+            behind = WRAP - jump
+            if behind <= state[PENDING]:  # the cycle before ran late: nothing was missed
+                state[PENDING] -= behind
+            else:  # far behind: a server restart, not a gap
+                state[PENDING] = 0
+        else:
+            gap = min(state[PENDING], ring_frames)
+            state[PENDING] = min(jump, ring_frames)
     state[NEXT] = (start + frames) % WRAP
     state[LOST] += gap
     return gap
@@ -132,6 +147,10 @@ class JackInput:
     def lost_frames(self) -> int:
         """Frames the client's cycle missed, handed on as silence."""
         return int(self.state[LOST])
+
+    def origin_frame(self) -> int | None:
+        """The JACK frame of the stream's first frame (None before the first cycle)."""
+        return int(self.state[ORIGIN]) if self.state[STARTED] else None
 
     def start(self) -> None:
         """Open the client, connect it to the capture ports and start capturing."""

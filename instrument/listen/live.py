@@ -36,6 +36,13 @@ def json_sink(out: TextIO = sys.stdout) -> Sink:
     return sink
 
 
+def origin_line(frame: int, out: TextIO = sys.stdout) -> None:
+    """The JSON line that maps a JACK input's times to JACK frames: time t of the lines
+    after it is JACK frame ``frame + t * rate``."""
+    out.write(json.dumps({"origin_frame": frame}) + "\n")
+    out.flush()
+
+
 def display_sink(out: TextIO = sys.stdout) -> Sink:
     """A status line: tempo, a beat pulse per position in the bar, bar number, chord, key."""
 
@@ -106,9 +113,16 @@ def run_file(path: str, sink: Sink, block: int = 1024) -> Listener:
 
 
 def run_live(
-    sink: Sink, device: str | int | None = None, duration: float | None = None, block: int = 512
+    sink: Sink,
+    device: str | int | None = None,
+    duration: float | None = None,
+    block: int = 512,
+    on_origin: Callable[[int], None] | None = None,
 ) -> Listener:
-    """Listen to an input device until ``duration`` s have been heard (or Ctrl-C)."""
+    """Listen to an input device until ``duration`` s have been heard (or Ctrl-C).
+
+    on_origin: called once with the JACK frame of the stream's time 0, on a JACK input
+    (``AudioSource.origin_frame``), before the first block is heard."""
     from instrument.listen.stream import find_input, open_source
 
     device, info = find_input(device)
@@ -123,6 +137,9 @@ def run_live(
                 pieces = source.get(timeout=2.0)
             except queue.Empty:
                 raise InstrumentError(f"audio input {info['name']!r} delivers nothing") from None
+            if on_origin is not None and (origin := source.origin_frame()) is not None:
+                on_origin(origin)
+                on_origin = None
             for x in pieces:
                 heard += len(x)
                 sink(listener.process(x), listener)

@@ -89,6 +89,12 @@ class AudioSource(AudioInput, Protocol):
 
     def close(self) -> None: ...
 
+    def origin_frame(self) -> int | None:
+        """On a JACK server, the JACK frame of the first frame ``get`` handed on: other
+        JACK clients map the stream's times to their own frames with it. None elsewhere,
+        or before the first block."""
+        ...
+
 
 def open_source(device: str | int | None, info: dict, block: int) -> AudioSource:
     """The input for a found ``device``, not yet started: on a JACK server the compiled
@@ -207,6 +213,9 @@ class PortAudioInput(InputBlocks):
             self.stream.stop()
             self.stream.close()
             self.stream = None
+
+    def origin_frame(self) -> int | None:
+        return None  # off any JACK graph: no JACK frames
 
 
 class ListenStream:

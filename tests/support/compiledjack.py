@@ -16,6 +16,8 @@ fence, then bumps the ring's head; the reader reads the head first, then the row
   first (ties in the order sent), marks it done and moves the read position past the
   leading done rows; Python reuses a row only once the read position has passed it.
 - the sent ring (``T_*`` columns): the cycle writes what it played, Python drains it.
+- the heard ring (``T_*`` columns too): a MIDI tap's cycle writes every event its port
+  received, Python drains it.
 
 numba caches each ``cfunc`` (``cache=True``): a cold cache costs a few seconds once, then
 loading takes a fraction of one (``tests/conftest.py`` loads them at session start).
@@ -27,7 +29,9 @@ import functools
 
 import jack
 import numpy as np
+from llvmlite import ir
 from numba import carray, cfunc, njit, types
+from numba.extending import intrinsic
 
 from instrument.jackcycle import (  # noqa: F401 - the rigs' one import for JACK's cycle
     FN_LAST_FRAME_TIME,
@@ -46,7 +50,14 @@ from instrument.jackcycle import (  # noqa: F401 - the rigs' one import for JACK
     set_process,
     table,
 )
-from instrument.native import as_voidptr, release_fence, table_f32_2, table_i64_1, table_i64_2
+from instrument.native import (
+    as_voidptr,
+    call_p,
+    release_fence,
+    table_f32_2,
+    table_i64_1,
+    table_i64_2,
+)
 
 MAX_BYTES = 16  # the longest MIDI message a probe sends (a short SysEx)
 
@@ -75,6 +86,13 @@ L_FNS, L_PORTS, L_STATE, L_AUDIO = range(4)
 L_ROWS = 4
 L_CLIENT, L_PLAYING, L_STARTED, L_START_FRAME, L_DONE, L_LOOP = range(6)
 L_FIELDS = 6
+
+# MIDI tap table rows, its state fields, and the libjack functions its cycle calls
+M_FNS, M_PORTS, M_STATE, M_HEARD, M_EVENT = range(5)
+M_ROWS = 5
+M_CLIENT, M_HEAD, M_XRUNS = range(3)
+M_FIELDS = 3
+TAP_BUFFER, TAP_FRAME, TAP_COUNT, TAP_GET = range(4)
 
 
 # -- the probe's cycle: MIDI out at exact frames, audio recorded by frame stamp ---------------
@@ -182,6 +200,55 @@ def _player_cycle(nframes, arg):
     return 0
 
 
+# -- a MIDI tap's cycle: every event its port received, with its frame ------------------------
+@intrinsic
+def jack_read_midi(typingctx, fn, event, buffer, index):
+    """int jack_midi_event_get(jack_midi_event_t *event, void *port_buffer, uint32_t
+    event_index): 0 when ``event`` (an int64 (3,): time, size, data pointer) was filled."""
+    sig = types.int32(types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        voidp = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.IntType(32), [voidp, voidp, ir.IntType(32)])
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        ev, buf = builder.inttoptr(args[1], voidp), builder.inttoptr(args[2], voidp)
+        return builder.call(target, [ev, buf, builder.trunc(args[3], ir.IntType(32))])
+
+    return sig, codegen
+
+
+def _tap_cycle(nframes, arg):
+    """JackProcessCallback of a ``MidiTap``: ``arg`` is its table (``M_*`` rows)."""
+    t = carray(arg, (M_ROWS, 3), np.int64)
+    fns, ports, state = table_i64_1(t, M_FNS), table_i64_1(t, M_PORTS), table_i64_1(t, M_STATE)
+    heard, event = table_i64_2(t, M_HEARD), table_i64_1(t, M_EVENT)
+    frames = np.int64(nframes)
+    start = jack_frame_stamp(fns[TAP_FRAME], state[M_CLIENT])
+    midi = jack_get_buffer(fns[TAP_BUFFER], ports[0], frames)
+    for i in range(call_p(fns[TAP_COUNT], midi)):
+        if jack_read_midi(fns[TAP_GET], t[M_EVENT, 0], midi, i) != 0:
+            continue
+        n = min(event[1], MAX_BYTES)
+        data = carray(as_voidptr(event[2]), (n,), np.uint8)
+        h = state[M_HEAD]
+        row = heard[h % heard.shape[0]]
+        row[T_FRAME] = start + (event[0] & 0xFFFFFFFF)  # the struct's time: 32 bits, padded
+        row[T_LEN] = n
+        for b in range(n):
+            row[T_DATA + b] = data[b]
+        release_fence()
+        state[M_HEAD] = h + 1
+    return 0
+
+
+def tap_functions() -> np.ndarray:
+    """The addresses of the libjack functions a tap's cycle calls (``TAP_*``)."""
+    lib = jack._lib
+    fns = (lib.jack_port_get_buffer, lib.jack_last_frame_time, lib.jack_midi_get_event_count,
+           lib.jack_midi_event_get)  # fmt: skip
+    return np.array([address(fn) for fn in fns], np.int64)
+
+
 @functools.cache
 def probe_cycle():
     """The compiled ``_probe_cycle`` (from numba's cache after the first compile)."""
@@ -194,13 +261,18 @@ def player_cycle():
 
 
 @functools.cache
+def tap_cycle():
+    return cfunc(PROCESS, cache=True, error_model="numpy")(_tap_cycle)
+
+
+@functools.cache
 def xrun_counter():
     return cfunc(types.int32(types.voidptr), cache=True, error_model="numpy")(_count_xrun)
 
 
 def warm_up() -> None:
     """Compile (or load from numba's cache) every callback here."""
-    probe_cycle(), player_cycle(), xrun_counter()
+    probe_cycle(), player_cycle(), tap_cycle(), xrun_counter()
 
 
 def set_xrun(client: jack.Client, counter: np.ndarray) -> None:

@@ -12,27 +12,31 @@ import pytest
 from tests.support.jackclients import start_app
 
 
-def run_hearing(args: list[str], audio: np.ndarray, play_for: float, timeout: float) -> str:
+def run_hearing(
+    args: list[str], audio: np.ndarray, play_for: float, timeout: float
+) -> tuple[str, int]:
     """Run ``python -m instrument ARGS`` while ``audio`` (frames, 2, at the server's rate)
-    plays into its JACK inputs; returns what it printed. The playback must end within
-    ``play_for`` s, the app ``timeout`` s after; it must exit 0 (else its stderr fails it).
+    plays into its JACK inputs; returns what it printed and the JACK frame the playback
+    started at. The playback must end within ``play_for`` s, the app ``timeout`` s after;
+    it must exit 0 (else its stderr fails it).
     """
     app = start_app(*args, stdin=subprocess.DEVNULL)
     try:
-        play_into_app(app, audio, play_for)
+        start = play_into_app(app, audio, play_for)
         out, err = app.communicate(timeout=timeout)
     finally:
         if app.poll() is None:
             app.kill()
             app.wait()
     assert app.returncode == 0, err
-    return out
+    return out, start
 
 
-def play_into_app(app: subprocess.Popen, audio: np.ndarray, seconds: float) -> None:
+def play_into_app(app: subprocess.Popen, audio: np.ndarray, seconds: float) -> int:
     """Play ``audio`` (frames, 2) in real time into the JACK audio inputs that the app
-    process ``app`` opens (waiting for them), instead of the system capture ports. The
-    player's process callback is compiled (``compiledjack``): no cycle lost to the GIL."""
+    process ``app`` opens (waiting for them), instead of the system capture ports; returns
+    the JACK frame its first frame played at. The player's process callback is compiled
+    (``compiledjack``): no cycle lost to the GIL."""
     jack = pytest.importorskip("jack")
     from tests.support import compiledjack as cj
 
@@ -70,3 +74,4 @@ def play_into_app(app: subprocess.Popen, audio: np.ndarray, seconds: float) -> N
         while not state[cj.L_DONE] and time.monotonic() < deadline:
             time.sleep(0.05)
         assert state[cj.L_DONE], "playback did not finish"
+    return int(state[cj.L_START_FRAME])

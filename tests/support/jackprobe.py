@@ -1,10 +1,13 @@
-"""A JACK test client that plays MIDI at exact frames and records audio with frame stamps.
+"""JACK test clients: one plays MIDI at exact frames and records audio with frame stamps,
+one keeps every MIDI message it receives.
 
 Used by the live-path tests and the latency benchmark: everything it measures is in JACK
 frames, so the figures do not depend on when Python happened to run.
 """
 
 from __future__ import annotations
+
+import errno
 
 import jack
 import numpy as np
@@ -107,7 +110,13 @@ class Probe:
         return frame
 
     def connect_to(self, midi_in: str, audio_outs: list[str]) -> None:
-        self.client.connect(self.midi_out, midi_in)
+        """Play into ``midi_in`` and record ``audio_outs``. The app may have connected the
+        probe first: it takes a MIDI output that appears while it opens as a keyboard."""
+        try:
+            self.client.connect(self.midi_out, midi_in)
+        except jack.JackErrorCode as e:
+            if e.code != errno.EEXIST:
+                raise
         for src, dst in zip(audio_outs, self.inputs, strict=False):
             self.client.connect(src, dst)
 
@@ -151,6 +160,71 @@ class Probe:
         finally:
             self.client.close()
             _LIVE.pop(id(self), None)  # the cycle runs no more
+
+
+class MidiTap:
+    """MIDI in port ``<name>:in`` that keeps every message it receives: the external synth,
+    or a tap on a wire, the ground truth of what a port carried.
+
+    The process callback is compiled (``compiledjack``), as ``Probe``'s is: a Python one
+    waits for the GIL, and on a loaded machine a cycle it runs too late is one whose
+    events it never reads. ``xruns`` counts the cycles the server reported late: in one,
+    a client downstream of a late one may miss that cycle's events, this tap included.
+    """
+
+    def __init__(self, name: str, rows: int = 1 << 16):
+        self.client = jack.Client(name, no_start_server=True)
+        self.port = self.client.midi_inports.register("in")
+        self._state = resident(cj.M_FIELDS, np.int64)
+        self._state[cj.M_CLIENT] = cj.address(self.client._ptr)
+        self._ring = resident((rows, cj.T_DATA + cj.MAX_BYTES), np.int64)
+        self._read = 0
+        self._heard: list[tuple[int, bytes]] = []
+        event = resident(3, np.int64)  # jack_midi_event_t, filled by the cycle
+        ports = np.array([cj.address(self.port._ptr)], np.int64)
+        arrays = (cj.tap_functions(), ports, self._state, self._ring, event)
+        self._table = cj.table(*arrays)
+        _LIVE[id(self)] = (self._table, *arrays)
+        cj.set_process(self.client, cj.tap_cycle(), self._table)
+        cj.set_xrun(self.client, self._state[cj.M_XRUNS :])
+
+    def activate(self) -> MidiTap:
+        self.client.activate()
+        return self
+
+    @property
+    def xruns(self) -> int:
+        """The xruns the server reported since this tap was made."""
+        return int(self._state[cj.M_XRUNS])
+
+    def heard(self) -> list[tuple[int, bytes]]:
+        """(frame, bytes) of every event received so far, in the order received."""
+        head = int(self._state[cj.M_HEAD])
+        if head - self._read > len(self._ring):
+            raise RuntimeError(f"the tap heard over {len(self._ring)} events unread")
+        for i in range(self._read, head):
+            row = self._ring[i % len(self._ring)]
+            n = int(row[cj.T_LEN])
+            self._heard.append(
+                (int(row[cj.T_FRAME]), bytes(row[cj.T_DATA : cj.T_DATA + n].tolist()))
+            )
+        self._read = head
+        return self._heard
+
+    def seen(self) -> list[tuple[int, ...]]:
+        """Every message received so far, as tuples of bytes."""
+        return [tuple(data) for _frame, data in self.heard()]
+
+    def note_ons(self) -> list[int]:
+        """The pitches of the note-ons (velocity > 0) received so far."""
+        return [m[1] for m in self.seen() if len(m) == 3 and m[0] & 0xF0 == 0x90 and m[2] > 0]
+
+    def close(self) -> None:
+        try:
+            self.client.deactivate()
+        finally:
+            self.client.close()
+            _LIVE.pop(id(self), None)
 
 
 def onset_latencies(
