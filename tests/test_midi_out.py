@@ -75,6 +75,16 @@ def _stage(keyboard: str, *args: str) -> Iterator[Stage]:
     try:
         stage.keys = _keyboard(keyboard, stage.app)
         yield stage
+    except AssertionError as e:  # what each side saw, so that a failure can be traced
+        keys = stage.keys
+        played = keys.sent[-8:] if keys is not None else []
+        xruns = (keys.xruns if keys is not None else None, stage.synth.xruns)
+        heard = stage.synth.seen()[-12:]  # before the app's closing panic
+        stage.err = stop_app(stage.app)
+        raise AssertionError(
+            f"{e}\nkeys played (frame, bytes): {played}; xruns (keys, synth): {xruns}; "
+            f"synth heard: {heard}\napp said: {stage.err[-1500:]}"
+        ) from e
     finally:
         if stage.keys is not None:
             stage.keys.close()

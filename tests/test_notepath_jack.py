@@ -114,13 +114,14 @@ def test_chords_sound_on_their_voices_in_their_period_while_python_hogs_the_gil(
     # probe loop puts one period between the probe's MIDI and its recording: each note
     # sounds within one period after its voice's attack allows (frames, from the
     # recording). A window in which the server reported a late cycle (this machine stalled
-    # the graph) can move a note by a period or its sound by one, so there the bound is
-    # looser; a callback that waited for the GIL, held 100 ms at a time, would be
+    # the graph) can move a note, or where the recording puts its sound, by a period either
+    # way (CI saw -1: a note 127 frames late, recorded one period early), so there the bound
+    # is looser; a callback that waited for the GIL, held 100 ms at a time, would be
     # thousands of frames late in either.
     assert not np.isnan(latencies).any(), "a lone note never sounded"
     clean = latencies[~disturbed]
     assert np.all((clean >= 0) & (clean <= probe.block)), latencies
-    assert np.all((latencies >= 0) & (latencies <= 8 * probe.block)), latencies
+    assert np.all((latencies >= -probe.block) & (latencies <= 8 * probe.block)), latencies
     assert np.median(latencies) <= probe.block, latencies
     out, err = hogged_app.communicate("", timeout=30)
     events = [json.loads(line) for line in out.splitlines()]
