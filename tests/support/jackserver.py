@@ -16,15 +16,23 @@ from instrument.errors import InstrumentError
 
 
 class JackServer:
-    """``jackd -d dummy`` under a unique server name, exported as ``$JACK_DEFAULT_SERVER``.
+    """``jackd -d dummy`` under a unique server name, exported as ``$JACK_DEFAULT_SERVER``;
+    ``synchronous``: ``jackd -S``, whose driver waits for every client's cycle to end.
 
     Every JACK client started afterwards in this process (and its children) connects to it.
     """
 
-    def __init__(self, name: str | None = None, sample_rate: int = 48000, period: int = 128):
+    def __init__(
+        self,
+        name: str | None = None,
+        sample_rate: int = 48000,
+        period: int = 128,
+        synchronous: bool = False,
+    ):
         self.name = name or f"instrument-{os.getpid()}"
         self.sample_rate = sample_rate
         self.period = period
+        self.synchronous = synchronous
         self.proc: subprocess.Popen | None = None
         self._previous: str | None = None
         self._log: tempfile._TemporaryFileWrapper | None = None
@@ -39,7 +47,7 @@ class JackServer:
         # nobody drains fills up (64 KiB) and then blocks the server, and every client with it.
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            ["jackd", "-n", self.name, "-d", "dummy",
+            ["jackd", "-n", self.name, *(["-S"] if self.synchronous else []), "-d", "dummy",
              "-r", str(self.sample_rate), "-p", str(self.period)],
             stdout=subprocess.DEVNULL, stderr=self._log, env=env,
         )  # fmt: skip
