@@ -84,10 +84,11 @@ def jack_server():
     Synchronous: in JACK2's default (asynchronous) mode a cycle the graph does not finish
     in time is cut short, and a client still running misses that cycle's MIDI. On a
     machine that stalls the server (this project's CI VM, in xrun storms of hundreds a
-    second) that lost about one message in a hundred, in the app and outside it (a probe
-    into the app into a tap: 0-8 of 600 lost in each of 4 runs; 0 of 2400 with ``-S``), so
-    a test of one note saw it vanish. With ``-S`` the driver waits for every client, and a
-    message sent is a message delivered; a late cycle is still reported as an xrun.
+    second) that lost up to about one message in a hundred, a probe into the app into a
+    tap (``bench/bench_midi_delivery.py``, docs/benchmarks.md: 0-11 of 600 lost in each
+    run; none with ``-S``), so a test of one note saw it vanish. With ``-S`` the driver
+    waits for every client, and a message sent is a message delivered; a late cycle is
+    still reported as an xrun.
 
     Sets $JACK_DEFAULT_SERVER so every JACK client the tests (or the app under test)
     open connects to it. Skips if jackd is not installed (fails in CI). Also builds the
