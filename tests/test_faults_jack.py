@@ -41,7 +41,7 @@ def _probe_app():
 
 def test_audio_server_goes_away_and_comes_back(jack_server):
     name = f"fault-{os.getpid()}"
-    server = JackServer(name=name).start()
+    server = JackServer(name=name, synchronous=True).start()
     app = _start_app(name)
     try:
         probe = _probe_app()
@@ -52,7 +52,7 @@ def test_audio_server_goes_away_and_comes_back(jack_server):
         server.stop()
         time.sleep(2.0)
         assert app.poll() is None, "the app must survive the server's death"
-        server = JackServer(name=name).start()
+        server = JackServer(name=name, synchronous=True).start()
         probe = _probe_app()  # waits until the app has reconnected
         assert _note_sounds(probe), "no sound after the server came back"
         probe.close()

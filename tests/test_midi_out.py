@@ -258,7 +258,7 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
     from tests.support.jackserver import JackServer
 
     name = f"midi-out-fault-{os.getpid()}"
-    server = JackServer(name=name).start()
+    server = JackServer(name=name, synchronous=True).start()
     env = dict(os.environ, JACK_DEFAULT_SERVER=name)
     synth = receiver("ext-synth")
     proc = _start_app("--audio", "jack", "--midi-out", "ext-synth", env=env)
@@ -270,7 +270,7 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
         server.stop()
         time.sleep(2.0)
         assert proc.poll() is None, "the app must survive the server's death"
-        server = JackServer(name=name).start()
+        server = JackServer(name=name, synchronous=True).start()
         synth = receiver("ext-synth")
         assert wait_for(lambda: program in synth.seen(), 30), "MIDI out did not come back"
         keys = _keyboard("instrument:midi_00", proc)
