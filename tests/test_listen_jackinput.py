@@ -107,18 +107,39 @@ class PythonInput:
                 self.audio[at : at + frames, k] = port.get_array()
 
 
+def play_while_hogging(player, state: np.ndarray, listen) -> None:
+    """Play the song once from the top while a Python thread holds the GIL 100 ms at a
+    time; ``listen()`` is called meanwhile (it may wait, but must return)."""
+    from tests.support import compiledjack as cj
+
+    stop, interval = threading.Event(), sys.getswitchinterval()
+    state[[cj.L_PLAYING, cj.L_STARTED, cj.L_DONE]] = 0
+    sys.setswitchinterval(0.1)
+    threading.Thread(target=hog, args=(stop,), daemon=True).start()
+    try:
+        state[cj.L_PLAYING] = 1
+        deadline = time.monotonic() + 30
+        while not state[cj.L_DONE] and time.monotonic() < deadline:
+            listen()
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+    assert state[cj.L_DONE], "playback did not finish"
+
+
 @pytest.mark.jack
 def test_every_sample_arrives_while_python_hogs_the_gil(async_jack_server):
-    # on an asynchronous server, JACK2's default: a synchronous one waits for the Python
-    # anchor below, and its waits for the GIL would then hold up every client, ours too
+    # The compiled input and the Python anchor each hear the song alone, one after the
+    # other: a client stuck waiting for the GIL holds up the server's next cycles, for the
+    # player too, and the song's frames due then are never sent, to anyone. (On its own
+    # server in JACK2's default asynchronous mode: the synchronous session server would
+    # wait out each of the anchor's late cycles.)
     import jack
 
     from tests.support import compiledjack as cj
 
     rate = 48000.0
     song = np.random.default_rng(7).uniform(-0.5, 0.5, (int(3 * rate), 2)).astype(np.float32)
-    source = J.JackInput(rate, 512, 2)
-    anchor = PythonInput(seconds=40)
     player = jack.Client("test-player", no_start_server=True)
     outs = [player.outports.register(f"out_{c}") for c in range(2)]
     state = np.zeros(cj.L_FIELDS, np.int64)
@@ -127,9 +148,9 @@ def test_every_sample_arrives_while_python_hogs_the_gil(async_jack_server):
     fns = cj.function_addresses()
     table = cj.table(fns, ports, state, song)
     cj.set_process(player, cj.player_cycle(), table)
-    stop, interval = threading.Event(), sys.getswitchinterval()
     blocks = []
-    with player, anchor.client:
+    with player:
+        source = J.JackInput(rate, 512, 2)
         source.start()
         try:
             for dst in player.get_ports(f"{J.CLIENT_NAME}:", is_input=True):
@@ -137,21 +158,18 @@ def test_every_sample_arrives_while_python_hogs_the_gil(async_jack_server):
                     player.disconnect(src, dst)
             for out, k in zip(outs, (1, 2), strict=True):
                 player.connect(out, f"{J.CLIENT_NAME}:in_{k}")
-                player.connect(out, f"test-python-input:in_{k}")
-            sys.setswitchinterval(0.1)
-            threading.Thread(target=hog, args=(stop,), daemon=True).start()
-            state[cj.L_PLAYING] = 1
-            deadline = time.monotonic() + 30
-            while not state[cj.L_DONE] and time.monotonic() < deadline:
-                blocks += source.get(timeout=5.0)  # a block per switch interval, at best
-            stop.set()  # the ring kept the rest: read it all, to the song's end and on
-            while sum(map(len, blocks)) < len(song) + int(rate):
+            # a block per switch interval, at best; the ring keeps the rest
+            play_while_hogging(player, state, lambda: blocks.extend(source.get(timeout=5.0)))
+            while sum(map(len, blocks)) < len(song) + int(rate):  # to the song's end and on
                 blocks += source.get(timeout=5.0)
         finally:
-            stop.set()
-            sys.setswitchinterval(interval)
             source.close()
-    assert state[cj.L_DONE], "playback did not finish"
+        anchor = PythonInput(seconds=40)
+        with anchor.client:
+            for out, k in zip(outs, (1, 2), strict=True):
+                player.connect(out, f"test-python-input:in_{k}")
+            play_while_hogging(player, state, lambda: time.sleep(0.05))
+            time.sleep(0.5)
     # Both inputs record by frame stamp, silence where they missed a cycle. A callback
     # that waits for the GIL (held 100 ms at a time) misses nearly every cycle: the
     # anchor shows how many. The compiled one waits for nothing, and misses a cycle only
