@@ -262,7 +262,7 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
     env = dict(os.environ, JACK_DEFAULT_SERVER=name)
     synth = receiver("ext-synth")
     proc = _start_app("--audio", "jack", "--midi-out", "ext-synth", env=env)
-    keys = None
+    keys, failure = None, None
     try:
         program = (0xC0 | QUARTET.parts[0].channel, QUARTET.parts[0].program)
         assert wait_for(lambda: program in synth.seen(), 30), "app not up"
@@ -277,11 +277,16 @@ def test_midi_out_comes_back_with_the_jack_server(jack_server):
         keys.send([0x90, 84, 100])
         assert wait_for(lambda: (0x90 | _zone_channel(84), 84, 100) in synth.seen())
         keys.send([0x80, 84, 0])
+    except AssertionError as e:
+        failure = e
     finally:
         if keys is not None:
             keys.close()
+        heard = synth.seen()[-12:]
         err = stop_app(proc)
         synth.close()
         server.stop()
+    if failure is not None:  # what the app said, so that a failure can be traced
+        raise AssertionError(f"{failure}\nsynth heard: {heard}\napp said: {err[-2500:]}")
     assert "MIDI out: ext-synth:in is back" in err
     assert "Traceback" not in err
