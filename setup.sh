@@ -33,7 +33,8 @@ if ! .venv/bin/python -c "import instrument, rtmidi, fluidsynth, pytest" 2>/dev/
     "${pip[@]}" install -e ".[dev]"
     touch .venv/.installed
 fi
-# The compiled note path (numba) is built once into numba's cache here, so that the first
-# `instrument play` (and every app a test starts) opens in seconds, not after a minute.
-.venv/bin/python -c "from instrument.live.compiled import warm_up; warm_up()"
+# The live path's numba code (note path, arrangers, listener) is compiled once into numba's
+# cache here, so that the first `instrument play` or `jam` (and every app a test starts)
+# opens in seconds, not after one or two minutes.
+.venv/bin/python -m instrument.live.warmcache
 echo "setup: ready (.venv)"

@@ -1,5 +1,5 @@
-"""The stress benchmark's GIL hog (``INSTRUMENT_GIL_HOG``): off by default, on when asked,
-and a bad value is a one-line error."""
+"""The stress benchmark's GIL hog (``INSTRUMENT_GIL_HOG``): off by default, on when asked
+and then only once the live session is prepared, and a bad value is a one-line error."""
 
 from __future__ import annotations
 
@@ -38,16 +38,49 @@ def test_a_bad_value_is_refused(monkeypatch, value):
         hog_threads()
 
 
-def test_the_hog_threads_spin_in_the_process_that_asked():
+WHERE = """
+import sys, threading, time
+from instrument import gil_hog
+threads = gil_hog.start_from_environment()
+def where():
+    frames = sys._current_frames()
+    return sorted({frames[t.ident].f_code.co_name for t in threads})
+def wait_for(place):
+    deadline = time.monotonic() + 60
+    while where() != place and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return where()
+before = wait_for(["wait"] if threads else [])
+gil_hog.release()
+after = wait_for(["spin"] if threads else [])
+print(len(threads), all(t.daemon and t.is_alive() for t in threads), before, after)
+"""
+
+
+def test_the_hog_threads_wait_for_the_prepared_session_then_spin():
     # In a child process: the threads never stop (they are daemons, gone at its exit).
-    code = (
-        "import threading; from instrument.gil_hog import start_from_environment; "
-        "t = start_from_environment(); "
-        "print(len(t), all(x.daemon and x.is_alive() for x in t), "
-        "sorted(x.name for x in threading.enumerate() if x.name.startswith('gil-hog')))"
-    )
-    assert run("2", "-c", code).stdout.split("\n")[0] == "2 True ['gil-hog-0', 'gil-hog-1']"
-    assert run(None, "-c", code).stdout.split("\n")[0] == "0 True []"
+    assert run("2", "-c", WHERE).stdout.split("\n")[0] == "2 True ['wait'] ['spin']"
+    assert run(None, "-c", WHERE).stdout.split("\n")[0] == "0 True [] []"
+
+
+def test_a_prepared_session_lets_them_spin(monkeypatch):
+    from instrument import gil_hog
+    from instrument.arrange import make_arranger
+    from instrument.ensemble import load_ensemble
+    from instrument.live.session import LiveSession
+    from instrument.synth import find_soundfont
+
+    released = []
+    monkeypatch.setattr(gil_hog, "release", lambda: released.append(True))
+    quartet = load_ensemble("quartet")
+    live = LiveSession(quartet, make_arranger("zone", quartet), find_soundfont(),
+                       audio="none", midi_in="none")  # fmt: skip
+    try:
+        assert not released  # loading is never hogged...
+        live.prepare()
+        assert released == [True]  # ... playing is
+    finally:
+        live.close()
 
 
 def test_the_command_line_says_so_and_refuses_a_bad_value():

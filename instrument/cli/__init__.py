@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if hog_threads():  # the stress bench's GIL hog (instrument/gil_hog.py), default off
-            say = f"instrument: {ENV} set: {hog_threads()} GIL hog thread(s) spinning"
+            say = f"instrument: {ENV} set: {hog_threads()} GIL hog thread(s), once prepared"
             print(say, file=sys.stderr)
             start_from_environment()
         return int(args.func(args) or 0)
