@@ -19,6 +19,7 @@ import numpy as np
 def warm() -> None:
     from instrument.arrange import make_arranger
     from instrument.ensemble import available_ensembles, load_ensemble
+    from instrument.errors import InstrumentError, one_line
     from instrument.input import connections
     from instrument.listen import jackinput
     from instrument.listen.tracker import Listener
@@ -30,7 +31,10 @@ def warm() -> None:
     connections.callback()
     jackinput.capture_cycle()
     for name in available_ensembles():
-        make_arranger("lstm", load_ensemble(name))  # its warm-up runs the model once
+        try:
+            make_arranger("lstm", load_ensemble(name))  # its warm-up runs the model once
+        except InstrumentError as e:  # a session then falls back to the zone split, saying so
+            print(f"setup: {name}: {one_line(e)}", file=sys.stderr)
     rate = 48000.0
     listener = Listener(rate)
     noise = np.random.default_rng(0).uniform(-0.1, 0.1, int(rate)).astype(np.float32)
