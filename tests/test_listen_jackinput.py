@@ -107,9 +107,10 @@ class PythonInput:
                 self.audio[at : at + frames, k] = port.get_array()
 
 
-def play_while_hogging(player, state: np.ndarray, listen) -> None:
-    """Play the song once from the top while a Python thread holds the GIL 100 ms at a
-    time; ``listen()`` is called meanwhile (it may wait, but must return)."""
+def play_while_hogging(state: np.ndarray, listen) -> None:
+    """Play the song once from the top (``state``: the compiled player's ``L_*`` fields)
+    while a Python thread holds the GIL 100 ms at a time; ``listen()`` is called meanwhile
+    (it may wait, but must return)."""
     from tests.support import compiledjack as cj
 
     stop, interval = threading.Event(), sys.getswitchinterval()
@@ -159,7 +160,7 @@ def test_every_sample_arrives_while_python_hogs_the_gil(async_jack_server):
             for out, k in zip(outs, (1, 2), strict=True):
                 player.connect(out, f"{J.CLIENT_NAME}:in_{k}")
             # a block per switch interval, at best; the ring keeps the rest
-            play_while_hogging(player, state, lambda: blocks.extend(source.get(timeout=5.0)))
+            play_while_hogging(state, lambda: blocks.extend(source.get(timeout=5.0)))
             while sum(map(len, blocks)) < len(song) + int(rate):  # to the song's end and on
                 blocks += source.get(timeout=5.0)
         finally:
@@ -168,7 +169,7 @@ def test_every_sample_arrives_while_python_hogs_the_gil(async_jack_server):
         with anchor.client:
             for out, k in zip(outs, (1, 2), strict=True):
                 player.connect(out, f"test-python-input:in_{k}")
-            play_while_hogging(player, state, lambda: time.sleep(0.05))
+            play_while_hogging(state, lambda: time.sleep(0.05))
             time.sleep(0.5)
     # Both inputs record by frame stamp, silence where they missed a cycle. A callback
     # that waits for the GIL (held 100 ms at a time) misses nearly every cycle: the
