@@ -16,15 +16,13 @@ note cannot tell a message the server dropped from one the app lost.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import time
 
 import _root  # noqa: F401 - the repository root on sys.path, for tests.support
 
-from instrument.report import write_section
+from instrument.report import run_line, write_section
 from tests.support.jackclients import start_app, stop_app, wait_for_app, wait_for_play
 from tests.support.jackprobe import MidiTap, Probe
 from tests.support.jackserver import JackServer
@@ -80,8 +78,7 @@ def main() -> None:
     lines = [
         "## MIDI delivery: asynchronous and synchronous JACK servers",
         "",
-        f"`{' '.join(['.venv/bin/python', 'bench/bench_midi_delivery.py', *sys.argv[1:]])}`, "
-        f"{datetime.date.today()}, {platform.node()} ({os.cpu_count()} CPUs), "
+        f"{run_line('bench/bench_midi_delivery.py', sys.argv[1:])}, "
         f"{args.notes} note pairs per run, {args.repeats} runs of each set-up.",
         "",
         "| server | app input | note-ons lost | note-offs lost | xruns per run |",

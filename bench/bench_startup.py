@@ -15,9 +15,7 @@ fresh ``NUMBA_CACHE_DIR``, so nothing of the project's own cache is touched.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,21 +25,21 @@ from pathlib import Path
 import _root  # noqa: F401 - the repository root on sys.path, for tests.support
 import bench_stress as stress
 
-from instrument.report import write_section
+from instrument.report import markdown_table, run_line, write_section
 from instrument.synth import find_soundfont
 from tests.support.jackserver import JackServer
 
 TARGETS = {"app-no-hog": "no", "app": "yes (`INSTRUMENT_GIL_HOG=1`)"}
 
 
-def time_to_ports(name: str, folder: Path) -> float:
+def time_to_ports(name: str, ensemble: Path, folder: Path) -> float:
     """Seconds from starting the stress bench's target ``name`` to its ports."""
     import jack
 
     client = jack.Client("startup-watch", no_start_server=True)
     try:
         start = time.monotonic()
-        target = stress.start_app(name, stress.stress_ensemble(folder), find_soundfont(), folder)
+        target = stress.start_app(name, ensemble, find_soundfont(), folder)
         try:
             stress.wait_ready(client, target, timeout=600.0)
             return time.monotonic() - start
@@ -65,24 +63,23 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch, JackServer(name=f"bench-startup-{os.getpid()}"):
         folder = Path(scratch)
+        ensemble = stress.stress_ensemble(folder)
         for name, hog in TARGETS.items():
-            rows.append(("as `setup.sh` leaves it", hog, time_to_ports(name, folder)))
+            seconds = time_to_ports(name, ensemble, folder)
+            rows.append(["as `setup.sh` leaves it", hog, f"{seconds:.1f}"])
             print(rows[-1], flush=True)
         for name, hog in TARGETS.items():
             os.environ["NUMBA_CACHE_DIR"] = str(folder / f"cache-{name}")  # empty
-            rows.append(("empty", hog, time_to_ports(name, folder)))
+            rows.append(["empty", hog, f"{time_to_ports(name, ensemble, folder):.1f}"])
             print(rows[-1], flush=True)
         os.environ["NUMBA_CACHE_DIR"] = str(folder / "cache-setup")
         fill = fill_cache()
     lines = [
         "## Start-up: `instrument jam` from numba's cache and from an empty one",
         "",
-        f"`{' '.join(['.venv/bin/python', 'bench/bench_startup.py', *sys.argv[1:]])}`, "
-        f"{datetime.date.today()}, {platform.node()} ({os.cpu_count()} CPUs).",
+        f"{run_line('bench/bench_startup.py', sys.argv[1:])}.",
         "",
-        "| numba's cache | GIL hog | seconds to the ports |",
-        "|---|---|---|",
-        *(f"| {cache} | {hog} | {seconds:.1f} |" for cache, hog, seconds in rows),
+        markdown_table(["numba's cache", "GIL hog", "seconds to the ports"], rows),
         "",
         f"Filling an empty cache (`python -m instrument.live.warmcache`, the last step of "
         f"`setup.sh`): {fill:.0f} s. The hog threads wait for the session's `prepare` to end "

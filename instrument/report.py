@@ -6,6 +6,9 @@ so several evaluations can update one file without clobbering each other.
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
 import re
 from pathlib import Path
 
@@ -26,6 +29,13 @@ def write_section(filename: str, key: str, markdown: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def run_line(script: str, argv: list[str]) -> str:
+    """How a bench was run, for its section: the command, the date, the machine and its
+    CPUs (``script``: its path from the repository root; ``argv``: its arguments)."""
+    command = " ".join([".venv/bin/python", script, *argv])
+    return f"`{command}`, {datetime.date.today()}, {platform.node()} ({os.cpu_count()} CPUs)"
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
