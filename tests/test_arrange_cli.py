@@ -87,7 +87,7 @@ def test_eval_prints_one_json_object(data_dir, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == "bach" and result["split"] == "test"
     head = result["headline"]
-    assert {"majority", "zone", "closest", "lstm"} <= set(head)
+    assert {"majority", "zone", "closest", "lstm", "lstm-revision"} <= set(head)
     for row in head.values():  # performance timing beside score timing, first and final
         for key in ("random_final", "random_first", "score_final", "low-high_final"):
             assert 0.0 <= row[key] <= 100.0

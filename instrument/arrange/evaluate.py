@@ -52,9 +52,13 @@ LABELS = {
     "zone": "zone split (online)",
     "closest": "closest pitch (online)",
     "lstm": "LSTM (online)",
+    "lstm-revision": "LSTM, revision alone (online)",
     "bilstm": "BiLSTM (offline)",
 }
-ORDER = ("majority", "zone", "closest", "lstm", "bilstm")
+# lstm-revision: the same model, the newest note decided by the revision alone (arrival
+# weight 0, the default before the arrival view): what the view adds, in the same run
+ORDER = ("majority", "zone", "closest", "lstm", "lstm-revision", "bilstm")
+MODEL_OF = {"lstm": "lstm", "lstm-revision": "lstm", "bilstm": "bilstm"}
 COLUMNS = ("bach", "quartet", "pop909", "pop")
 # the same music twice in one split: id -> the ids that hold it (kept instead)
 DUPLICATES = {
@@ -110,12 +114,18 @@ class Majority(Arranger):
 
 
 def make(name: str, ensemble: Ensemble, majority_part: int) -> Arranger:
-    """The arranger ``name`` with its time guard off (or the majority baseline)."""
+    """The arranger ``name`` with its time guard off (or the majority baseline, or the
+    LSTM without its arrival view)."""
     from instrument.arrange import make_arranger
 
     if name == "majority":
         return Majority(ensemble, majority_part)
-    arranger = make_arranger(name, ensemble)
+    if name == "lstm-revision":
+        from instrument.arrange.neural import LSTMArranger
+
+        arranger: Arranger = LSTMArranger(ensemble, arrival_weight=0.0)
+    else:
+        arranger = make_arranger(name, ensemble)
     # accuracy of the model itself, reproducible on a busy machine: the guard's
     # fallbacks are measured by bench/bench_arrange_step.py instead
     arranger.use_time_guard(False)
@@ -158,10 +168,11 @@ def evaluate(
     extra: dict[str, object] = {}
     skipped = {}
     for name in ORDER:
-        if name in ("lstm", "bilstm") and not (MODELS / f"{ensemble.name}-{name}.pt").exists():
+        model = MODEL_OF.get(name)
+        if model and not (MODELS / f"{ensemble.name}-{model}.pt").exists():
             skipped[name] = "no trained model"
             continue
-        if name not in ARRANGERS and name != "majority":
+        if name not in ARRANGERS and name not in ("majority", "lstm-revision"):
             continue
         try:
             arranger = make(name, ensemble, majority)

@@ -24,6 +24,11 @@ from instrument.arrange import features as F
 from instrument.jit import njit
 
 GROUP_CAP = 16  # notes of one onset group the revision keeps (more: decided once)
+# How much the newest note's arrival view counts in the revision that decides what it
+# sounds on (``live_revise``, ``Rules.lean``), against the revised history's 1. Chosen on
+# the valid splits of all four data sets (random order; 1 and 3 were a little worse on the
+# sum of the note-on and final accuracies).
+ARRIVAL_WEIGHT = 2.0
 
 
 class Net(NamedTuple):
@@ -62,7 +67,9 @@ class Chord(NamedTuple):
 
     notes: (G, 2) int64 pitch and velocity. time: (G,) onsets in seconds. part: (G,) int64
     the part of each (first decision, then revised). size: (1,) int64 notes held.
-    feats: (G, F) float32 the features each note's revision was decided on. Scratch of a
+    feats: (G, F) float32 the features each note's revision was decided on. first_logp:
+    (G, P) float32 each note's arrival view: the log-probabilities of the parts that the
+    arrival history gave at its note-on (0 for a note the zone split decided). Scratch of a
     revision, overwritten by each (so that it allocates nothing in the audio thread):
     order (G,) int64 the notes low to high, times (G,) the onsets in time order.
     """
@@ -72,6 +79,7 @@ class Chord(NamedTuple):
     part: np.ndarray
     size: np.ndarray
     feats: np.ndarray
+    first_logp: np.ndarray
     order: np.ndarray
     times: np.ndarray
 
@@ -80,11 +88,14 @@ class Rules(NamedTuple):
     """The ensemble's constraints on a decision. penalty: (128, P) float32 added to the
     logits (the parts' ranges, soft). polyphony: (P,) int64 notes a part may take in one
     onset group while another part still has room. binds: (2,) int64 counters, [0] the
-    range changed the choice, [1] a full part was passed over."""
+    range changed the choice, [1] a full part was passed over. lean: (1,) float32 how much
+    the newest note's arrival view counts in its revision (``ARRIVAL_WEIGHT``; 0: the
+    revision alone, and the final parts do not depend on the arrival order)."""
 
     penalty: np.ndarray
     polyphony: np.ndarray
     binds: np.ndarray
+    lean: np.ndarray
 
 
 class Run(NamedTuple):
@@ -105,14 +116,15 @@ class Run(NamedTuple):
 
 
 @njit(cache=True)
-def new_chord(n_features):
-    """An empty ``Chord`` of notes with ``n_features`` features."""
+def new_chord(n_features, n_parts):
+    """An empty ``Chord`` of notes with ``n_features`` features, for ``n_parts`` parts."""
     return Chord(
         np.zeros((GROUP_CAP, 2), np.int64),
         np.zeros(GROUP_CAP),
         np.zeros(GROUP_CAP, np.int64),
         np.zeros(1, np.int64),
         np.zeros((GROUP_CAP, n_features), np.float32),
+        np.zeros((GROUP_CAP, n_parts), np.float32),
         np.zeros(GROUP_CAP, np.int64),
         np.zeros(GROUP_CAP),
     )
@@ -214,13 +226,19 @@ def lstm_step(net, pitch, x, h, c):
 
 
 @njit(cache=True)
-def decide(net, rules, heard, pitch, time, velocity, use_velocity, x):
-    """Features (into ``x``), one LSTM step and the part of one note under the ensemble's
+def hear(net, heard, pitch, time, velocity, use_velocity, x):
+    """Features of one note (into ``x``) against the history ``heard``, and one LSTM step:
+    ``net.logits`` holds the parts' scores."""
+    F.online_features(heard.s, pitch, time, velocity, use_velocity, x)
+    lstm_step(net, pitch, x, heard.h, heard.c)
+
+
+@njit(cache=True)
+def choose(rules, heard, logits, pitch, time):
+    """The part of the note just heard, from its ``logits`` (P,) under the ensemble's
     ``rules``; commits it to the history ``heard`` and returns it."""
     s = heard.s
-    F.online_features(s, pitch, time, velocity, use_velocity, x)
-    lstm_step(net, pitch, x, heard.h, heard.c)
-    logits, penalty, polyphony = net.logits, rules.penalty, rules.polyphony
+    penalty, polyphony = rules.penalty, rules.polyphony
     n_parts = logits.shape[0]
     room = False
     for p in range(n_parts):
@@ -248,6 +266,27 @@ def decide(net, rules, heard, pitch, time, velocity, use_velocity, x):
 
 
 @njit(cache=True)
+def decide(net, rules, heard, pitch, time, velocity, use_velocity, x):
+    """``hear`` one note and ``choose`` its part from the model's scores alone."""
+    hear(net, heard, pitch, time, velocity, use_velocity, x)
+    return choose(rules, heard, net.logits, pitch, time)
+
+
+@njit(cache=True)
+def log_softmax(logits, out):
+    """``out`` (P,) = log of the softmax of ``logits`` (P,)."""
+    top = logits[0]
+    for p in range(1, logits.shape[0]):
+        top = max(top, logits[p])
+    total = 0.0
+    for p in range(logits.shape[0]):
+        total += np.exp(logits[p] - top)
+    norm = top + np.log(total)
+    for p in range(logits.shape[0]):
+        out[p] = logits[p] - norm
+
+
+@njit(cache=True)
 def live_assign(
     net, rules, arrival, before, revised, chord, revise, pitch, time, velocity, use_velocity, x
 ):
@@ -258,10 +297,12 @@ def live_assign(
     decided low to high, ``live_revise``). Measured on the Bach valid split, first
     decisions are better from the arrival history (the order they are trained in) than
     from the revised one. A note that starts a new onset group checkpoints the revised
-    history into ``before`` for this group's revisions; the note joins ``chord``."""
+    history into ``before`` for this group's revisions; the note joins ``chord`` with its
+    arrival view (the parts' log-probabilities here), which its revision weighs in."""
     start_group(arrival, before, revised, chord, revise, time)
     part = decide(net, rules, arrival, pitch, time, velocity, use_velocity, x)
     join_chord(chord, pitch, velocity, time, part)
+    log_softmax(net.logits, chord.first_logp[chord.size[0] - 1])
     return part
 
 
@@ -293,11 +334,19 @@ def join_chord(chord, pitch, velocity, time, part):
 @njit(cache=True)
 def live_revise(net, rules, before, revised, chord, use_velocity, x):
     """Decide the ``chord``'s notes struck so far again, together: from the history
-    ``before`` the chord, low to high (the arrival times kept in order), so that the
-    result does not depend on the order the fingers landed in. ``chord.part`` gets the
-    revised parts and ``chord.feats`` the features each note was decided on; ``revised``
-    ends as if the chord had arrived low to high (the next chord starts from there).
-    Returns the chord's size."""
+    ``before`` the chord, low to high (the arrival times kept in order). ``chord.part``
+    gets the revised parts and ``chord.feats`` the features each note was decided on;
+    ``revised`` ends as if the chord had arrived low to high (the next chord starts from
+    there). Returns the chord's size.
+
+    The newest note (the last to join; the part it sounds on comes from here) weighs in
+    its arrival view, ``rules.lean`` times. The two views know different things: the
+    revised history has the earlier chords' corrected parts but, going low to high, none
+    of the chord's notes above this one; the arrival history has every note struck so far
+    but only first decisions before them. Together they are right more often than either
+    (Bach valid, random order: 88.2% at the note-on against 82.5% from the revision alone
+    and 83.1% from the arrival history alone). The final parts therefore depend a little
+    on which note came last."""
     m = chord.size[0]
     revised.s[:] = before.s
     revised.h[:] = before.h
@@ -314,11 +363,14 @@ def live_revise(net, rules, before, revised, chord, use_velocity, x):
         while j > 0 and times[j - 1] > times[j]:
             times[j - 1], times[j] = times[j], times[j - 1]
             j -= 1
+    newest = m - 1
     for j in range(m):
         i = order[j]
-        chord.part[i] = decide(
-            net, rules, revised, notes[i, 0], times[j], notes[i, 1], use_velocity, x
-        )
+        hear(net, revised, notes[i, 0], times[j], notes[i, 1], use_velocity, x)
+        if i == newest:
+            for p in range(net.logits.shape[0]):
+                net.logits[p] += rules.lean[0] * chord.first_logp[i, p]
+        chord.part[i] = choose(rules, revised, net.logits, notes[i, 0], times[j])
         chord.feats[i] = x
     return m
 
@@ -366,12 +418,14 @@ def perform_run(
     n = pitch.shape[0]
     n_parts = first.logits.shape[0]
     nf = first.wx.shape[1]
-    rules = Rules(constraints.penalty, constraints.polyphony, np.zeros(2, np.int64))
+    rules = Rules(
+        constraints.penalty, constraints.polyphony, np.zeros(2, np.int64), constraints.lean
+    )
     arrival = new_history(n_parts, first.layers, first.whh0.shape[1])
     hidden_r = revising.whh0.shape[1]
     before = new_history(n_parts, revising.layers, hidden_r)
     revised = new_history(n_parts, revising.layers, hidden_r)
-    chord = new_chord(nf)
+    chord = new_chord(nf, n_parts)
     x = np.zeros(nf, np.float32)
     xr = np.zeros(nf, np.float32)
     members = np.zeros(GROUP_CAP, np.int64)  # the chord's notes as indices into the run

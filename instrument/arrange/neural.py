@@ -20,6 +20,7 @@ import numpy as np
 from instrument.arrange import features as F
 from instrument.arrange.base import Arranger, ArrangerStats, Note
 from instrument.arrange.fast import (
+    ARRIVAL_WEIGHT,
     GROUP_CAP,
     FastLSTM,
     History,
@@ -79,12 +80,15 @@ class LSTMArranger(Arranger):
     Each note is decided at once (``assign``, the first decision: what sounds). With
     ``revise`` (the default), ``revisions`` then decides the notes of the chord struck so
     far again, together and low to high from the state before the chord (``fast.
-    live_revise``), so the final parts do not depend on the order the fingers landed in;
-    the performer moves a note whose part changed. Decisions respect the ensemble: a part
+    live_revise``; the newest note also weighs its first decision's view), so the final
+    parts hardly depend on the order the fingers landed in; the performer moves a note
+    whose part changed. Decisions respect the ensemble: a part
     of polyphony N takes at most N notes of one chord while another part has room, and
     ranges are soft (``range_penalty``); ``binds`` counts how often each changed a choice.
 
     use_velocity: taken from the model card (models trained on scores ignore velocity).
+    arrival_weight: how much the newest note's first decision counts in its revision
+    (``fast.ARRIVAL_WEIGHT``; 0: the revision alone, order-free final parts).
     budget_s: see the module docstring (``use_time_guard(False)`` turns it off: offline).
     fallbacks: notes decided by the zone split.
     """
@@ -98,6 +102,7 @@ class LSTMArranger(Arranger):
         budget_s: float = DEFAULT_BUDGET_S,
         revise: bool = True,
         first_path=None,
+        arrival_weight: float = ARRIVAL_WEIGHT,
     ):
         super().__init__(ensemble)
         model, config, card = _load(ensemble, "lstm", path)
@@ -121,7 +126,8 @@ class LSTMArranger(Arranger):
         self.revise = revise
         self.budget_ns = int(budget_s * 1e9)
         self.binds = np.zeros(2, np.int64)  # [range, polyphony] changed a choice
-        self.rules = Rules(range_penalty(ensemble), polyphony(ensemble), self.binds)
+        lean = np.full(1, arrival_weight, np.float32)
+        self.rules = Rules(range_penalty(ensemble), polyphony(ensemble), self.binds, lean)
         state = F.new_state(self.n_parts)
         # every note so far in arrival order on its first part (the first model's state)
         self.arrival = History(state, self.first.h, self.first.c)
@@ -130,7 +136,7 @@ class LSTMArranger(Arranger):
         self.before = History(state.copy(), fast.h.copy(), fast.c.copy())
         self.as_revised = History(state.copy(), fast.h.copy(), fast.c.copy())
         self.xr = fast.x.copy()  # the features a revision decides on
-        self.chord = new_chord(nf)  # the onset group so far
+        self.chord = new_chord(nf, self.n_parts)  # the onset group so far
         self.fallbacks = 0
         self.steps = 0
         self.revised = 0  # notes whose part a revision changed
@@ -219,6 +225,7 @@ class LSTMArranger(Arranger):
         chord.notes[k] = (note.pitch, note.velocity)
         chord.time[k] = note.time
         chord.part[k] = part
+        chord.first_logp[k] = 0.0  # no arrival view: the revision decides it on its history
         chord.size[0] = k + 1
         return part
 

@@ -36,7 +36,7 @@ from instrument.arrange import DATASET_ENSEMBLE
 from instrument.arrange import features as F
 from instrument.arrange import model as M
 from instrument.arrange import performance as P
-from instrument.arrange.fast import FastLSTM, Rules, Run, perform_run
+from instrument.arrange.fast import ARRIVAL_WEIGHT, FastLSTM, Rules, Run, perform_run
 from instrument.datasets.corpus import Piece
 from instrument.ensemble import Ensemble
 from instrument.errors import InstrumentError
@@ -245,7 +245,7 @@ def run_performance(
     """``fast.perform_run`` of the online model playing ``perf`` as live (one model makes
     the first decisions and the revisions), under the range ``penalty`` (128, P) and the
     ``polyphony`` (P,) rule."""
-    rules = Rules(penalty, polyphony, np.zeros(2, np.int64))
+    rules = Rules(penalty, polyphony, np.zeros(2, np.int64), np.full(1, ARRIVAL_WEIGHT, np.float32))
     notes = perf.pitch, perf.time, perf.end, perf.velocity
     return perform_run(*notes, fast.net, fast.net, rules, use_velocity, revise, record)
 

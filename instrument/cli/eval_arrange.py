@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({k: result.get(k) for k in keys}))
         return 0
     print(f"{args.dataset} {args.split}: {result['pieces']} pieces, {result['notes']} notes")
-    print(f"{'arranger':26s} {'random final':>16s} {'random first':>16s} {'score':>8s}")
+    print(f"{'arranger':30s} {'random final':>16s} {'random first':>16s} {'score':>8s}")
     for name, row in result["headline"].items():
         print(
-            f"{LABELS[name]:26s} {plus_minus(row, 'final'):>16s} "
+            f"{LABELS[name]:30s} {plus_minus(row, 'final'):>16s} "
             f"{plus_minus(row, 'first'):>16s} {row.get('score_final', float('nan')):8.2f}"
         )
     for k, v in result["skipped"].items():

@@ -94,9 +94,9 @@ def build_setup(ensemble: Ensemble, arranger: Arranger, gen: int) -> N.Setup:
     conf = np.array([gen, N.KIND_ZONE, 0, 0, NOT_GUARDED], np.int64)
     net = _dummy_net(n_parts, nf)
     rules = Rules(np.zeros((128, n_parts), np.float32), np.ones(n_parts, np.int64),
-                  np.zeros(2, np.int64))  # fmt: skip
+                  np.zeros(2, np.int64), np.zeros(1, np.float32))  # fmt: skip
     return N.Setup(conf, np.zeros(2, np.int64), channels, poly, arranger.table, net, net,
-                   _history(n_parts), _history(n_parts), _history(n_parts), new_chord(nf),
+                   _history(n_parts), _history(n_parts), _history(n_parts), new_chord(nf, n_parts),
                    rules, np.zeros(nf, np.float32), np.zeros(nf, np.float32), *scratch)  # fmt: skip
 
 

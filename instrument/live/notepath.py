@@ -659,10 +659,11 @@ def _unpack(t):
         table_i64_1(t, 38),
         table_i64_1(t, 39),
         table_f32_2(t, 40),
-        table_i64_1(t, 41),
-        table_f64_1(t, 42),
+        table_f32_2(t, 41),
+        table_i64_1(t, 42),
+        table_f64_1(t, 43),
     )
-    rules = Rules(table_f32_2(t, 43), table_i64_1(t, 44), table_i64_1(t, 45))
+    rules = Rules(table_f32_2(t, 44), table_i64_1(t, 45), table_i64_1(t, 46), table_f32_1(t, 47))
     setup = Setup(
         table_i64_1(t, 0),
         table_i64_1(t, 1),
@@ -676,38 +677,38 @@ def _unpack(t):
         _history(t, 33),
         chord,
         rules,
-        table_f32_1(t, 46),
-        table_f32_1(t, 47),
-        table_i64_1(t, 48),
-        table_i64_2(t, 49),
-        table_i64_2(t, 50),
+        table_f32_1(t, 48),
+        table_f32_1(t, 49),
+        table_i64_1(t, 50),
+        table_i64_2(t, 51),
+        table_i64_2(t, 52),
     )
     keys = Keys(
-        table_i64_3(t, 51),
-        table_f64_2(t, 52),
-        table_i64_2(t, 53),
-        table_i64_2(t, 54),
-        table_i64_1(t, 55),
-        table_i64_1(t, 56),
+        table_i64_3(t, 53),
+        table_f64_2(t, 54),
+        table_i64_2(t, 55),
+        table_i64_2(t, 56),
         table_i64_1(t, 57),
-        table_i64_2(t, 58),
-        table_f64_1(t, 59),
-        table_i64_1(t, 60),
+        table_i64_1(t, 58),
+        table_i64_1(t, 59),
+        table_i64_2(t, 60),
+        table_f64_1(t, 61),
+        table_i64_1(t, 62),
     )
     rings = R.Rings(
-        table_i64_1(t, 61),
-        table_f64_2(t, 62),
         table_i64_1(t, 63),
         table_f64_2(t, 64),
         table_i64_1(t, 65),
-        table_i64_2(t, 66),
+        table_f64_2(t, 66),
         table_i64_1(t, 67),
+        table_i64_2(t, 68),
+        table_i64_1(t, 69),
     )
-    sink = Sink(table_i64_1(t, 68), table_i64_1(t, 69))
+    sink = Sink(table_i64_1(t, 70), table_i64_1(t, 71))
     return setup, keys, rings, sink
 
 
-TABLE_ROWS = 70
+TABLE_ROWS = 72
 
 
 def _midi_event(data, event):
