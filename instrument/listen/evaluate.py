@@ -23,6 +23,8 @@ from instrument.datasets.splits import split_ids
 from instrument.errors import InstrumentError
 from instrument.listen.audio import blocks, read_audio
 from instrument.listen.baselines import (
+    beatnet_available,
+    beatnet_online_beats,
     librosa_baseline,
     librosa_beats,
     madmom_available,
@@ -35,6 +37,7 @@ from instrument.paths import data_dir
 from instrument.report import markdown_table
 
 CHORD_METRICS = ("majmin", "root", "thirds")
+BEAT_METRICS = ("beat_f", "cmlt", "amlt", "downbeat_f", "tempo_acc1", "tempo_acc2")
 
 
 def pop909_reference(song, start: float, duration: float) -> Reference:
@@ -232,7 +235,8 @@ def evaluate_pop909(
     if not soundfonts:
         raise InstrumentError("no GM SoundFont found: install fluid-soundfont-gm (./setup.sh)")
     ids = (ids or split_ids("pop909", split))[:limit]
-    rows, base_rows = [], []
+    rows, base_rows, anchor_rows = [], [], []
+    anchor = beatnet_available()  # a learned causal tracker beside ours, when importable
     for n, sid in enumerate(ids):
         song = pop909.load_song(pop909.song_dir(sid))
         last = float(song.beats[-1]) if len(song.beats) else 0.0
@@ -255,6 +259,9 @@ def evaluate_pop909(
         if baseline:
             b = cached_baseline(sid, s, duration, cond, variation, audio, sr, librosa_baseline)
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
+        if anchor:
+            a = beatnet_online_beats(audio, sr)
+            anchor_rows.append({"id": sid, "bpm": a.bpm, **score(ref, a)})
         if progress:
             progress(n + 1, len(ids), row)
     out = {
@@ -267,6 +274,8 @@ def evaluate_pop909(
     if baseline:
         out["baseline"] = pool(base_rows)
         out["baseline_songs"] = base_rows
+    if anchor_rows:  # beats and downbeats only: BeatNet names no chords
+        out["beatnet"] = {k: v for k, v in pool(anchor_rows).items() if k in BEAT_METRICS}
     return out
 
 
@@ -338,6 +347,8 @@ def _real_beat_systems(block: int) -> list[tuple[str, object]]:
     ]
     if madmom_available():
         systems.append(("madmom online RNN+DBN (causal)", madmom_online_beats))
+    if beatnet_available():
+        systems.append(("BeatNet CRNN+PF, Ballroom held out (causal)", beatnet_online_beats))
     return systems
 
 
