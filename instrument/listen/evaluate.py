@@ -23,6 +23,7 @@ from instrument.datasets.splits import split_ids
 from instrument.errors import InstrumentError
 from instrument.listen.audio import blocks, read_audio
 from instrument.listen.baselines import (
+    BEATNET_MODEL,
     beatnet_available,
     beatnet_online_beats,
     librosa_baseline,
@@ -260,7 +261,8 @@ def evaluate_pop909(
             b = cached_baseline(sid, s, duration, cond, variation, audio, sr, librosa_baseline)
             base_rows.append({"id": sid, "bpm": b.bpm, **score(ref, b)})
         if anchor:
-            a = beatnet_online_beats(audio, sr)
+            a = cached_baseline(sid, s, duration, cond, variation, audio, sr,
+                                beatnet_online_beats, f"beatnet-model{BEATNET_MODEL}")  # fmt: skip
             anchor_rows.append({"id": sid, "bpm": a.bpm, **score(ref, a)})
         if progress:
             progress(n + 1, len(ids), row)
@@ -288,17 +290,19 @@ def cached_baseline(
     audio: np.ndarray,
     sr: int,
     run: Callable[[np.ndarray, int], Estimate],
+    folder: str = "baseline",
 ) -> Estimate:
-    """The baseline's estimate of one render, from the cache (it never changes).
+    """A deterministic system's estimate of one render, from the cache (it never changes).
 
     The render is named by song, excerpt (start, duration s), its condition and variation
-    (None: a seen-SoundFont render); ``run(audio, sr)`` computes it when not cached.
+    (None: a seen-SoundFont render); ``run(audio, sr)`` computes it when not cached, into
+    the cache's ``folder`` (one per system: "baseline" is librosa's).
     """
     what = [song_id, start, duration, asdict(cond)]
     if variation is not None:
         what.append(asdict(variation))
     key = hashlib.sha256(json.dumps(what).encode())
-    path = CACHE.parent / "baseline" / f"{song_id}-{key.hexdigest()[:10]}.json"
+    path = CACHE.parent / folder / f"{song_id}-{key.hexdigest()[:10]}.json"
     if path.exists():
         d = json.loads(path.read_text())
         return Estimate(
