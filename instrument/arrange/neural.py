@@ -25,10 +25,12 @@ from instrument.arrange.fast import (
     FastLSTM,
     History,
     Rules,
+    join_chord,
     live_assign,
     live_revise,
     new_chord,
     perform_run,
+    start_group,
 )
 from instrument.arrange.zone import ZoneArranger
 from instrument.ensemble import Ensemble
@@ -211,22 +213,14 @@ class LSTMArranger(Arranger):
         """The guard's decision: the zone split's part for ``note``, entered into the
         arrival history and the chord as a model decision would be (no LSTM step)."""
         part = self.zone.part_of(note.pitch)
-        chord, state = self.chord, self.arrival.s
-        if F.is_new_group(state, note.time) or chord.size[0] >= GROUP_CAP:
-            self.before.s[:] = self.as_revised.s
-            self.before.h[:] = self.as_revised.h
-            self.before.c[:] = self.as_revised.c
-            chord.size[0] = 0
+        state = self.arrival.s
+        start_group(self.arrival, self.before, self.as_revised, self.chord, self.revise, note.time)
         F.online_features(
             state, note.pitch, note.time, note.velocity, self.use_velocity, self.first.x
         )
         F.commit(state, note.pitch, note.time, part)
-        k = chord.size[0]
-        chord.notes[k] = (note.pitch, note.velocity)
-        chord.time[k] = note.time
-        chord.part[k] = part
-        chord.first_logp[k] = 0.0  # no arrival view: the revision decides it on its history
-        chord.size[0] = k + 1
+        # joins with no arrival view: the revision decides it on its history
+        join_chord(self.chord, note.pitch, note.velocity, note.time, part)
         return part
 
     def revisions(self) -> list[tuple[int, int, int]]:
